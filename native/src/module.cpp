@@ -1,0 +1,11 @@
+// The ndelab.native._core extension: one register_* function per kernel family.
+#include "common.hpp"
+
+namespace ndelab {
+void register_window(py::module_& m);
+}
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "ndelab C++ volume kernels (use the typed facade ndelab.native)";
+  ndelab::register_window(m);
+}
