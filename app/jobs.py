@@ -1,0 +1,78 @@
+"""Background jobs: logic functions run off the GUI thread with progress and cancel.
+
+A job wraps ``fn(progress, cancel)``; it knows nothing of the logic, and the logic nothing of
+threads. Results and failures come back to the GUI thread as signals.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+from ndelab.volumes.errors import NdelabError
+from ndelab.volumes.progress import Cancel, Cancelled, Progress
+
+log = logging.getLogger(__name__)
+
+JobFunction = Callable[[Progress, Cancel], Any]
+
+
+class Job(QObject):
+    progress = Signal(float)
+    finished = Signal(object)
+    failed = Signal(str)  # one sentence for the user
+    cancelled = Signal()
+
+    def __init__(self, name: str, fn: JobFunction) -> None:
+        super().__init__()
+        self.name = name
+        self._fn = fn
+        self._cancel = threading.Event()
+        self.done = threading.Event()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def run(self) -> None:
+        try:
+            result = self._fn(self.progress.emit, self._cancel.is_set)
+        except Cancelled:
+            self.cancelled.emit()
+        except NdelabError as exc:
+            log.info("%s failed: %s", self.name, exc)
+            self.failed.emit(str(exc))
+        except MemoryError:
+            log.exception("%s ran out of memory", self.name)
+            self.failed.emit(f"{self.name} ran out of memory")
+        except Exception:
+            log.exception("%s failed unexpectedly", self.name)
+            self.failed.emit(f"{self.name} failed unexpectedly; details are in the log file")
+        else:
+            self.finished.emit(result)
+        finally:
+            self.done.set()
+
+
+class _Runner(QRunnable):
+    def __init__(self, job: Job) -> None:
+        super().__init__()
+        self.job = job
+
+    def run(self) -> None:
+        self.job.run()
+
+
+_running: set[Job] = set()  # keeps jobs alive until they finish
+
+
+def start(job: Job) -> Job:
+    _running.add(job)
+    job.finished.connect(lambda _r: _running.discard(job))
+    job.failed.connect(lambda _m: _running.discard(job))
+    job.cancelled.connect(lambda: _running.discard(job))
+    QThreadPool.globalInstance().start(_Runner(job))
+    return job

@@ -1,0 +1,75 @@
+"""What the three linked slice views show, without Qt: cursor, window and readout.
+
+The controller wraps this in signals; tests drive it directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ndelab.volumes.display import Histogram, Window, histogram, presets
+from ndelab.volumes.volume import Volume
+
+
+@dataclass(frozen=True)
+class Readout:
+    index_zyx: tuple[int, int, int]
+    world_mm: tuple[float, float, float]
+    value: float | int
+
+    def text(self, spacing_known: bool = True) -> str:
+        z, y, x = self.index_zyx
+        wz, wy, wx = self.world_mm
+        unit = "mm" if spacing_known else "vox (spacing unknown)"
+        value = f"{self.value:.4g}" if isinstance(self.value, float) else str(self.value)
+        return f"z {z}  y {y}  x {x}   ({wz:.3f}, {wy:.3f}, {wx:.3f}) {unit}   value {value}"
+
+
+class ViewerState:
+    """Cursor position shared by all views, the display window and the histogram."""
+
+    def __init__(self, volume: Volume) -> None:
+        self.volume = volume
+        self.histogram: Histogram = histogram(volume)
+        self.presets: dict[str, Window] = presets(self.histogram, volume)
+        self.window: Window = self.presets["Auto"]
+        self.cursor: tuple[int, int, int] = tuple(s // 2 for s in volume.shape)  # type: ignore[assignment]
+
+    def clamp(self, zyx: tuple[float, float, float]) -> tuple[int, int, int]:
+        z, y, x = (int(np.clip(round(v), 0, n - 1)) for v, n in zip(zyx, self.volume.shape, strict=True))
+        return (z, y, x)
+
+    def set_cursor(self, zyx: tuple[float, float, float]) -> bool:
+        """Move the crosshair; True when it moved."""
+        new = self.clamp(zyx)
+        changed = new != self.cursor
+        self.cursor = new
+        return changed
+
+    def set_slice(self, axis: int, index: int) -> bool:
+        zyx = list(self.cursor)
+        zyx[axis] = index
+        return self.set_cursor((zyx[0], zyx[1], zyx[2]))
+
+    def step_slice(self, axis: int, delta: int) -> bool:
+        return self.set_slice(axis, self.cursor[axis] + delta)
+
+    def slice_image(self, axis: int) -> Any:
+        return self.volume.slice(axis, self.cursor[axis])
+
+    def readout(self, zyx: tuple[float, float, float] | None = None) -> Readout:
+        idx = self.clamp(zyx) if zyx is not None else self.cursor
+        value = self.volume.data[idx]
+        world = self.volume.index_to_world(idx)
+        v = np.asarray(value).item()
+        return Readout(idx, (float(world[0]), float(world[1]), float(world[2])), v)
+
+    def set_window(self, window: Window) -> None:
+        self.window = window
+
+    def apply_preset(self, name: str) -> Window:
+        self.window = self.presets[name]
+        return self.window

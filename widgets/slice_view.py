@@ -1,0 +1,208 @@
+"""One orthogonal slice view: pyqtgraph image on the uint8 fast path, crosshair, slider.
+
+Mouse: left = crosshair, right drag = window/level, middle drag = pan, wheel = slice,
+Ctrl+wheel = zoom. Keys (when focused): Up/Down and PageUp/PageDown step slices.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
+
+from ndelab.app.controller import ViewerController
+from ndelab.volumes.display import Window
+from ndelab.volumes.volume import Volume
+from ndelab.widgets.slice_image import windowed
+
+pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
+
+AXIS_LABELS = ("Axial (z)", "Coronal (y)", "Sagittal (x)")
+AXIS_COLORS = ("#e8c547", "#4fb3d9", "#e46b6b")
+# The (row, column) volume axes shown by a view normal to each axis.
+PLANE_AXES = {0: (1, 2), 1: (0, 2), 2: (0, 1)}
+
+
+class _SliceViewBox(pg.ViewBox):
+    """A ViewBox that turns mouse gestures into viewer actions instead of its defaults."""
+
+    def __init__(self, view: SliceView) -> None:
+        super().__init__(lockAspect=True, invertY=True, enableMenu=False)
+        self._view = view
+
+    def wheelEvent(self, ev: Any, axis: Any = None) -> None:
+        if ev.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            super().wheelEvent(ev, axis)
+            return
+        self._view.stepRequested.emit(1 if ev.delta() > 0 else -1)
+        ev.accept()
+
+    def mouseClickEvent(self, ev: Any) -> None:
+        if ev.button() == Qt.MouseButton.LeftButton:
+            self._view.point_at(self.mapSceneToView(ev.scenePos()))
+            ev.accept()
+        else:
+            super().mouseClickEvent(ev)
+
+    def mouseDragEvent(self, ev: Any, axis: Any = None) -> None:
+        button = ev.button()
+        if button == Qt.MouseButton.LeftButton:
+            self._view.point_at(self.mapSceneToView(ev.scenePos()))
+            ev.accept()
+        elif button == Qt.MouseButton.RightButton:
+            delta = ev.screenPos() - ev.lastScreenPos()
+            self._view.windowDragged.emit(float(delta.x()), float(delta.y()))
+            ev.accept()
+        elif button == Qt.MouseButton.MiddleButton:
+            last = self.mapSceneToView(ev.lastScenePos())
+            here = self.mapSceneToView(ev.scenePos())
+            self.translateBy(x=last.x() - here.x(), y=last.y() - here.y())
+            ev.accept()
+        else:
+            ev.ignore()
+
+
+class SliceView(QWidget):
+    """A view normal to ``axis`` (0 axial, 1 coronal, 2 sagittal) over a ViewerController."""
+
+    stepRequested = Signal(int)
+    windowDragged = Signal(float, float)
+
+    def __init__(self, controller: ViewerController, axis: int, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.controller = controller
+        self.axis = axis
+        self.row_axis, self.col_axis = PLANE_AXES[axis]
+        self._raw: np.ndarray[Any, Any] | None = None
+        self._index: int | None = None
+        self._spacing = (1.0, 1.0)  # (row, col) mm
+
+        self.graphics = pg.GraphicsView(background="#111")
+        self.viewbox = _SliceViewBox(self)
+        self.graphics.setCentralItem(self.viewbox)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.viewbox.addItem(self.image)
+        pen = pg.mkPen(AXIS_COLORS[axis], width=1)
+        self.hline = pg.InfiniteLine(angle=0, movable=False, pen=pg.mkPen(AXIS_COLORS[self.row_axis]))
+        self.vline = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(AXIS_COLORS[self.col_axis]))
+        for line in (self.hline, self.vline):
+            self.viewbox.addItem(line, ignoreBounds=True)
+        self.title = QLabel(AXIS_LABELS[axis])
+        self.title.setStyleSheet(f"color: {AXIS_COLORS[axis]}; font-weight: bold;")
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.position = QLabel("-")
+        self.position.setMinimumWidth(90)
+        self.position.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        del pen
+
+        header = QHBoxLayout()
+        header.setContentsMargins(4, 0, 4, 0)
+        header.addWidget(self.title)
+        header.addWidget(self.slider, 1)
+        header.addWidget(self.position)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addLayout(header)
+        layout.addWidget(self.graphics, 1)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+
+        self._hover = pg.SignalProxy(self.graphics.scene().sigMouseMoved, rateLimit=60, slot=self._hovered)
+        self.slider.valueChanged.connect(lambda v: controller.set_slice(self.axis, int(v)))
+        self.stepRequested.connect(lambda d: controller.step_slice(self.axis, d))
+        self.windowDragged.connect(self._drag_window)
+        controller.volumeChanged.connect(self._on_volume)
+        controller.cursorChanged.connect(self._on_cursor)
+        controller.windowChanged.connect(self._on_window)
+
+    # -- controller -> view
+    def _on_volume(self, volume: Volume) -> None:
+        self._raw = None
+        self._index = None
+        self._spacing = (volume.spacing_mm[self.row_axis], volume.spacing_mm[self.col_axis])
+        rows, cols = volume.shape[self.row_axis], volume.shape[self.col_axis]
+        self.slider.blockSignals(True)
+        self.slider.setRange(0, volume.shape[self.axis] - 1)
+        self.slider.blockSignals(False)
+        self.image.setRect(QRectF(0, 0, cols * self._spacing[1], rows * self._spacing[0]))
+        self.viewbox.setRange(QRectF(0, 0, cols * self._spacing[1], rows * self._spacing[0]), padding=0.02)
+
+    def _on_cursor(self, zyx: tuple[int, int, int]) -> None:
+        state = self.controller.state
+        if state is None:
+            return
+        index = zyx[self.axis]
+        if index != self._index:
+            self._index = index
+            self._raw = state.slice_image(self.axis)
+            self._render()
+            self.slider.blockSignals(True)
+            self.slider.setValue(index)
+            self.slider.blockSignals(False)
+            self.position.setText(f"{index + 1} / {state.volume.shape[self.axis]}")
+        self.hline.setPos((zyx[self.row_axis] + 0.5) * self._spacing[0])
+        self.vline.setPos((zyx[self.col_axis] + 0.5) * self._spacing[1])
+
+    def _on_window(self, window: Window) -> None:
+        self._render()
+
+    def _render(self) -> None:
+        state = self.controller.state
+        if self._raw is None or state is None:
+            return
+        self.image.setImage(windowed(self._raw, state.window), autoLevels=False, levels=(0, 255))
+
+    # -- view -> controller
+    def scene_to_index(self, point: QPointF) -> tuple[float, float, float] | None:
+        state = self.controller.state
+        if state is None:
+            return None
+        zyx = list(map(float, state.cursor))
+        zyx[self.row_axis] = point.y() / self._spacing[0] - 0.5
+        zyx[self.col_axis] = point.x() / self._spacing[1] - 0.5
+        return (zyx[0], zyx[1], zyx[2])
+
+    def point_at(self, point: QPointF) -> None:
+        zyx = self.scene_to_index(point)
+        if zyx is not None:
+            self.controller.set_cursor(zyx)
+
+    def _hovered(self, args: Any) -> None:
+        pos = args[0]
+        if not self.viewbox.sceneBoundingRect().contains(pos):
+            return
+        zyx = self.scene_to_index(self.viewbox.mapSceneToView(pos))
+        if zyx is not None:
+            self.controller.hover(zyx)
+
+    def _drag_window(self, dx: float, dy: float) -> None:
+        state = self.controller.state
+        if state is None:
+            return
+        # One screen pixel moves the window by 1/400 of the displayed range: fine control.
+        scale = max(state.window.width, 1.0) / 400.0 * 2.0
+        self.controller.drag_window(-dy * scale, dx * scale)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        steps = {
+            Qt.Key.Key_Up: 1,
+            Qt.Key.Key_Down: -1,
+            Qt.Key.Key_PageUp: 10,
+            Qt.Key.Key_PageDown: -10,
+        }
+        if event.key() in steps:
+            self.controller.step_slice(self.axis, steps[Qt.Key(event.key())])
+        elif event.key() == Qt.Key.Key_Home:
+            self.controller.set_slice(self.axis, 0)
+        elif event.key() == Qt.Key.Key_End and self.controller.volume is not None:
+            self.controller.set_slice(self.axis, self.controller.volume.shape[self.axis] - 1)
+        else:
+            super().keyPressEvent(event)
+
+    def reset_zoom(self) -> None:
+        self.viewbox.autoRange(padding=0.02)

@@ -1,0 +1,145 @@
+"""VTK volume rendering of a (downsampled) volume whose transfer function follows the window.
+
+Kept apart from the Qt widget so that the same scene renders interactively (a Qt-embedded
+render window) or offscreen (EGL, no display) for screenshots and headless machines.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from vtkmodules.util.numpy_support import numpy_to_vtk, vtk_to_numpy
+from vtkmodules.vtkCommonDataModel import vtkImageData, vtkPiecewiseFunction
+from vtkmodules.vtkRenderingCore import (
+    vtkColorTransferFunction,
+    vtkRenderer,
+    vtkRenderWindow,
+    vtkVolume,
+    vtkVolumeProperty,
+    vtkWindowToImageFilter,
+)
+from vtkmodules.vtkRenderingVolumeOpenGL2 import vtkSmartVolumeMapper
+
+import vtkmodules.vtkRenderingOpenGL2  # noqa: F401  (registers the OpenGL backends)
+from ndelab.volumes.display import Window
+from ndelab.volumes.volume import Volume
+
+MAX_RENDER_EDGE = 192  # voxels along the longest axis of the rendered copy
+
+
+def render_step(shape: tuple[int, int, int], max_edge: int = MAX_RENDER_EDGE) -> int:
+    return max(1, math.ceil(max(shape) / max_edge))
+
+
+def downsampled(volume: Volume, max_edge: int = MAX_RENDER_EDGE) -> tuple[npt.NDArray[Any], int]:
+    """A strided copy small enough to ray-cast interactively (reads a lazy volume sparsely)."""
+    step = render_step(volume.shape, max_edge)
+    data = np.ascontiguousarray(volume.data[::step, ::step, ::step])
+    if data.dtype not in (np.uint8, np.uint16, np.int16, np.float32):
+        data = data.astype(np.float32)
+    return data, step
+
+
+class VolumeScene:
+    """Renderer, volume actor and transfer functions for one volume."""
+
+    def __init__(self, render_window: vtkRenderWindow) -> None:
+        self.render_window = render_window
+        self.renderer = vtkRenderer()
+        self.renderer.SetBackground(0.07, 0.07, 0.08)
+        self.renderer.SetBackground2(0.18, 0.2, 0.24)
+        self.renderer.GradientBackgroundOn()
+        render_window.AddRenderer(self.renderer)
+        self.mapper = vtkSmartVolumeMapper()
+        self.opacity = vtkPiecewiseFunction()
+        self.color = vtkColorTransferFunction()
+        prop = vtkVolumeProperty()
+        prop.SetScalarOpacity(self.opacity)
+        prop.SetColor(self.color)
+        prop.SetInterpolationTypeToLinear()
+        prop.ShadeOn()
+        prop.SetAmbient(0.3)
+        prop.SetDiffuse(0.7)
+        prop.SetSpecular(0.2)
+        self.actor = vtkVolume()
+        self.actor.SetMapper(self.mapper)
+        self.actor.SetProperty(prop)
+        self._image: vtkImageData | None = None
+        self.step = 1
+
+    def set_volume(self, volume: Volume) -> None:
+        data, self.step = downsampled(volume)
+        image = vtkImageData()
+        image.SetDimensions(data.shape[2], data.shape[1], data.shape[0])  # VTK is x, y, z
+        sz, sy, sx = (s * self.step for s in volume.spacing_mm)
+        image.SetSpacing(sx, sy, sz)
+        image.GetPointData().SetScalars(numpy_to_vtk(data.ravel(), deep=True))
+        self._image = image
+        self.mapper.SetInputData(image)
+        if self.actor not in _actors(self.renderer):
+            self.renderer.AddVolume(self.actor)
+        self.reset_camera()
+
+    def set_window(self, window: Window) -> None:
+        """Below the window is transparent air; the window ramps opacity and brightness."""
+        lo, hi = window.low, window.high
+        self.opacity.RemoveAllPoints()
+        self.opacity.AddPoint(lo, 0.0)
+        self.opacity.AddPoint(lo + 0.25 * (hi - lo), 0.05)
+        self.opacity.AddPoint(hi, 0.6)
+        self.color.RemoveAllPoints()
+        self.color.AddRGBPoint(lo, 0.35, 0.3, 0.25)
+        self.color.AddRGBPoint(lo + 0.5 * (hi - lo), 0.78, 0.74, 0.68)
+        self.color.AddRGBPoint(hi, 1.0, 1.0, 0.98)
+
+    def reset_camera(self) -> None:
+        camera = self.renderer.GetActiveCamera()
+        camera.SetPosition(0, 0, 1)
+        camera.SetFocalPoint(0, 0, 0)
+        camera.SetViewUp(0, -1, 0)
+        camera.Azimuth(35)
+        camera.Elevation(25)
+        self.renderer.ResetCamera()
+        camera.Zoom(1.3)
+
+    def focus(self, world_xyz: tuple[float, float, float]) -> None:
+        self.renderer.GetActiveCamera().SetFocalPoint(*world_xyz)
+
+    def rotate(self, azimuth: float, elevation: float) -> None:
+        camera = self.renderer.GetActiveCamera()
+        camera.Azimuth(azimuth)
+        camera.Elevation(elevation)
+        camera.OrthogonalizeViewUp()
+
+    def capture(self) -> npt.NDArray[np.uint8]:
+        """The last rendered frame as (h, w, 3) uint8, top row first."""
+        grab = vtkWindowToImageFilter()
+        grab.SetInput(self.render_window)
+        grab.ReadFrontBufferOff()
+        grab.Update()
+        out = grab.GetOutput()
+        w, h, _ = out.GetDimensions()
+        pixels = vtk_to_numpy(out.GetPointData().GetScalars()).reshape(h, w, -1)[..., :3]
+        return np.ascontiguousarray(pixels[::-1])
+
+    @property
+    def render_mode(self) -> str:
+        modes = {0: "default", 1: "cpu-raycast", 2: "gpu-raycast", 3: "ospray", 4: "anari"}
+        return modes.get(self.mapper.GetLastUsedRenderMode(), "unknown")
+
+
+def _actors(renderer: vtkRenderer) -> list[Any]:
+    volumes = renderer.GetVolumes()
+    volumes.InitTraversal()
+    return [volumes.GetNextVolume() for _ in range(volumes.GetNumberOfItems())]
+
+
+def offscreen_window(width: int, height: int) -> vtkRenderWindow:
+    """A render window that needs no display (EGL on Linux)."""
+    window = vtkRenderWindow()
+    window.SetOffScreenRendering(1)
+    window.SetSize(width, height)
+    return window

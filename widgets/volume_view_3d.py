@@ -1,0 +1,135 @@
+"""The 3D dock: GPU ray casting of the volume, interactive when there is a display.
+
+Without a display (offscreen Qt platform) the same scene renders through EGL into an image
+that the widget shows, and mouse drags rotate the camera.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QPoint, Qt, QTimer
+from PySide6.QtGui import QGuiApplication, QImage, QMouseEvent, QPixmap, QResizeEvent
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from ndelab.app.controller import ViewerController
+from ndelab.volumes.display import Window
+from ndelab.volumes.volume import Volume
+from ndelab.widgets.volume_render import VolumeScene, offscreen_window
+
+log = logging.getLogger(__name__)
+
+
+def has_display() -> bool:
+    return QGuiApplication.platformName() not in ("offscreen", "minimal", "")
+
+
+class _OffscreenCanvas(QLabel):
+    """Shows offscreen-rendered frames; dragging rotates the camera."""
+
+    def __init__(self, owner: VolumeView3D) -> None:
+        super().__init__()
+        self._owner = owner
+        self._last: QPoint | None = None
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setMinimumSize(160, 160)
+        self.setStyleSheet("background: #121214;")
+
+    def mousePressEvent(self, ev: QMouseEvent) -> None:
+        self._last = ev.position().toPoint()
+
+    def mouseMoveEvent(self, ev: QMouseEvent) -> None:
+        if self._last is not None:
+            d = ev.position().toPoint() - self._last
+            self._last = ev.position().toPoint()
+            self._owner.scene.rotate(-d.x() * 0.5, d.y() * 0.5)
+            self._owner.request_render()
+
+    def mouseReleaseEvent(self, ev: QMouseEvent) -> None:
+        self._last = None
+
+    def resizeEvent(self, ev: QResizeEvent) -> None:
+        super().resizeEvent(ev)
+        self._owner.request_render()
+
+
+class VolumeView3D(QWidget):
+    def __init__(self, controller: ViewerController, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.controller = controller
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.interactive = has_display()
+        self._vtk_widget: Any = None
+        self._canvas: _OffscreenCanvas | None = None
+        if self.interactive:
+            import vtkmodules.qt
+
+            vtkmodules.qt.PyQtImpl = "PySide6"
+            from vtkmodules.qt.QVTKRenderWindowInteractor import QVTKRenderWindowInteractor
+            from vtkmodules.vtkInteractionStyle import vtkInteractorStyleTrackballCamera
+
+            self._vtk_widget = QVTKRenderWindowInteractor(self)
+            self._vtk_widget.SetInteractorStyle(vtkInteractorStyleTrackballCamera())
+            layout.addWidget(self._vtk_widget)
+            self.scene = VolumeScene(self._vtk_widget.GetRenderWindow())
+            self._vtk_widget.Initialize()
+        else:
+            self._canvas = _OffscreenCanvas(self)
+            layout.addWidget(self._canvas)
+            self.scene = VolumeScene(offscreen_window(400, 400))
+        self._has_volume = False
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(30)  # coalesce bursts of window drags into one frame
+        self._timer.timeout.connect(self.render)
+        controller.volumeChanged.connect(self._on_volume)
+        controller.windowChanged.connect(self._on_window)
+
+    def _on_volume(self, volume: Volume) -> None:
+        self.scene.set_volume(volume)
+        self._has_volume = True
+        if self.controller.state is not None:
+            self.scene.set_window(self.controller.state.window)
+        self.request_render()
+
+    def _on_window(self, window: Window) -> None:
+        self.scene.set_window(window)
+        self.request_render()
+
+    def request_render(self) -> None:
+        if self._has_volume:
+            self._timer.start()
+
+    def render(self) -> None:
+        if not self._has_volume:
+            return
+        if self._vtk_widget is not None:
+            self._vtk_widget.GetRenderWindow().Render()
+            return
+        assert self._canvas is not None
+        w, h = max(self._canvas.width(), 160), max(self._canvas.height(), 160)
+        self.scene.render_window.SetSize(w, h)
+        self.scene.render_window.Render()
+        frame = self.scene.capture()
+        image = QImage(frame.data, frame.shape[1], frame.shape[0], frame.strides[0],
+                       QImage.Format.Format_RGB888).copy()
+        self._canvas.setPixmap(QPixmap.fromImage(image))
+
+    def capture(self) -> np.ndarray[Any, Any]:
+        """The current frame (h, w, 3) uint8, rendered now; Qt's grab() paints VTK black."""
+        if self._vtk_widget is not None:
+            self._vtk_widget.GetRenderWindow().Render()
+        else:
+            self.render()
+        return self.scene.capture()
+
+    def close_vtk(self) -> None:
+        """Release the OpenGL context before Qt tears the widget down."""
+        self._timer.stop()
+        if self._vtk_widget is not None:
+            self._vtk_widget.Finalize()
+        else:
+            self.scene.render_window.Finalize()
