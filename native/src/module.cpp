@@ -3,9 +3,13 @@
 
 namespace ndelab {
 void register_window(py::module_& m);
-}
+void register_label(py::module_& m);
+void register_edt(py::module_& m);
+}  // namespace ndelab
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "ndelab C++ volume kernels (use the typed facade ndelab.native)";
   ndelab::register_window(m);
+  ndelab::register_label(m);
+  ndelab::register_edt(m);
 }
