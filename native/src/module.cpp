@@ -5,6 +5,7 @@ namespace ndelab {
 void register_window(py::module_& m);
 void register_label(py::module_& m);
 void register_edt(py::module_& m);
+void register_morphology(py::module_& m);
 }  // namespace ndelab
 
 PYBIND11_MODULE(_core, m) {
@@ -12,4 +13,5 @@ PYBIND11_MODULE(_core, m) {
   ndelab::register_window(m);
   ndelab::register_label(m);
   ndelab::register_edt(m);
+  ndelab::register_morphology(m);
 }
