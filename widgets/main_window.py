@@ -56,6 +56,9 @@ class MainWindow(QMainWindow):
         grid.addWidget(self.views[1], 0, 1)
         grid.addWidget(self.views[2], 1, 0)
         grid.addWidget(self.info, 1, 1)
+        for i in range(2):
+            grid.setColumnStretch(i, 1)
+            grid.setRowStretch(i, 1)
         self.grid = grid
         self.setCentralWidget(central)
 
@@ -68,6 +71,7 @@ class MainWindow(QMainWindow):
             self.view3d_dock = self._dock("3D", self.view3d, Qt.DockWidgetArea.RightDockWidgetArea)
             self.splitDockWidget(self.view3d_dock, self.histogram_dock, Qt.Orientation.Vertical)
             self.resizeDocks([self.view3d_dock, self.histogram_dock], [3, 1], Qt.Orientation.Vertical)
+            self.resizeDocks([self.view3d_dock], [520], Qt.Orientation.Horizontal)
 
         self.readout = QLabel("")
         self.statusBar().addWidget(self.readout, 1)
@@ -223,6 +227,7 @@ class MainWindow(QMainWindow):
         else:
             self.grid.addWidget(self.views[0], 0, 0)
             self.grid.setColumnStretch(0, 1)
+        self.grid.setColumnStretch(1, 1)
         self.views[0].title.setText("Radiograph" if radiograph else "Axial (z)")
         if self.view3d_dock is not None:
             self.view3d_dock.setVisible(not radiograph)

@@ -80,6 +80,8 @@ class SliceView(QWidget):
         self._raw: np.ndarray[Any, Any] | None = None
         self._index: int | None = None
         self._spacing = (1.0, 1.0)  # (row, col) mm
+        self._rect = QRectF()
+        self._rect_pending = False
 
         self.graphics = pg.GraphicsView(background="#111")
         self.viewbox = _SliceViewBox(self)
@@ -129,8 +131,9 @@ class SliceView(QWidget):
         self.slider.blockSignals(True)
         self.slider.setRange(0, volume.shape[self.axis] - 1)
         self.slider.blockSignals(False)
-        self.image.setRect(QRectF(0, 0, cols * self._spacing[1], rows * self._spacing[0]))
-        self.viewbox.setRange(QRectF(0, 0, cols * self._spacing[1], rows * self._spacing[0]), padding=0.02)
+        self._rect = QRectF(0, 0, cols * self._spacing[1], rows * self._spacing[0])
+        self._rect_pending = True
+        self.viewbox.setRange(self._rect, padding=0.02)
 
     def _on_cursor(self, zyx: tuple[int, int, int]) -> None:
         state = self.controller.state
@@ -156,6 +159,10 @@ class SliceView(QWidget):
         if self._raw is None or state is None:
             return
         self.image.setImage(windowed(self._raw, state.window), autoLevels=False, levels=(0, 255))
+        if self._rect_pending:
+            # pyqtgraph maps the rect through the image size, so it needs an image first.
+            self.image.setRect(self._rect)
+            self._rect_pending = False
 
     # -- view -> controller
     def scene_to_index(self, point: QPointF) -> tuple[float, float, float] | None:

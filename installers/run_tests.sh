@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The whole test suite: lint, import contracts, strict typing of the Qt-free packages, pytest
+# (GUI tests under Xvfb). Called by quickstart.sh test, which sets up .venv first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/.venv/bin:$PATH"
+
+echo "== ruff"
+ruff check .
+ruff format --check .
+echo "== import contracts"
+lint-imports
+echo "== mypy --strict (Qt-free packages)"
+bash installers/typecheck.sh
+echo "== pytest"
+# QT_QPA_PLATFORM=xcb: GUI tests use the real X server that xvfb-run starts.
+QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1920x1080x24 -nolisten tcp" \
+  python -m pytest -n 2 --dist loadgroup -p no:cacheprovider "$@"

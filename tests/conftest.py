@@ -1,0 +1,76 @@
+"""Shared fixtures: isolated settings, real data, a Qt application and leak-checked windows."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+IN_CI = os.environ.get("CI") == "true"
+REPO = Path(__file__).resolve().parents[1]
+REAL_DATA = REPO.parent / "shared" / "data" / "real"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """No test reads or writes the user's real settings, logs or database."""
+    folder = tmp_path_factory.mktemp("ndelab-config")
+    old = os.environ.get("NDELAB_CONFIG_DIR")
+    os.environ["NDELAB_CONFIG_DIR"] = str(folder)
+    yield
+    if old is None:
+        os.environ.pop("NDELAB_CONFIG_DIR", None)
+    else:
+        os.environ["NDELAB_CONFIG_DIR"] = old
+
+
+def need(condition: bool, why: str) -> None:
+    """Skip when a service is missing on a developer's machine; in CI that is a failure."""
+    if not condition:
+        if IN_CI:
+            pytest.fail(f"required in CI: {why}")
+        pytest.skip(why)
+
+
+@pytest.fixture(scope="session")
+def real_data() -> Path:
+    need(REAL_DATA.is_dir(), f"real scan data folder {REAL_DATA}")
+    return REAL_DATA
+
+
+@pytest.fixture(scope="session")
+def qapp() -> object:
+    need(bool(os.environ.get("DISPLAY")), "an X display (run the GUI tests under xvfb-run)")
+    os.environ.setdefault("QT_QPA_PLATFORM", "xcb")
+    from ndelab.widgets.main_window import application
+
+    return application()
+
+
+@pytest.fixture
+def make_main_window(qapp: object) -> Iterator[object]:
+    """Build MainWindows; after the test, close them and check no top-level widget leaked."""
+    from PySide6.QtWidgets import QApplication
+
+    from ndelab.app.settings import Settings
+    from ndelab.widgets.main_window import MainWindow
+
+    before = {id(w) for w in QApplication.topLevelWidgets()}
+    made: list[MainWindow] = []
+
+    def factory(**kwargs: object) -> MainWindow:
+        window = MainWindow(settings=Settings(), **kwargs)  # type: ignore[arg-type]
+        made.append(window)
+        return window
+
+    yield factory
+    for window in made:
+        window.close()
+        window.deleteLater()
+    QApplication.sendPostedEvents(None, 0)
+    QApplication.processEvents()
+    leaked = [w for w in QApplication.topLevelWidgets()
+              if id(w) not in before and w.isVisible()]
+    assert not leaked, f"widgets left open: {leaked}"
