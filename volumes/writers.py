@@ -117,7 +117,8 @@ def _write_nrrd(
         f"space origin: {nrrd.format_vector(np.asarray(origin))}",
     ]
     if not volume.spacing_known:
-        lines.insert(2, "# voxel size unknown")
+        # Space directions cannot be zero, so the unit steps go with a key-value flag.
+        lines.append("ndelab_spacing_known:=false")
     with path.open("wb") as fh:
         fh.write(("\n".join(lines) + "\n\n").encode("ascii"))
         _stream(fh, volume, dtype, progress, cancel)

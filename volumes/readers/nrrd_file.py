@@ -136,6 +136,9 @@ def _geometry(
     else:
         spacing = (0.0, 0.0, 0.0)
         warnings += missing_spacing_note("the NRRD header")
+    if str(header.get("ndelab_spacing_known", "")).lower() == "false":
+        spacing = (0.0, 0.0, 0.0)
+        warnings = missing_spacing_note("the NRRD header")
     origin_xyz = header.get("space origin")
     origin = (0.0, 0.0, 0.0)
     if origin_xyz is not None and np.all(np.isfinite(origin_xyz)):
