@@ -48,6 +48,7 @@ FloatArray = npt.NDArray[np.float64]
 _MARKER_TAGS = (0x00080016, 0x00080060, 0x00280010)  # SOPClassUID, Modality, Rows
 _PIXEL_TAGS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 _SAME_POSITION_MM = 1e-3
+_DAMAGED = "is truncated or damaged: pydicom cannot parse it"
 _LUMINANCE = np.array([0.299, 0.587, 0.114])
 
 _META_KEYWORDS = (
@@ -160,13 +161,18 @@ def _read_full(path: Path) -> Dataset:
     except pydicom.errors.InvalidDicomError:
         forced = _read_dataset(path, header_only=False, force=True)
         if forced is None:
+            if _read_dataset(path, header_only=True, force=True) is not None:
+                raise VolumeReadError(path, _DAMAGED) from None
             raise VolumeReadError(path, "is not a DICOM file") from None
         ds = forced
     except Exception as exc:
         log.info("pydicom could not parse %s: %s", path, exc)
-        raise VolumeReadError(path, "is truncated or damaged and cannot be parsed") from None
+        raise VolumeReadError(path, _DAMAGED) from None
     if not any(tag in ds for tag in _MARKER_TAGS):
-        raise VolumeReadError(path, "is not a DICOM image")
+        # pydicom gives up on a file cut inside encapsulated pixel data with an empty data set.
+        if _read_dataset(path, header_only=True, force=True) is not None:
+            raise VolumeReadError(path, _DAMAGED)
+        raise VolumeReadError(path, "holds no image data set (the file may be truncated)")
     return ds
 
 
