@@ -34,7 +34,7 @@ _NRRD_NAMES = {
 
 def _file_dtype(volume: Volume) -> np.dtype[Any]:
     """Little-endian dtype to write; booleans become uint8."""
-    dt = volume.dtype
+    dt: np.dtype[Any] = volume.dtype
     if dt.kind == "b":
         return np.dtype(np.uint8)
     return dt.newbyteorder("<") if dt.itemsize > 1 else dt

@@ -18,8 +18,16 @@ from ndelab.volumes.readers._lazy import NativeOrder, SliceStack
 DATA = np.arange(3 * 4 * 5, dtype=np.uint16).reshape(3, 4, 5) * 997  # (z, y, x)
 
 
-def _vgi(path: Path, name: str, *, skip: int = 0, extra: str = "", dtype: str = "unsigned integer",
-         bits: int = 16, size: str = "5 4 3") -> None:  # fmt: skip
+def _vgi(
+    path: Path,
+    name: str,
+    *,
+    skip: int = 0,
+    extra: str = "",
+    dtype: str = "unsigned integer",
+    bits: int = 16,
+    size: str = "5 4 3",
+) -> None:
     path.write_text(
         "{volume1}\n[representation]\n"
         f"size = {size}\ndatatype = {dtype}\nbitsperelement = {bits}\n"
@@ -34,8 +42,12 @@ def _vgi(path: Path, name: str, *, skip: int = 0, extra: str = "", dtype: str = 
 
 def test_vgi_with_named_file_skip_and_geometry(tmp_path: Path) -> None:
     (tmp_path / "data.vol").write_bytes(b"\xff" * 64 + DATA.tobytes())
-    _vgi(tmp_path / "part.vgi", "data.vol", skip=64,
-         extra="{volumeprimitive1}\n[geometry]\nresolution = 0.1 0.2 0.3\nunit = mm\n")  # fmt: skip
+    _vgi(
+        tmp_path / "part.vgi",
+        "data.vol",
+        skip=64,
+        extra="{volumeprimitive1}\n[geometry]\nresolution = 0.1 0.2 0.3\nunit = mm\n",
+    )
     vol = open_volume(tmp_path / "part.vgi")
     assert vol.format == "vgi"
     np.testing.assert_array_equal(vol.array(), DATA)
@@ -132,8 +144,13 @@ def test_compressed_tiff_decodes_page_by_page(tmp_path: Path, dtype: str) -> Non
 
 def test_imagej_tiff_spacing(tmp_path: Path) -> None:
     path = tmp_path / "ij.tif"
-    tifffile.imwrite(path, DATA, imagej=True, resolution=(1 / 20.0, 1 / 10.0),
-                     metadata={"spacing": 30.0, "unit": "um", "axes": "ZYX"})  # fmt: skip
+    tifffile.imwrite(
+        path,
+        DATA,
+        imagej=True,
+        resolution=(1 / 20.0, 1 / 10.0),
+        metadata={"spacing": 30.0, "unit": "um", "axes": "ZYX"},
+    )
     vol = open_volume(path)
     assert vol.spacing_mm == pytest.approx((0.030, 0.010, 0.020))
     assert vol.metadata["spacing_from"] == "imagej"
@@ -208,16 +225,18 @@ def test_mhd_msb_header_size_minus_one_and_transform(tmp_path: Path) -> None:
                 "TransformMatrix": "0 1 0 -1 0 0 0 0 1",
                 "ElementDataFile": "v.raw",
             }
-        )  # fmt: skip
+        )
     )
     vol = open_volume(tmp_path / "v.mhd")
     np.testing.assert_array_equal(vol.array(), DATA)
     assert vol.origin_mm == (3.0, 2.0, 1.0)
     # One step along index x (zyx index (0,0,1)) moves world +y, i.e. zyx (0, 1, 0).
-    np.testing.assert_allclose(vol.index_to_world((0, 0, 1)) - vol.index_to_world((0, 0, 0)),
-                               (0.0, 1.0, 0.0))  # fmt: skip
-    np.testing.assert_allclose(vol.index_to_world((0, 1, 0)) - vol.index_to_world((0, 0, 0)),
-                               (0.0, 0.0, -1.0))  # fmt: skip
+    np.testing.assert_allclose(
+        vol.index_to_world((0, 0, 1)) - vol.index_to_world((0, 0, 0)), (0.0, 1.0, 0.0)
+    )
+    np.testing.assert_allclose(
+        vol.index_to_world((0, 1, 0)) - vol.index_to_world((0, 0, 0)), (0.0, 0.0, -1.0)
+    )
 
 
 def test_mhd_list_of_slice_files(tmp_path: Path) -> None:
@@ -236,8 +255,9 @@ def test_mhd_list_of_slice_files(tmp_path: Path) -> None:
 
 def test_mha_2d_local(tmp_path: Path) -> None:
     image = DATA[1]
-    body = _mhd({"NDims": "2", "DimSize": "5 4", "ElementSpacing": "0.1 0.1",
-                 "ElementDataFile": "LOCAL"})  # fmt: skip
+    body = _mhd(
+        {"NDims": "2", "DimSize": "5 4", "ElementSpacing": "0.1 0.1", "ElementDataFile": "LOCAL"}
+    )
     (tmp_path / "dx.mha").write_bytes(body + image.tobytes())
     vol = open_volume(tmp_path / "dx.mha")
     assert vol.shape == (1, 4, 5)

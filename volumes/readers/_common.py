@@ -57,6 +57,19 @@ def map_payload(
     ``header`` is the file the user opened (named in errors), ``data`` the file holding voxels.
     With ``exact`` the file must hold nothing but the header and the voxels.
     """
+    return native(map_raw(header, data, dtype, shape, offset, exact=exact))
+
+
+def map_raw(
+    header: Path,
+    data: Path,
+    dtype: np.dtype[Any],
+    shape: Sequence[int],
+    offset: int,
+    *,
+    exact: bool = False,
+) -> np.memmap[Any, np.dtype[Any]]:
+    """Like :func:`map_payload`, but the memmap itself, in the file's byte order."""
     dims = check_shape(header, shape)
     size = require_file(data, "data file")
     need = int(np.prod(dims)) * dtype.itemsize
@@ -72,10 +85,9 @@ def map_payload(
             f"found {fmt_bytes(max(have, 0))}",
         )
     try:
-        mm: VoxelArray = np.memmap(data, dtype=dtype, mode="r", offset=offset, shape=dims)
+        return np.memmap(data, dtype=dtype, mode="r", offset=offset, shape=dims)
     except (OSError, ValueError) as exc:
         raise VolumeReadError(data, f"cannot be mapped for reading ({exc})") from exc
-    return native(mm)
 
 
 def read_exact(header: Path, raw: bytes, dtype: np.dtype[Any], shape: Sequence[int]) -> Any:

@@ -83,8 +83,8 @@ def read_hdf5(
     report(progress, 1.0)
     return Volume(
         data=data,
-        spacing_mm=tuple(spacing),  # type: ignore[arg-type]
-        origin_mm=tuple(origin),  # type: ignore[arg-type]
+        spacing_mm=tuple(spacing),
+        origin_mm=tuple(origin),
         direction=direction,
         modality=modality.decode() if isinstance(modality, bytes) else str(modality),
         format="hdf5",

@@ -88,7 +88,10 @@ def read_nrrd(
     dim = int(header.get("dimension", 0))
     if dim not in (2, 3):
         raise VolumeReadError(path, f"has {dim} dimensions; only 2D and 3D images are supported")
-    sizes = [int(s) for s in header["sizes"]] + [1] * (3 - dim)
+    given = [int(s) for s in np.atleast_1d(header.get("sizes", []))]
+    if len(given) != dim or any(s <= 0 for s in given):
+        raise VolumeReadError(path, f"the NRRD sizes {given} do not fit dimension {dim}")
+    sizes = given + [1] * (3 - dim)
     shape = (sizes[2], sizes[1], sizes[0])
     tname = str(header.get("type", "")).lower()
     if tname not in NRRD_TYPES:

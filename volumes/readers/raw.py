@@ -26,14 +26,15 @@ _NAME = re.compile(
 def parse_dtype(text: str, byte_order: ByteOrder = "little") -> np.dtype[Any]:
     """A numpy dtype from a user's text ("uint16", "<u2", ">f4"); an explicit '<'/'>' wins."""
     try:
-        dt = np.dtype(text.strip())
+        dt: np.dtype[Any] = np.dtype(text.strip())
     except TypeError as exc:
         raise UsageError(f"'{text}' is not a voxel type; use e.g. uint8, int16, float32") from exc
     if dt.kind not in "uif" or dt.itemsize > 8:
         raise UsageError(f"'{text}' is not a voxel type; use e.g. uint8, int16, float32")
     if text.strip()[:1] in "<>":
         return dt
-    return with_order(dt, byte_order)
+    ordered: np.dtype[Any] = with_order(dt, byte_order)
+    return ordered
 
 
 def shape_from_name(path: Path) -> tuple[tuple[int, int, int], np.dtype[Any]] | None:

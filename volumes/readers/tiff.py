@@ -17,8 +17,8 @@ import tifffile
 
 from ndelab.volumes.errors import VolumeReadError
 from ndelab.volumes.progress import Cancel, Progress, check, report
-from ndelab.volumes.readers._common import natural_key, require_file
-from ndelab.volumes.readers._lazy import SliceStack, native
+from ndelab.volumes.readers._common import map_payload, natural_key, require_file
+from ndelab.volumes.readers._lazy import SliceStack
 from ndelab.volumes.volume import Volume, VoxelArray
 
 TIFF_SUFFIXES = (".tif", ".tiff")
@@ -78,7 +78,7 @@ def _open_series(path: Path, tif: tifffile.TiffFile) -> tuple[VoxelArray, Geomet
     offset = series.dataoffset
     data: VoxelArray
     if offset is not None:
-        data = native(np.memmap(path, dtype=file_dtype, mode="r", offset=offset, shape=shape))
+        data = map_payload(path, path, file_dtype, shape, offset)
     else:
         pages = list(series.pages)
         if len(pages) == shape[0]:
@@ -147,8 +147,8 @@ def _volume(
         warnings.append("the TIFF metadata records no voxel size; assuming 1 mm (unknown)")
     return Volume(
         data=data,
-        spacing_mm=tuple(spacing),  # type: ignore[arg-type]
-        origin_mm=tuple(geometry.get("origin", (0.0, 0.0, 0.0))),  # type: ignore[arg-type]
+        spacing_mm=tuple(spacing),
+        origin_mm=tuple(geometry.get("origin", (0.0, 0.0, 0.0))),
         direction=geometry.get("direction", np.eye(3)),
         modality="DX" if two_d else "CT",
         format="tiff",

@@ -155,7 +155,7 @@ def read_vgi(
     report(progress, 1.0)
     return Volume(
         data=data,
-        spacing_mm=tuple(s * scale for s in spacing),  # type: ignore[arg-type]
+        spacing_mm=tuple(s * scale for s in spacing),
         format="vgi",
         source=str(path),
         warnings=warnings,
