@@ -26,6 +26,7 @@ from ndelab.app.settings import Settings
 from ndelab.volumes.volume import Volume
 from ndelab.widgets.histogram_panel import HistogramPanel
 from ndelab.widgets.info_panel import InfoPanel
+from ndelab.widgets.raw_options_dialog import RawOptionsDialog
 from ndelab.widgets.slice_view import SliceView
 from ndelab.widgets.volume_view_3d import VolumeView3D
 
@@ -152,9 +153,25 @@ class MainWindow(QMainWindow):
         from ndelab.volumes.io import open_volume
 
         options = {k: v for k, v in (read_options or {}).items() if v is not None}
+        if "shape" not in options and self._needs_raw_layout(Path(path)):
+            dialog = RawOptionsDialog(Path(path), self)
+            if dialog.exec() != RawOptionsDialog.DialogCode.Accepted:
+                return
+            options.update(dialog.options())
         self._run_load(f"Opening {Path(path).name}",
                        lambda progress, cancel: open_volume(path, progress=progress, cancel=cancel, **options),
                        recent=str(path))
+
+    @staticmethod
+    def _needs_raw_layout(path: Path) -> bool:
+        from ndelab.volumes.errors import NdelabError
+        from ndelab.volumes.io import detect_format
+        from ndelab.volumes.readers.raw import shape_from_name
+
+        try:
+            return path.is_file() and detect_format(path) == "raw" and shape_from_name(path) is None
+        except NdelabError:
+            return False
 
     def open_demo(self) -> None:
         from ndelab.app.demo import demo_volume

@@ -126,3 +126,19 @@ def test_3d_view_renders_the_part(qapp: Any, make_main_window: Any) -> None:
     centre = frame[h // 3 : 2 * h // 3, wd // 3 : 2 * wd // 3].astype(int).sum(axis=2)
     assert centre.max() > 300
     assert w.view3d.scene.render_mode in ("gpu-raycast", "cpu-raycast")
+
+
+def test_raw_layout_dialog_checks_the_byte_count(qapp: Any, tmp_path: Path) -> None:
+    from ndelab.widgets.raw_options_dialog import RawOptionsDialog
+
+    path = tmp_path / "scan.bin"
+    np.zeros((4, 5, 6), np.uint16).tofile(path)
+    dialog = RawOptionsDialog(path)
+    ok = dialog.buttons.button(dialog.buttons.StandardButton.Ok)
+    assert not ok.isEnabled()
+    dialog.z.setValue(4)
+    dialog.y.setValue(5)
+    dialog.x.setValue(6)
+    assert ok.isEnabled()
+    assert dialog.options()["shape"] == (4, 5, 6)
+    dialog.close()
