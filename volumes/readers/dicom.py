@@ -66,14 +66,14 @@ _META_KEYWORDS = (
 
 def is_dicom_file(path: Path) -> bool:
     """True for a DICOM file: "DICM" at offset 128, or a data set that parses without one."""
-    try:
-        with Path(path).open("rb") as f:
-            head = f.read(132)
-    except OSError:
+    path = Path(path)
+    if not path.is_file() or not _plausible_start(path):
         return False
-    if head[128:132] == b"DICM":
-        return True
-    return _read_dataset(Path(path), header_only=True, force=True) is not None
+    with path.open("rb") as f:
+        f.seek(128)
+        if f.read(4) == b"DICM":
+            return True
+    return _read_dataset(path, header_only=True, force=True) is not None
 
 
 def read_dicom(
@@ -138,12 +138,39 @@ def read_dicom(
 # Reading data sets
 
 
+def _plausible_start(path: Path) -> bool:
+    """A "DICM" preamble, or a first element in a group a bare data set starts with.
+
+    Checked before a forced parse so that a large non-DICOM file (a raw volume) is never read.
+    """
+    try:
+        with path.open("rb") as f:
+            head = f.read(132)
+    except OSError:
+        return False
+    if head[128:132] == b"DICM":
+        return True
+    if len(head) < 8:
+        return False
+    little = int.from_bytes(head[:2], "little")
+    big = int.from_bytes(head[:2], "big")
+    return little in (0x0000, 0x0002, 0x0008) or big in (0x0002, 0x0008)
+
+
 def _read_dataset(path: Path, *, header_only: bool, force: bool) -> Dataset | None:
     """The data set of ``path``, or None when it is not DICOM (or not readable at all)."""
+    if force and not _plausible_start(path):
+        return None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            ds = pydicom.dcmread(path, stop_before_pixels=header_only, force=force)
+            ds = pydicom.dcmread(
+                path,
+                stop_before_pixels=header_only,
+                force=force,
+                # Header reads skip big values by seeking; they are read only if used.
+                defer_size="256 KB" if header_only else None,
+            )
             if not any(tag in ds for tag in _MARKER_TAGS):
                 return None
     except Exception as exc:  # pydicom raises many kinds for foreign or damaged bytes
