@@ -3,32 +3,48 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 namespace ndelab {
 
 namespace {
 
+// Float math in the input's precision for float32 (vectorises); doubles for the rest.
+// One contiguous row; kept apart from the OpenMP body so that it vectorises.
+template <typename T, typename F>
+void window_row(const T* __restrict row, std::uint8_t* __restrict orow, idx nx, F lo, F scale) {
+  for (idx x = 0; x < nx; ++x) {
+    F v = (static_cast<F>(row[x]) - lo) * scale + F(0.5);  // + 0.5 then truncate: rounding
+    // This form vectorises (maxps/minps; GCC if-converts nothing else here). NaN survives the
+    // clamp and converts to 0: INT_MIN on x86 and 0 on ARM, both with low byte 0.
+    v = std::min(std::max(v, F(0)), F(255));
+    orow[x] = static_cast<std::uint8_t>(static_cast<int>(v));
+  }
+}
+
 template <typename T>
 py::array_t<std::uint8_t> window_impl(const py::array& src, double low, double high) {
+  using F = std::conditional_t<std::is_same<T, float>::value, float, double>;
   const View3<T> in = view3<T>(src, "volume");
-  std::vector<py::ssize_t> shape(src.shape(), src.shape() + src.ndim());
-  py::array_t<std::uint8_t> out(shape);
+  py::array_t<std::uint8_t> out(shape_of(src));
   std::uint8_t* o = out.mutable_data();
-  const double scale = 255.0 / (high - low);
-  const py::ssize_t ny = in.shape[1], nx = in.shape[2], plane = ny * nx;
-  const py::ssize_t rows = in.shape[0] * ny;
+  const F scale = static_cast<F>(255.0 / (high - low));
+  const F lo = static_cast<F>(low);
+  const idx ny = in.shape[1], nx = in.shape[2], plane = ny * nx;
+  const idx rows = in.shape[0] * ny;
   {
     py::gil_scoped_release release;
-#pragma omp parallel for schedule(static) if (rows * nx > 65536)
-    for (py::ssize_t r = 0; r < rows; ++r) {
-      const py::ssize_t z = r / ny, y = r % ny;
+#pragma omp parallel for schedule(dynamic, 16) if (rows * nx > 65536)
+    for (idx r = 0; r < rows; ++r) {
+      const idx z = r / ny, y = r % ny;
       const T* row = &in.at(z, y, 0);
       std::uint8_t* orow = o + z * plane + y * nx;
-      const py::ssize_t sx = in.stride[2];
-      for (py::ssize_t x = 0; x < nx; ++x) {
-        // float math keeps one code path for every input type; the clamp handles overflow.
-        const double v = (static_cast<double>(row[x * sx]) - low) * scale;
-        orow[x] = static_cast<std::uint8_t>(v <= 0.0 ? 0.0 : (v >= 255.0 ? 255.0 : v + 0.5));
+      const idx sx = in.stride[2];
+      if (sx == 1) {
+        window_row<T, F>(row, orow, nx, lo, scale);
+      } else {
+        std::vector<T> buf(static_cast<std::size_t>(nx));
+        window_row<T, F>(in.contiguous_row(z, y, buf.data()), orow, nx, lo, scale);
       }
     }
   }
@@ -54,7 +70,7 @@ py::array_t<std::uint8_t> window_lut16(const py::array& src, double low, double 
   const py::ssize_t rows = in.shape[0] * ny;
   {
     py::gil_scoped_release release;
-#pragma omp parallel for schedule(static) if (rows * nx > 65536)
+#pragma omp parallel for schedule(dynamic, 16) if (rows * nx > 65536)
     for (py::ssize_t r = 0; r < rows; ++r) {
       const py::ssize_t z = r / ny, y = r % ny;
       const T* row = &in.at(z, y, 0);
@@ -84,9 +100,67 @@ py::array_t<std::uint8_t> window(const py::array& volume, double low, double hig
   throw py::type_error("window: expected uint8, uint16, int16 or float32 voxels, got " + dtype_name(volume));
 }
 
+// A uint8 table copied to contiguous (N, C); indices past its end take its last entry.
+struct Lut {
+  std::vector<std::uint8_t> table;
+  idx n = 0, channels = 1;
+};
+
+template <typename T>
+py::array_t<std::uint8_t> apply_lut_impl(const py::array& image, const Lut& lut, bool rgb) {
+  const View3<T> in = view3<T>(image, "apply_lut: image");
+  const idx n = lut.n, channels = lut.channels;
+  std::vector<idx> shape = shape_of(image);
+  if (rgb) shape.push_back(channels);
+  py::array_t<std::uint8_t> out(shape);
+  std::uint8_t* o = out.mutable_data();
+  const std::uint8_t* table = lut.table.data();
+  const idx ny = in.shape[1], nx = in.shape[2], rows = in.shape[0] * ny;
+  {
+    py::gil_scoped_release release;
+#pragma omp parallel for schedule(dynamic, 16) if (rows * nx > 65536)
+    for (idx r = 0; r < rows; ++r) {
+      const T* row = in.row(r / ny, r % ny);
+      std::uint8_t* orow = o + r * nx * channels;
+      const idx sx = in.stride[2];
+      for (idx x = 0; x < nx; ++x) {
+        const idx key = std::min<idx>(static_cast<idx>(row[x * sx]), n - 1);
+        const std::uint8_t* entry = table + key * channels;
+        for (idx c = 0; c < channels; ++c) orow[x * channels + c] = entry[c];
+      }
+    }
+  }
+  return out;
+}
+
+py::array_t<std::uint8_t> apply_lut(const py::array& image, const py::array& lut) {
+  if (!is_dtype<std::uint8_t>(lut)) {
+    throw py::type_error("apply_lut: lut must be a uint8 array, got " + dtype_name(lut));
+  }
+  if (lut.ndim() < 1 || lut.ndim() > 2 || lut.shape(0) < 1 ||
+      (lut.ndim() == 2 && (lut.shape(1) < 1 || lut.shape(1) > 4))) {
+    throw py::value_error("apply_lut: lut must have shape (N,) or (N, C) with N >= 1 and C <= 4, got " +
+                          shape_str(lut));
+  }
+  Lut t;
+  t.n = lut.shape(0);
+  t.channels = lut.ndim() == 2 ? lut.shape(1) : 1;
+  t.table.resize(static_cast<std::size_t>(t.n * t.channels));
+  const auto* base = static_cast<const std::uint8_t*>(lut.data());
+  const idx s0 = lut.strides(0), s1 = lut.ndim() == 2 ? lut.strides(1) : 0;
+  for (idx i = 0; i < t.n; ++i)
+    for (idx c = 0; c < t.channels; ++c) t.table[static_cast<std::size_t>(i * t.channels + c)] = base[i * s0 + c * s1];
+  const bool rgb = lut.ndim() == 2;
+  if (is_dtype<std::uint8_t>(image)) return apply_lut_impl<std::uint8_t>(image, t, rgb);
+  if (is_dtype<std::uint16_t>(image)) return apply_lut_impl<std::uint16_t>(image, t, rgb);
+  throw py::type_error("apply_lut: image must be uint8 or uint16, got " + dtype_name(image));
+}
+
 void register_window(py::module_& m) {
   m.def("window", &window, py::arg("volume"), py::arg("low"), py::arg("high"),
         "Map [low, high] linearly onto uint8 0..255, clamping outside.");
+  m.def("apply_lut", &apply_lut, py::arg("image"), py::arg("lut"),
+        "Look up every pixel of a uint8/uint16 image in a uint8 table of shape (N,) or (N, C).");
 }
 
 }  // namespace ndelab
