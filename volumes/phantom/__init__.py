@@ -26,7 +26,9 @@ another seed changes the part's dimensions and the defects.
 """
 
 from ndelab.volumes.phantom.ct import make_ct_phantom
+from ndelab.volumes.phantom.io import save_phantom
 from ndelab.volumes.phantom.model import CLASS_CODES, CLASS_NAMES, Defect, Phantom
+from ndelab.volumes.phantom.radiograph import make_radiograph
 
 __all__ = [
     "CLASS_CODES",
@@ -34,4 +36,6 @@ __all__ = [
     "Defect",
     "Phantom",
     "make_ct_phantom",
+    "make_radiograph",
+    "save_phantom",
 ]

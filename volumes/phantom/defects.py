@@ -39,39 +39,54 @@ class DefectPlacer:
         m = local.cropped()
         if m.count == 0 or len(self.defects) >= np.iinfo(np.uint16).max:
             return None
+        planar = self.part.shape[0] == 1  # a radiograph: margins in y and x only
         pad = max(self.margin, self.gap)
-        lo = np.asarray(m.offset) - pad
-        hi = np.asarray(m.offset) + np.asarray(m.mask.shape) + pad
+        pads = np.array([0 if planar else pad, pad, pad])
+        lo = np.asarray(m.offset) - pads
+        hi = np.asarray(m.offset) + np.asarray(m.mask.shape) + pads
         if (lo < 0).any() or (hi > np.asarray(self.part.shape)).any():
             return None
         region = tuple(slice(int(a), int(b)) for a, b in zip(lo, hi, strict=True))
-        padded = np.pad(m.mask, pad)
+        padded = np.pad(m.mask, [(int(p), int(p)) for p in pads])
         if self.margin > 0:
-            near = ndimage.maximum_filter(padded, size=2 * self.margin + 1)
+            near = ndimage.maximum_filter(padded, size=self._window(self.margin, planar))
             if not self.part[region][near].all():
                 return None
-        near_gap = ndimage.maximum_filter(padded, size=2 * self.gap + 1) if self.gap else padded
+        near_gap = (
+            ndimage.maximum_filter(padded, size=self._window(self.gap, planar))
+            if self.gap
+            else padded
+        )
         if self.labels[region][near_gap].any():
             return None
         new_id = len(self.defects) + 1
-        inner = tuple(slice(int(a) + pad, int(b) - pad) for a, b in zip(lo, hi, strict=True))
+        inner = tuple(
+            slice(int(a), int(a) + s) for a, s in zip(m.offset, m.mask.shape, strict=True)
+        )
         self.labels[inner][m.mask] = new_id
         self.classes[inner][m.mask] = CLASS_CODES[kind]
         idx = np.nonzero(m.mask)
         n = int(idx[0].size)
         center = tuple(float(i.mean()) + o for i, o in zip(idx, m.offset, strict=True))
         bbox = (*m.offset, *(o + s for o, s in zip(m.offset, m.mask.shape, strict=True)))
+        # Equivalent sphere diameter; for a radiograph the equivalent circle diameter.
+        eqd = np.sqrt(4.0 * n / np.pi) if planar else (6.0 * n / np.pi) ** (1.0 / 3.0)
         d = Defect(
             id=new_id,
             kind=kind,
             center_zyx=(center[0], center[1], center[2]),
-            equivalent_diameter_vox=float((6.0 * n / np.pi) ** (1.0 / 3.0)),
+            equivalent_diameter_vox=float(eqd),
             volume_vox=n,
             bbox_zyx=(bbox[0], bbox[1], bbox[2], bbox[3], bbox[4], bbox[5]),
             **extra,
         )
         self.defects.append(d)
         return d
+
+    @staticmethod
+    def _window(r: int, planar: bool) -> tuple[int, int, int]:
+        w = 2 * r + 1
+        return (1, w, w) if planar else (w, w, w)
 
 
 @dataclass
@@ -247,7 +262,8 @@ def populate(
             p = sampler.point()
             if p is not None:
                 u, n = rng.normal(size=3), rng.normal(size=3)
-                _try_crack(placer, rng, Hotspot(p, tuple(u), tuple(n)), size_scale * 0.6)  # type: ignore[arg-type]
+                spot = Hotspot(p, (u[0], u[1], u[2]), (n[0], n[1], n[2]))
+                _try_crack(placer, rng, spot, size_scale * 0.6)
         tick()
 
     thick = geometry.thick_spots
@@ -288,9 +304,9 @@ def populate(
         spread = rng.uniform(3.0, 6.0) * size_scale
         for _ in range(int(members)):
             for _attempt in range(12):
-                p = np.asarray(centre) + rng.normal(0.0, spread, size=3)
+                q = np.asarray(centre) + rng.normal(0.0, spread, size=3)
                 local = ellipsoid(
-                    p, _semi_axes(rng, _pore_diameter(rng, 2.2), 0.1), random_rotation(rng)
+                    q, _semi_axes(rng, _pore_diameter(rng, 2.2), 0.1), random_rotation(rng)
                 )
                 if placer.place(local, "pore", shape="sphere", cluster=ci + 1):
                     break
