@@ -404,3 +404,54 @@ def test_plain_dicom_keeps_patient_fields_out() -> None:
     assert diconde_info(ds) == {}
     ds.add_new(0x00110010, "LO", "astm.org/diconde/iod/Component")
     assert diconde_info(ds) == {"component_name": "Doe^Jane", "component_id": "123"}
+
+
+def test_per_slice_rescale_is_applied_slice_by_slice(tmp_path: Path) -> None:
+    row, col, normal = oblique_axes()
+    series = generate_uid()
+    for k, slope in enumerate((0.5, 2.0)):
+        write_slice(
+            tmp_path / f"r{k}.dcm",
+            slice_pixels(k),
+            series=series,
+            instance=k + 1,
+            position=k * normal,
+            orientation=[*row, *col],
+            slope=slope,
+            intercept=5.0,
+        )
+    vol = read_dicom(tmp_path)
+    np.testing.assert_allclose(vol.array()[0], slice_pixels(0) * 0.5 + 5.0)
+    np.testing.assert_allclose(vol.array()[1], slice_pixels(1) * 2.0 + 5.0)
+    assert vol.metadata["rescale"]["varies_per_slice"] is True
+
+
+def test_dx_radiograph_uses_imager_spacing_corrected_for_magnification(tmp_path: Path) -> None:
+    ds = base_dataset(UID("1.2.840.10008.5.1.4.1.1.1.1"))  # Digital X-Ray Image Storage
+    ds.Modality = "DX"
+    ds.Rows, ds.Columns = 6, 8
+    ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 14, 13, 0
+    ds.ImagerPixelSpacing = ["0.15", "0.15"]
+    ds.EstimatedRadiographicMagnificationFactor = "1.5"
+    ds.PixelData = slice_pixels(3).astype(np.uint16).tobytes()
+    path = tmp_path / "plate.dcm"
+    ds.save_as(path, enforce_file_format=True)
+    vol = read_dicom(path)
+    assert vol.modality == "DX"
+    assert vol.is_2d
+    assert vol.dtype == np.uint16
+    assert vol.spacing_mm[1:] == pytest.approx((0.1, 0.1))
+    assert "magnification" in vol.metadata["spacing_source"]
+    np.testing.assert_array_equal(vol.array()[0], slice_pixels(3))
+
+
+def test_no_pixel_spacing_is_flagged(tmp_path: Path) -> None:
+    ds = base_dataset(UID("1.2.840.10008.5.1.4.1.1.7"))
+    ds.Modality = "OT"
+    ds.Rows, ds.Columns = 6, 8
+    ds.PixelData = slice_pixels(0).tobytes()
+    path = tmp_path / "sc.dcm"
+    ds.save_as(path, enforce_file_format=True)
+    vol = read_dicom(path)
+    assert not vol.spacing_known
+    assert any("no pixel spacing" in w for w in vol.warnings)

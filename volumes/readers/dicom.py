@@ -111,6 +111,8 @@ def read_dicom(
         warns.append(f"{first.path.name} is a colour image; ndelab converted it to luminance.")
 
     meta = _metadata(first, plan, geo, data.dtype, len(headers))
+    if len({(frames[k].slope, frames[k].intercept) for k in geo.order}) > 1:
+        meta["rescale"]["varies_per_slice"] = True
     info = diconde_info(first.header)
     if info:
         meta["diconde"] = info
