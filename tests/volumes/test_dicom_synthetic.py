@@ -455,3 +455,20 @@ def test_no_pixel_spacing_is_flagged(tmp_path: Path) -> None:
     vol = read_dicom(path)
     assert not vol.spacing_known
     assert any("no pixel spacing" in w for w in vol.warnings)
+
+
+def test_a_localizer_of_another_size_is_dropped_not_fatal(tmp_path: Path) -> None:
+    folder = tmp_path / "s"
+    write_series(folder, 4)
+    series = str(pydicom.dcmread(next(folder.iterdir())).SeriesInstanceUID)
+    write_slice(
+        folder / "scout.dcm",
+        slice_pixels(0, (5, 5)),
+        series=series,
+        instance=100,
+        position=(0.0, 0.0, 0.0),
+        orientation=(1, 0, 0, 0, 0, -1),  # coronal
+    )
+    vol = read_dicom(folder)
+    assert vol.shape == (4, 6, 8)
+    assert any("1 slices lie in another orientation" in w for w in vol.warnings)

@@ -94,10 +94,10 @@ def read_dicom(
         raise VolumeReadError(path, "does not exist")
 
     frames = [frame for f, header in headers.items() for frame in _frames_of(header, f)]
-    _check_same_shape(frames)
     # A single file was read whole; the files of a series are read again, one at a time.
     datasets = headers if path.is_file() else {}
-    geo = _geometry(frames)
+    geo = _geometry(frames)  # drops localizers, which often differ in size too
+    _check_same_shape([frames[k] for k in geo.order])
     warns += geo.warnings
     first = frames[geo.order[0]]
     plan = _plan_values([frames[k] for k in geo.order], first.image)
