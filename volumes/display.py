@@ -136,6 +136,8 @@ def presets(hist: Histogram, volume: Volume) -> dict[str, Window]:
         # Narrow around the material: pores, cracks and inclusions stand out.
         out["Defects (material)"] = Window.from_center_width(center, max(12.0 * sigma, 1.0))
         out["Part vs air"] = Window(hist.percentile(0.5), center + 4.0 * sigma)
-    for name, (center, width) in volume.metadata.get("window_presets", {}).items():
-        out[f"File: {name}"] = Window.from_center_width(float(center), float(width))
+    # Windows the file itself recommends (DICOM Window Center/Width): [{center, width, name?}].
+    for i, preset in enumerate(volume.metadata.get("window_presets", [])):
+        name = preset.get("name") or f"window {i + 1}"
+        out[f"File: {name}"] = Window.from_center_width(float(preset["center"]), float(preset["width"]))
     return out
