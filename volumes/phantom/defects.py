@@ -109,7 +109,7 @@ def plan_defects(
 ) -> DefectPlan:
     """Defect counts for this seed, growing with the part (sub-linearly: fewer per voxel)."""
     scale = max(part_voxels / 5.0e5, 0.05) ** (2.0 / 3.0)
-    pores = round(rng.uniform(18, 40) * scale) if n_pores is None else int(n_pores)
+    pores = round(rng.uniform(25, 50) * scale) if n_pores is None else int(n_pores)
     clusters = int(rng.integers(1, 3)) if pores >= 8 else 0
     clustered = round(pores * rng.uniform(0.2, 0.4)) if clusters else 0
     big = max(1.0, scale**0.5)
