@@ -5,8 +5,11 @@ The format is found from the file's content where it has a signature, else from 
 
 from __future__ import annotations
 
+import mmap
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
+
+import numpy as np
 
 from ndelab.volumes.errors import UsageError, VolumeReadError
 from ndelab.volumes.progress import Cancel, Progress
@@ -194,3 +197,21 @@ def write_volume(
     from ndelab.volumes.writers import write
 
     write(volume, Path(path), progress=progress, cancel=cancel)
+
+
+def release_cached_pages(volume: Volume) -> bool:
+    """Drop the file pages a memory-mapped volume has touched from this process's RSS.
+
+    Scrolling a memmap maps every page it reads; those pages count as resident until the
+    kernel needs them. A viewer calls this now and then while scrolling big files to keep RSS
+    flat. Later reads fault the pages back in from the page cache. True if anything was mapped.
+    """
+    data: Any = volume.data
+    data = getattr(data, "base", data) if not isinstance(data, np.ndarray) else data
+    while isinstance(data, np.ndarray) and not isinstance(getattr(data, "_mmap", None), mmap.mmap):
+        data = data.base
+    region = getattr(data, "_mmap", None)
+    if not isinstance(region, mmap.mmap) or not hasattr(mmap, "MADV_DONTNEED"):
+        return False
+    region.madvise(mmap.MADV_DONTNEED)
+    return True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -70,3 +71,15 @@ def test_native_order_wraps_only_foreign_byte_order() -> None:
     assert native(DATA) is DATA
     u8 = DATA.astype(np.uint8)
     assert native(u8) is u8
+
+
+def test_release_cached_pages_keeps_voxels_readable(tmp_path: Path) -> None:
+    from ndelab.volumes.io import open_volume, release_cached_pages
+
+    path = tmp_path / "v.raw"
+    DATA.astype(">i2").tofile(path)
+    vol = open_volume(path, shape=DATA.shape, dtype=">i2")
+    np.testing.assert_array_equal(vol.slice(0, 2), DATA[2])
+    assert release_cached_pages(vol)
+    np.testing.assert_array_equal(vol.array(), DATA)
+    assert not release_cached_pages(Volume(data=DATA.copy()))
