@@ -131,7 +131,8 @@ def open_volume(
     """
     p = Path(path)
     raw_options = shape is not None or dtype is not None or header_bytes != 0
-    if raw_options and p.is_file() and _sniff(p) is None and p.suffix.lower() != ".vgi":
+    headerless = _SUFFIX_FORMAT.get(p.suffix.lower(), "raw") == "raw"
+    if raw_options and p.is_file() and headerless and _sniff(p) is None:
         fmt = "raw"
     else:
         fmt = detect_format(p)

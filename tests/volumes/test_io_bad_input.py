@@ -282,6 +282,12 @@ def test_options_that_do_not_fit_the_format(tmp_path: Path) -> None:
     tif = _good(tmp_path, ".tif")
     with pytest.raises(UsageError, match="apply to raw files only; this is tiff"):
         open_volume(tif, shape=(2, 30, 40), dtype="uint16")
+    mhd = tmp_path / "c.mhd"
+    mhd.write_text(
+        "Comment = first\nNDims = 3\nDimSize = 1 1 1\nElementType = MET_UCHAR\nElementDataFile = LOCAL\n"
+    )
+    with pytest.raises(UsageError, match="apply to raw files only; this is metaimage"):
+        open_volume(mhd, shape=(1, 1, 1), dtype="uint8")
     with pytest.raises(UsageError, match="--dataset applies to HDF5 files only"):
         open_volume(tif, dataset="/volume")
     raw = tmp_path / "x.raw"

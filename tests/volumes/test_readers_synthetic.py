@@ -349,3 +349,24 @@ def test_npy_2d_and_3d_are_memory_mapped(tmp_path: Path) -> None:
     assert isinstance(a.data, np.memmap) and a.is_lazy
     assert b.shape == (1, 4, 5) and b.is_lazy
     np.testing.assert_array_equal(a.array(), DATA)
+
+
+def test_progress_reaches_one_and_cancel_stops_reading(tmp_path: Path) -> None:
+    from ndelab.volumes.io import write_volume
+    from ndelab.volumes.progress import Cancelled
+    from ndelab.volumes.volume import Volume
+
+    folder = tmp_path / "stack"
+    folder.mkdir()
+    for i in range(3):
+        tifffile.imwrite(folder / f"s{i}.tif", DATA[i])
+    files = [folder]
+    for suffix in (".nrrd", ".mha", ".h5", ".tif", ".npy"):
+        write_volume(Volume(data=DATA), tmp_path / f"v{suffix}")
+        files.append(tmp_path / f"v{suffix}")
+    for path in files:
+        seen: list[float] = []
+        open_volume(path, progress=seen.append)
+        assert seen and seen[-1] == 1.0, path
+        with pytest.raises(Cancelled):
+            open_volume(path, cancel=lambda: True)
