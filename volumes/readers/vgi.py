@@ -121,9 +121,13 @@ def read_vgi(
     require_file(path)
     check(cancel, f"reading {path.name}")
     try:
-        text = path.read_bytes().decode("latin-1")
+        blob = path.read_bytes()
     except OSError as exc:
         raise VolumeReadError(path, f"cannot be read ({exc.strerror or exc})") from exc
+    try:
+        text = blob.decode("utf-8")
+    except UnicodeDecodeError:  # older headers are Windows-1252 / Latin-1
+        text = blob.decode("latin-1")
     if "\x00" in text[:4096]:
         raise VolumeReadError(path, "is not a Volume Graphics .vgi text header")
     sections = parse_vgi(text)
