@@ -6,6 +6,10 @@ void register_window(py::module_& m);
 void register_label(py::module_& m);
 void register_edt(py::module_& m);
 void register_morphology(py::module_& m);
+void register_resample(py::module_& m);
+void register_region(py::module_& m);
+void register_extend(py::module_& m);
+void register_rle(py::module_& m);
 }  // namespace ndelab
 
 PYBIND11_MODULE(_core, m) {
@@ -14,4 +18,8 @@ PYBIND11_MODULE(_core, m) {
   ndelab::register_label(m);
   ndelab::register_edt(m);
   ndelab::register_morphology(m);
+  ndelab::register_resample(m);
+  ndelab::register_region(m);
+  ndelab::register_extend(m);
+  ndelab::register_rle(m);
 }
