@@ -100,7 +100,7 @@ def test_casting_part_in_air() -> None:
 
 
 @pytest.mark.parametrize(
-    "kwargs", [{"size": 16}, {"kind": "pipe"}, {"noise": -1.0}, {"n_pores": -1}]
+    "kwargs", [{"size": 8}, {"kind": "pipe"}, {"noise": -1.0}, {"n_pores": -1}]
 )
 def test_bad_options(kwargs: dict[str, Any]) -> None:
     with pytest.raises(UsageError):

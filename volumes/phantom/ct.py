@@ -15,7 +15,7 @@ from ndelab.volumes.progress import Cancel, Progress, check, report
 from ndelab.volumes.volume import Volume
 
 GENERATOR = "ndelab.volumes.phantom/1"
-MIN_DIM = 24
+MIN_DIM = 16
 
 # What the DICONDE component module would say about each part.
 COMPONENTS: dict[str, tuple[str, str]] = {

@@ -26,7 +26,7 @@ from ndelab.volumes.progress import Cancel, Progress, check, report
 from ndelab.volumes.volume import Volume
 
 F64 = npt.NDArray[np.float64]
-MIN_SIDE = 64
+MIN_SIDE = 16
 
 # Effective linear attenuation (1/mm) at a typical tube voltage for each material.
 MU = {"steel": 0.13, "aluminium": 0.05, "tungsten": 1.6, "iron": 0.35}
