@@ -24,7 +24,7 @@ RANDOM = np.random.default_rng(7).integers(0, 256, 5000).astype(np.uint8).tobyte
 
 def _fails(path: Path, pattern: str, **options: object) -> VolumeReadError:
     with pytest.raises(VolumeReadError) as info:
-        open_volume(path, **options)  # type: ignore[arg-type]
+        open_volume(path, **options)
     message = str(info.value)
     assert message.startswith(str(path)), message
     assert "\n" not in message

@@ -20,9 +20,10 @@ def _stack(reads: list[int] | None = None) -> SliceStack:
     def read(z: int) -> np.ndarray:
         if reads is not None:
             reads.append(z)
-        return DATA[z]
+        plane: np.ndarray = DATA[z]
+        return plane
 
-    return SliceStack(DATA.shape, DATA.dtype, read)  # type: ignore[arg-type]
+    return SliceStack(DATA.shape, DATA.dtype, read)
 
 
 def _index(n: int) -> st.SearchStrategy[Any]:
