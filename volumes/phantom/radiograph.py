@@ -395,6 +395,7 @@ def make_radiograph(
     image = np.rint(np.clip(intensity, 0, 65535)).astype(np.uint16)[np.newaxis]
     report(progress, 0.95)
 
+    lo, hi = (float(q) for q in np.percentile(image[0][part], [0.5, 99.5]))
     metadata: dict[str, Any] = {
         "generator": GENERATOR,
         "seed": seed,
@@ -412,8 +413,8 @@ def make_radiograph(
         },
         "pixel_convention": "intensity: bright = more transmitted (pores bright, inclusions dark)",
         "display_window": {
-            "center": float(np.percentile(image[0][part], 50)),
-            "width": float(np.ptp(np.percentile(image[0][part], [0.5, 99.5])) * 1.3 + 1),
+            "center": round((lo + hi) / 2, 1),
+            "width": round(1.2 * (hi - lo) + 1, 1),
         },
         "diconde": component_info("weld" if kind == "weld" else "plate", seed, "DX"),
     }
