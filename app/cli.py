@@ -36,7 +36,9 @@ def parse_shape(text: str | None) -> tuple[int, int, int] | None:
 
 def _add_read_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--shape", help="Z,Y,X for plain raw files")
-    p.add_argument("--dtype", help="voxel type for plain raw files (uint16, int16, float32, >u2 ...)")
+    p.add_argument(
+        "--dtype", help="voxel type for plain raw files (uint16, int16, float32, >u2 ...)"
+    )
     p.add_argument("--header-bytes", type=int, default=0, help="bytes to skip in a raw file")
     p.add_argument("--dataset", help="dataset path inside an HDF5 file")
 
@@ -70,7 +72,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
     volume = open_volume(args.input, **_read_kwargs(args))
     write_volume(volume, args.output)
-    print(f"wrote {args.output} ({volume.shape[0]}x{volume.shape[1]}x{volume.shape[2]} {volume.dtype})")
+    print(f"wrote {args.output} ({'x'.join(map(str, volume.shape))} {volume.dtype})")
     return 0
 
 
@@ -84,8 +86,13 @@ def cmd_phantom(args: argparse.Namespace) -> int:
     else:
         phantom = make_radiograph(args.size, seed=args.seed)
     written = save_phantom(phantom, Path(args.outdir))
-    summary = {"kind": args.kind, "seed": args.seed, "size": args.size,
-               "defects": len(phantom.defects), "files": written}
+    summary = {
+        "kind": args.kind,
+        "seed": args.seed,
+        "size": args.size,
+        "defects": len(phantom.defects),
+        "files": written,
+    }
     print(json.dumps(summary, indent=2) if args.json else "\n".join(written.values()))
     return 0
 
@@ -94,8 +101,9 @@ def cmd_gui(args: argparse.Namespace) -> int:
     from ndelab.app.gui import run_gui
 
     path = getattr(args, "path", None)
-    return run_gui(path=path, demo=args.command == "demo", read_options=_read_kwargs(args)
-                   if path else None)
+    return run_gui(
+        path=path, demo=args.command == "demo", read_options=_read_kwargs(args) if path else None
+    )
 
 
 def cmd_screenshot(args: argparse.Namespace) -> int:
@@ -103,8 +111,13 @@ def cmd_screenshot(args: argparse.Namespace) -> int:
 
     if (args.path is None) == (not args.demo):
         raise UsageError("screenshot needs either a PATH or --demo")
-    out = take_screenshot(path=args.path, demo=args.demo, out=Path(args.out),
-                          size=(args.width, args.height), read_options=_read_kwargs(args))
+    out = take_screenshot(
+        path=args.path,
+        demo=args.demo,
+        out=Path(args.out),
+        size=(args.width, args.height),
+        read_options=_read_kwargs(args),
+    )
     print(out)
     return 0
 
@@ -122,7 +135,9 @@ def _bench_text(result: dict[str, Any]) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ndelab", description="NDE review and labeling workstation")
+    parser = argparse.ArgumentParser(
+        prog="ndelab", description="NDE review and labeling workstation"
+    )
     sub = parser.add_subparsers(dest="command")
 
     p = sub.add_parser("open", help="open the workstation on a file or folder")

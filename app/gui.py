@@ -24,9 +24,15 @@ def _ensure_platform() -> None:
 
 
 def run_gui(path: str | None, demo: bool, read_options: dict[str, Any] | None) -> int:
-    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM")):
-        raise UsageError("no display found (DISPLAY is not set); run ndelab in a desktop session "
-                         "or under xvfb-run, or use `ndelab screenshot` for a headless render")
+    if not (
+        os.environ.get("DISPLAY")
+        or os.environ.get("WAYLAND_DISPLAY")
+        or os.environ.get("QT_QPA_PLATFORM")
+    ):
+        raise UsageError(
+            "no display found (DISPLAY is not set); run ndelab in a desktop session "
+            "or under xvfb-run, or use `ndelab screenshot` for a headless render"
+        )
     from ndelab.widgets.main_window import MainWindow, application
 
     app = application()
@@ -39,8 +45,14 @@ def run_gui(path: str | None, demo: bool, read_options: dict[str, Any] | None) -
     return int(app.exec())
 
 
-def take_screenshot(*, path: str | None, demo: bool, out: Path, size: tuple[int, int] = (1600, 1000),
-                    read_options: dict[str, Any] | None = None) -> Path:
+def take_screenshot(
+    *,
+    path: str | None,
+    demo: bool,
+    out: Path,
+    size: tuple[int, int] = (1600, 1000),
+    read_options: dict[str, Any] | None = None,
+) -> Path:
     """Render the real main window (3D view included) for ``path`` or the demo into a PNG."""
     _ensure_platform()
     from PySide6.QtCore import QPoint
@@ -66,8 +78,13 @@ def take_screenshot(*, path: str | None, demo: bool, out: Path, size: tuple[int,
     shot = window.grab().toImage().convertToFormat(QImage.Format.Format_RGB888)
     if window.view3d is not None and window.view3d.isVisible():
         frame = window.view3d.capture()
-        image = QImage(frame.data, frame.shape[1], frame.shape[0], frame.strides[0],
-                       QImage.Format.Format_RGB888).copy()
+        image = QImage(
+            frame.data,
+            frame.shape[1],
+            frame.shape[0],
+            frame.strides[0],
+            QImage.Format.Format_RGB888,
+        ).copy()
         origin = window.view3d.mapTo(window, QPoint(0, 0))
         painter = QPainter(shot)
         target = window.view3d.rect().translated(origin)

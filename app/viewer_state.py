@@ -39,7 +39,9 @@ class ViewerState:
         self.cursor: tuple[int, int, int] = tuple(s // 2 for s in volume.shape)  # type: ignore[assignment]
 
     def clamp(self, zyx: tuple[float, float, float]) -> tuple[int, int, int]:
-        z, y, x = (int(np.clip(round(v), 0, n - 1)) for v, n in zip(zyx, self.volume.shape, strict=True))
+        z, y, x = (
+            int(np.clip(round(v), 0, n - 1)) for v, n in zip(zyx, self.volume.shape, strict=True)
+        )
         return (z, y, x)
 
     def set_cursor(self, zyx: tuple[float, float, float]) -> bool:

@@ -65,7 +65,9 @@ def run(*, quick: bool = False) -> dict[str, Any]:
     window = state.window
 
     def peer(z: int) -> None:
-        view.image.setImage(np.asarray(volume.data[z]), autoLevels=False, levels=(window.low, window.high))
+        view.image.setImage(
+            np.asarray(volume.data[z]), autoLevels=False, levels=(window.low, window.high)
+        )
         view.graphics.viewport().repaint()
 
     results: dict[str, Any] = {}

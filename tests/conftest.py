@@ -35,6 +35,12 @@ def need(condition: bool, why: str) -> None:
 
 
 @pytest.fixture(scope="session")
+def require() -> object:
+    """``require(condition, why)``: skip locally, fail in CI."""
+    return need
+
+
+@pytest.fixture(scope="session")
 def real_data() -> Path:
     need(REAL_DATA.is_dir(), f"real scan data folder {REAL_DATA}")
     return REAL_DATA
@@ -71,6 +77,5 @@ def make_main_window(qapp: object) -> Iterator[object]:
         window.deleteLater()
     QApplication.sendPostedEvents(None, 0)
     QApplication.processEvents()
-    leaked = [w for w in QApplication.topLevelWidgets()
-              if id(w) not in before and w.isVisible()]
+    leaked = [w for w in QApplication.topLevelWidgets() if id(w) not in before and w.isVisible()]
     assert not leaked, f"widgets left open: {leaked}"

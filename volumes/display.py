@@ -139,5 +139,7 @@ def presets(hist: Histogram, volume: Volume) -> dict[str, Window]:
     # Windows the file itself recommends (DICOM Window Center/Width): [{center, width, name?}].
     for i, preset in enumerate(volume.metadata.get("window_presets", [])):
         name = preset.get("name") or f"window {i + 1}"
-        out[f"File: {name}"] = Window.from_center_width(float(preset["center"]), float(preset["width"]))
+        out[f"File: {name}"] = Window.from_center_width(
+            float(preset["center"]), float(preset["width"])
+        )
     return out

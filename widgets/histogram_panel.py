@@ -20,7 +20,9 @@ class HistogramPanel(QWidget):
         self.plot.setMouseEnabled(x=True, y=False)
         self.plot.getPlotItem().hideAxis("left")
         self.plot.setLabel("bottom", "value")
-        self.curve = self.plot.plot(stepMode="center", fillLevel=0, brush=(120, 160, 220, 120), pen="#8fb4e8")
+        self.curve = self.plot.plot(
+            stepMode="center", fillLevel=0, brush=(120, 160, 220, 120), pen="#8fb4e8"
+        )
         self.region = pg.LinearRegionItem(brush=(230, 200, 80, 50), pen=pg.mkPen("#e8c547"))
         self.plot.addItem(self.region)
         self.presets = QComboBox()

@@ -11,7 +11,8 @@ from ndelab.volumes.volume import Volume
 
 
 def _row(key: str, value: Any) -> str:
-    return f"<tr><td style='color:#999;padding-right:8px'>{html.escape(key)}</td><td>{html.escape(str(value))}</td></tr>"
+    label = f"<td style='color:#999;padding-right:8px'>{html.escape(key)}</td>"
+    return f"<tr>{label}<td>{html.escape(str(value))}</td></tr>"
 
 
 def volume_summary_html(volume: Volume) -> str:
@@ -42,7 +43,10 @@ class InfoPanel(QTextBrowser):
         super().__init__(parent)
         self.setOpenLinks(False)
         self.setStyleSheet("QTextBrowser { background: #161616; color: #ddd; border: none; }")
-        self.setHtml("<p style='color:#888'>Open a CT volume or radiograph: File ▸ Open, or drop a file here.</p>")
+        self.setHtml(
+            "<p style='color:#888'>Open a CT volume or radiograph: File ▸ Open, "
+            "or drop a file here.</p>"
+        )
 
     def show_volume(self, volume: Volume) -> None:
         self.setHtml(volume_summary_html(volume))

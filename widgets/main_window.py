@@ -64,14 +64,18 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
         self.histogram = HistogramPanel(self.controller)
-        self.histogram_dock = self._dock("Histogram and window", self.histogram, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.histogram_dock = self._dock(
+            "Histogram and window", self.histogram, Qt.DockWidgetArea.RightDockWidgetArea
+        )
         self.view3d: VolumeView3D | None = None
         self.view3d_dock: QDockWidget | None = None
         if with_3d:
             self.view3d = VolumeView3D(self.controller)
             self.view3d_dock = self._dock("3D", self.view3d, Qt.DockWidgetArea.RightDockWidgetArea)
             self.splitDockWidget(self.view3d_dock, self.histogram_dock, Qt.Orientation.Vertical)
-            self.resizeDocks([self.view3d_dock, self.histogram_dock], [3, 1], Qt.Orientation.Vertical)
+            self.resizeDocks(
+                [self.view3d_dock, self.histogram_dock], [3, 1], Qt.Orientation.Vertical
+            )
             self.resizeDocks([self.view3d_dock], [520], Qt.Orientation.Horizontal)
 
         self.readout = QLabel("")
@@ -91,7 +95,9 @@ class MainWindow(QMainWindow):
         return dock
 
     # -- menus and shortcuts
-    def _action(self, menu: Any, text: str, slot: Any, shortcut: str | QKeySequence | None = None) -> QAction:
+    def _action(
+        self, menu: Any, text: str, slot: Any, shortcut: str | QKeySequence | None = None
+    ) -> QAction:
         action = QAction(text, self)
         if shortcut is not None:
             action.setShortcut(QKeySequence(shortcut))
@@ -103,7 +109,12 @@ class MainWindow(QMainWindow):
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
         self._action(file_menu, "&Open file…", self.open_file_dialog, QKeySequence.StandardKey.Open)
-        self._action(file_menu, "Open &folder (DICOM / TIFF slices)…", self.open_folder_dialog, "Ctrl+Shift+O")
+        self._action(
+            file_menu,
+            "Open &folder (DICOM / TIFF slices)…",
+            self.open_folder_dialog,
+            "Ctrl+Shift+O",
+        )
         self.recent_menu = file_menu.addMenu("Open &recent")
         self._action(file_menu, "Open &demo part", self.open_demo, "Ctrl+D")
         file_menu.addSeparator()
@@ -113,9 +124,18 @@ class MainWindow(QMainWindow):
         view = bar.addMenu("&View")
         self._action(view, "&Reset zoom", self.reset_zoom, "F")
         self._action(view, "&Auto window", lambda: self.controller.apply_preset("Auto"), "Shift+W")
-        self._action(view, "&Full range window", lambda: self.controller.apply_preset("Full range"), "Shift+R")
-        self._action(view, "&Defects window (narrow on material)",
-                     lambda: self.controller.apply_preset("Defects (material)"), "Shift+D")
+        self._action(
+            view,
+            "&Full range window",
+            lambda: self.controller.apply_preset("Full range"),
+            "Shift+R",
+        )
+        self._action(
+            view,
+            "&Defects window (narrow on material)",
+            lambda: self.controller.apply_preset("Defects (material)"),
+            "Shift+D",
+        )
         view.addSeparator()
         view.addAction(self.histogram_dock.toggleViewAction())
         if self.view3d_dock is not None:
@@ -130,13 +150,18 @@ class MainWindow(QMainWindow):
         self.recent_menu.setEnabled(bool(self.settings.recent_files))
 
     def show_help(self) -> None:
-        QMessageBox.information(self, "Mouse and keys", (
-            "Left click/drag: move the crosshair (all views follow)\n"
-            "Right drag: window (left/right) and level (up/down)\n"
-            "Middle drag: pan    Ctrl+wheel: zoom    F: reset zoom\n"
-            "Wheel, Up/Down, PageUp/PageDown, Home/End: change slice\n"
-            "Shift+W auto window, Shift+R full range, Shift+D defects window\n"
-            "Ctrl+O open file, Ctrl+Shift+O open folder, Ctrl+D demo part"))
+        QMessageBox.information(
+            self,
+            "Mouse and keys",
+            (
+                "Left click/drag: move the crosshair (all views follow)\n"
+                "Right drag: window (left/right) and level (up/down)\n"
+                "Middle drag: pan    Ctrl+wheel: zoom    F: reset zoom\n"
+                "Wheel, Up/Down, PageUp/PageDown, Home/End: change slice\n"
+                "Shift+W auto window, Shift+R full range, Shift+D defects window\n"
+                "Ctrl+O open file, Ctrl+Shift+O open folder, Ctrl+D demo part"
+            ),
+        )
 
     # -- opening
     def open_file_dialog(self) -> None:
@@ -158,9 +183,11 @@ class MainWindow(QMainWindow):
             if dialog.exec() != RawOptionsDialog.DialogCode.Accepted:
                 return
             options.update(dialog.options())
-        self._run_load(f"Opening {Path(path).name}",
-                       lambda progress, cancel: open_volume(path, progress=progress, cancel=cancel, **options),
-                       recent=str(path))
+        self._run_load(
+            f"Opening {Path(path).name}",
+            lambda progress, cancel: open_volume(path, progress=progress, cancel=cancel, **options),
+            recent=str(path),
+        )
 
     @staticmethod
     def _needs_raw_layout(path: Path) -> bool:
@@ -176,7 +203,9 @@ class MainWindow(QMainWindow):
     def open_demo(self) -> None:
         from ndelab.app.demo import demo_volume
 
-        self._run_load("Making the demo part", lambda progress, cancel: demo_volume(progress, cancel))
+        self._run_load(
+            "Making the demo part", lambda progress, cancel: demo_volume(progress, cancel)
+        )
 
     def _run_load(self, title: str, fn: jobs.JobFunction, recent: str | None = None) -> None:
         if self._job is not None:

@@ -48,7 +48,9 @@ class RawOptionsDialog(QDialog):
         form.addRow("Header bytes to skip", self.header)
         form.addRow("Byte order", self.order)
         form.addRow(self.check)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         form.addRow(self.buttons)
@@ -66,7 +68,9 @@ class RawOptionsDialog(QDialog):
     def _update(self) -> None:
         expected = self._expected()
         ok = expected == self.size_bytes
-        self.check.setText(f"expects {expected:,} bytes" + ("  ✓" if ok else f", the file has {self.size_bytes:,}"))
+        self.check.setText(
+            f"expects {expected:,} bytes" + ("  ✓" if ok else f", the file has {self.size_bytes:,}")
+        )
         self.check.setStyleSheet("color: #4a4;" if ok else "color: #c84;")
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(ok)
 

@@ -89,8 +89,12 @@ class SliceView(QWidget):
         self.image = pg.ImageItem(axisOrder="row-major")
         self.viewbox.addItem(self.image)
         pen = pg.mkPen(AXIS_COLORS[axis], width=1)
-        self.hline = pg.InfiniteLine(angle=0, movable=False, pen=pg.mkPen(AXIS_COLORS[self.row_axis]))
-        self.vline = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(AXIS_COLORS[self.col_axis]))
+        self.hline = pg.InfiniteLine(
+            angle=0, movable=False, pen=pg.mkPen(AXIS_COLORS[self.row_axis])
+        )
+        self.vline = pg.InfiniteLine(
+            angle=90, movable=False, pen=pg.mkPen(AXIS_COLORS[self.col_axis])
+        )
         for line in (self.hline, self.vline):
             self.viewbox.addItem(line, ignoreBounds=True)
         self.title = QLabel(AXIS_LABELS[axis])
@@ -114,7 +118,9 @@ class SliceView(QWidget):
         layout.addWidget(self.graphics, 1)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
-        self._hover = pg.SignalProxy(self.graphics.scene().sigMouseMoved, rateLimit=60, slot=self._hovered)
+        self._hover = pg.SignalProxy(
+            self.graphics.scene().sigMouseMoved, rateLimit=60, slot=self._hovered
+        )
         self.slider.valueChanged.connect(lambda v: controller.set_slice(self.axis, int(v)))
         self.stepRequested.connect(lambda d: controller.step_slice(self.axis, d))
         self.windowDragged.connect(self._drag_window)

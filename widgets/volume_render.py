@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import vtkmodules.vtkRenderingOpenGL2  # noqa: F401  (registers the OpenGL backends)
 from vtkmodules.util.numpy_support import numpy_to_vtk, vtk_to_numpy
 from vtkmodules.vtkCommonDataModel import vtkImageData, vtkPiecewiseFunction
 from vtkmodules.vtkRenderingCore import (
@@ -23,7 +24,6 @@ from vtkmodules.vtkRenderingCore import (
 )
 from vtkmodules.vtkRenderingVolumeOpenGL2 import vtkSmartVolumeMapper
 
-import vtkmodules.vtkRenderingOpenGL2  # noqa: F401  (registers the OpenGL backends)
 from ndelab.volumes.display import Window
 from ndelab.volumes.volume import Volume
 

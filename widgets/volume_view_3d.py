@@ -114,8 +114,13 @@ class VolumeView3D(QWidget):
         self.scene.render_window.SetSize(w, h)
         self.scene.render_window.Render()
         frame = self.scene.capture()
-        image = QImage(frame.data, frame.shape[1], frame.shape[0], frame.strides[0],
-                       QImage.Format.Format_RGB888).copy()
+        image = QImage(
+            frame.data,
+            frame.shape[1],
+            frame.shape[0],
+            frame.strides[0],
+            QImage.Format.Format_RGB888,
+        ).copy()
         self._canvas.setPixmap(QPixmap.fromImage(image))
 
     def capture(self) -> np.ndarray[Any, Any]:

@@ -14,11 +14,14 @@ from ndelab.app.cli import main
 
 
 def _ndelab(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "ndelab.app.cli", *args],
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "ndelab.app.cli", *args], capture_output=True, text=True, timeout=300
+    )
 
 
-def test_info_json_on_raw_with_explicit_shape(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_info_json_on_raw_with_explicit_shape(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "part.raw"
     np.arange(2 * 3 * 4, dtype=np.uint16).tofile(path)
     assert main(["info", str(path), "--shape", "2,3,4", "--dtype", "uint16", "--json"]) == 0
@@ -55,13 +58,17 @@ def test_convert_then_info_round_trip(tmp_path: Path, capsys: pytest.CaptureFixt
     assert json.loads(capsys.readouterr().out)["shape"] == [5, 6, 7]
 
 
-def test_phantom_command_writes_ground_truth(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_phantom_command_writes_ground_truth(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["phantom", str(tmp_path / "p"), "--seed", "3", "--size", "48", "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["defects"] > 0
     for path in summary["files"].values():
         assert Path(path).exists()
-    assert main(["phantom", str(tmp_path / "x"), "--seed", "3", "--size", "64", "--kind", "xray"]) == 0
+    assert (
+        main(["phantom", str(tmp_path / "x"), "--seed", "3", "--size", "64", "--kind", "xray"]) == 0
+    )
 
 
 def test_unknown_bench_area_is_a_user_error(capsys: pytest.CaptureFixture[str]) -> None:

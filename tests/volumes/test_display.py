@@ -41,8 +41,10 @@ def test_defects_preset_is_narrow_around_the_material_peak() -> None:
 
 def test_file_window_presets_are_offered() -> None:
     vol = _part()
-    vol.metadata["window_presets"] = [{"center": 300.0, "width": 1500.0, "name": "bone"},
-                                      {"center": 40.0, "width": 400.0}]
+    vol.metadata["window_presets"] = [
+        {"center": 300.0, "width": 1500.0, "name": "bone"},
+        {"center": 40.0, "width": 400.0},
+    ]
     offered = presets(histogram(vol), vol)
     assert offered["File: bone"] == Window.from_center_width(300, 1500)
     assert offered["File: window 2"] == Window.from_center_width(40, 400)

@@ -58,8 +58,12 @@ def test_keys_wheel_and_slider_change_slices(qapp: Any, make_main_window: Any) -
     w.show_volume(_ct())
     axial = w.views[0]
     z0 = w.controller.state.cursor[0]
-    axial.keyPressEvent(QKeyEvent(QKeyEvent.Type.KeyPress, Qt.Key.Key_Up, Qt.KeyboardModifier.NoModifier))
-    axial.keyPressEvent(QKeyEvent(QKeyEvent.Type.KeyPress, Qt.Key.Key_PageUp, Qt.KeyboardModifier.NoModifier))
+    axial.keyPressEvent(
+        QKeyEvent(QKeyEvent.Type.KeyPress, Qt.Key.Key_Up, Qt.KeyboardModifier.NoModifier)
+    )
+    axial.keyPressEvent(
+        QKeyEvent(QKeyEvent.Type.KeyPress, Qt.Key.Key_PageUp, Qt.KeyboardModifier.NoModifier)
+    )
     assert w.controller.state.cursor[0] == z0 + 11
     axial.stepRequested.emit(-1)  # what a wheel notch sends
     assert w.controller.state.cursor[0] == z0 + 10
