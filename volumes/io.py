@@ -13,8 +13,7 @@ import numpy as np
 
 from ndelab.volumes.errors import UsageError, VolumeReadError
 from ndelab.volumes.progress import Cancel, Progress
-from ndelab.volumes.readers.raw import RAW_SUFFIXES
-from ndelab.volumes.readers.tiff import TIFF_SUFFIXES
+from ndelab.volumes.readers._common import RAW_SUFFIXES, TIFF_SUFFIXES
 from ndelab.volumes.volume import Volume
 
 FORMATS = ("dicom", "tiff", "vgi", "metaimage", "nrrd", "hdf5", "raw", "png", "npy")

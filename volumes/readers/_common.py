@@ -16,6 +16,10 @@ from ndelab.volumes.volume import VoxelArray
 
 ByteOrder = Literal["little", "big"]
 
+# Kept here, not in the readers, so that the format registry imports no codec libraries.
+TIFF_SUFFIXES = (".tif", ".tiff")
+RAW_SUFFIXES = (".raw", ".bin", ".dat", ".vol")
+
 
 def require_file(path: Path, what: str = "file") -> int:
     """The size of ``path``; a clear error when it is missing or a folder."""

@@ -13,8 +13,6 @@ from ndelab.volumes.progress import Cancel, Progress, check, report
 from ndelab.volumes.readers._common import ByteOrder, map_payload, require_file, with_order
 from ndelab.volumes.volume import Volume
 
-RAW_SUFFIXES = (".raw", ".bin", ".dat", ".vol")
-
 # "sand_200x200x100_uint8.raw": X x Y x Z, then a numpy type name.
 _NAME = re.compile(
     r"(?P<x>\d+)x(?P<y>\d+)x(?P<z>\d+)[_\-.]"

@@ -17,11 +17,10 @@ import tifffile
 
 from ndelab.volumes.errors import VolumeReadError
 from ndelab.volumes.progress import Cancel, Progress, check, report
-from ndelab.volumes.readers._common import map_payload, natural_key, require_file
+from ndelab.volumes.readers._common import TIFF_SUFFIXES, map_payload, natural_key, require_file
 from ndelab.volumes.readers._lazy import SliceStack
 from ndelab.volumes.volume import Volume, VoxelArray
 
-TIFF_SUFFIXES = (".tif", ".tiff")
 _UNITS_MM = {
     "mm": 1.0, "millimeter": 1.0, "um": 1e-3, "µm": 1e-3, "\\u00b5m": 1e-3, "micron": 1e-3,
     "microns": 1e-3, "micrometer": 1e-3, "nm": 1e-6, "cm": 10.0, "m": 1000.0, "in": 25.4,
