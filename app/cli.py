@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -196,6 +197,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.info("user error in %s: %s", args.command, exc)
         print(f"ndelab: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
+    except BrokenPipeError:
+        # The reader of our output went away (`ndelab info X --json | head`): not an error.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print("ndelab: interrupted", file=sys.stderr)
         return 130

@@ -86,6 +86,9 @@ def histogram(volume: Volume, bins: int = 512, max_samples: int = 2_000_000) -> 
     sample = sample_voxels(volume, max_samples)
     lo, hi = value_range(volume.dtype, sample)
     finite = sample[np.isfinite(sample)] if sample.dtype.kind == "f" else sample
+    if volume.dtype.kind in "ui" and hi - lo + 1 <= bins:
+        # One bin per integer value: no empty comb teeth between values.
+        bins, lo, hi = int(hi - lo + 1), lo - 0.5, hi + 0.5
     counts, edges = np.histogram(finite, bins=bins, range=(lo, hi))
     return Histogram(counts.astype(np.int64), edges.astype(np.float64))
 
