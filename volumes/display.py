@@ -59,7 +59,7 @@ class Histogram:
         if cdf[-1] == 0:
             return float(self.edges[0])
         i = int(np.searchsorted(cdf, cdf[-1] * q / 100.0))
-        return float(self.edges[min(i + 1, len(self.edges) - 1)])
+        return float(self.centers[min(i, len(self.counts) - 1)])
 
 
 def sample_voxels(volume: Volume, max_samples: int = 2_000_000) -> npt.NDArray[Any]:

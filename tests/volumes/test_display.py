@@ -48,3 +48,10 @@ def test_file_window_presets_are_offered() -> None:
     offered = presets(histogram(vol), vol)
     assert offered["File: bone"] == Window.from_center_width(300, 1500)
     assert offered["File: window 2"] == Window.from_center_width(40, 400)
+
+
+def test_binary_volume_auto_window_spans_zero_to_one() -> None:
+    data = np.zeros((8, 8, 8), np.uint16)
+    data[:, 0, 0] = 1
+    window = presets(histogram(Volume(data)), Volume(data))["Auto"]
+    assert (window.low, window.high) == (0.0, 1.0)
