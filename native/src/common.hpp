@@ -21,6 +21,10 @@ namespace ndelab {
 namespace py = pybind11;
 using idx = py::ssize_t;
 
+// Below this many voxels a kernel runs on the calling thread: waking the OpenMP team costs
+// more than the work, and far more when other processes keep the cores busy.
+constexpr std::int64_t kParallelMin = std::int64_t{1} << 20;
+
 inline int max_threads() {
 #ifdef _OPENMP
   return omp_get_max_threads();

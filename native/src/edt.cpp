@@ -106,7 +106,7 @@ py::array_t<float> edt(const py::array& mask, const std::vector<double>& spacing
     const double wx = sp[2];
     const bool sqrt_after_y = nz == 1;
     // Pass 1: along x, distance in voxels to the nearest background voxel of the row.
-#pragma omp parallel
+#pragma omp parallel if (nz * ny * nx >= kParallelMin)
     {
       std::vector<std::uint8_t> rbuf(static_cast<std::size_t>(nx));
 #pragma omp for schedule(static)
@@ -134,7 +134,7 @@ py::array_t<float> edt(const py::array& mask, const std::vector<double>& spacing
     }
     // Pass 2: along y, one z-plane per task.
     if (ny > 1 || nz > 1) {
-#pragma omp parallel
+#pragma omp parallel if (nz * ny * nx >= kParallelMin)
       {
         Envelope e(ny);
         std::vector<float> buf(static_cast<std::size_t>(ny * kBlock));
@@ -146,7 +146,7 @@ py::array_t<float> edt(const py::array& mask, const std::vector<double>& spacing
     }
     // Pass 3: along z, one y-row of lines per task.
     if (nz > 1) {
-#pragma omp parallel
+#pragma omp parallel if (nz * ny * nx >= kParallelMin)
       {
         Envelope e(nz);
         std::vector<float> buf(static_cast<std::size_t>(nz * kBlock));

@@ -81,7 +81,7 @@ double slice_iou(const py::array& a, const py::array& b) {
   std::int64_t inter = 0, uni = 0;
   {
     py::gil_scoped_release release;
-#pragma omp parallel for reduction(+ : inter, uni) schedule(static) if (va.size() > 262144)
+#pragma omp parallel for reduction(+ : inter, uni) schedule(static) if (va.size() >= kParallelMin)
     for (idx r = 0; r < va.rows(); ++r) {
       const std::uint8_t* ra = va.row(r / va.shape[1], r % va.shape[1]);
       const std::uint8_t* rb = vb.row(r / vb.shape[1], r % vb.shape[1]);

@@ -20,7 +20,7 @@ template <typename Visit>
 void write_labels(const RunTable& t, const std::vector<std::int32_t>& lab, std::int32_t* out,
                   Visit&& visit) {
   const idx rows = t.rows(), nx = t.nx;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (rows * nx >= kParallelMin)
   for (idx r = 0; r < rows; ++r) {
     std::int32_t* o = out + r * nx;
     idx x = 0;

@@ -95,7 +95,7 @@ void morph_kernel(const View3<std::uint8_t>& m, const std::vector<ElemRow>& elem
   const std::uint8_t border = erode ? 1 : 0;
   const int nslots = 2 * RZ + 1;
   const idx ntasks = std::min<idx>(nz, max_threads());
-#pragma omp parallel for schedule(static, 1)
+#pragma omp parallel for schedule(static, 1) if (nz * ny * nx >= kParallelMin)
   for (idx task = 0; task < ntasks; ++task) {
     const idx z0 = nz * task / ntasks, z1 = nz * (task + 1) / ntasks;
     std::vector<PlaneCache> slots(static_cast<std::size_t>(nslots));
@@ -184,7 +184,7 @@ py::array fill_holes(const py::array& mask) {
         if (row_edge || t.x0[k] == 0 || t.x1[k] == nx) outside[p[k]] = 1;
       }
     }
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (t.rows() * nx >= kParallelMin)
     for (idx r = 0; r < t.rows(); ++r) {
       std::uint8_t* orow = o + r * nx;
       std::fill(orow, orow + nx, 1);

@@ -71,7 +71,7 @@ py::array_t<float> resample_trilinear(const py::array& volume, const std::vector
     py::gil_scoped_release release;
     const AxisTable tz = axis_table(v.shape[0], os[0]), ty = axis_table(v.shape[1], os[1]),
                     tx = axis_table(v.shape[2], os[2]);
-#pragma omp parallel for schedule(dynamic, 8)
+#pragma omp parallel for schedule(dynamic, 8) if (os[0] * os[1] * os[2] >= kParallelMin / 8)
     for (idx r = 0; r < os[0] * os[1]; ++r) {
       const idx z = r / os[1], y = r % os[1];
       float* orow = o + r * os[2];
@@ -108,7 +108,7 @@ py::array_t<float> reslice(const py::array& volume, const std::array<double, 3>&
     const View3<T> vol = view3<T>(volume, "reslice: volume");
     py::gil_scoped_release release;
     const idx h = out_shape[0], w = out_shape[1];
-#pragma omp parallel for schedule(dynamic, 4)
+#pragma omp parallel for schedule(dynamic, 4) if (h * w >= 16384)
     for (idx r = 0; r < h; ++r) {
       for (idx c = 0; c < w; ++c) {
         std::array<double, 3> p;

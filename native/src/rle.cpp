@@ -22,7 +22,7 @@ py::tuple rle_encode(const py::array& mask) {
   {
     py::gil_scoped_release release;
     // Bounding box: each thread keeps its own, merged under a critical section.
-#pragma omp parallel
+#pragma omp parallel if (m.size() >= kParallelMin)
     {
       std::array<idx, 6> b{nz, ny, nx, -1, -1, -1};
 #pragma omp for schedule(static)
@@ -58,7 +58,7 @@ py::tuple rle_encode(const py::array& mask) {
         // Foreground intervals in crop-linear positions, per z-chunk in parallel.
         const int nt = max_threads();
         std::vector<std::vector<std::pair<idx, idx>>> parts(static_cast<std::size_t>(nt));
-#pragma omp parallel for schedule(static, 1)
+#pragma omp parallel for schedule(static, 1) if (cz * cy * cx >= kParallelMin)
         for (int t = 0; t < nt; ++t) {
           auto& iv = parts[static_cast<std::size_t>(t)];
           for (idx z = cz * t / nt; z < cz * (t + 1) / nt; ++z)

@@ -47,7 +47,7 @@ RunTable extract_runs(const View3<std::uint8_t>& m) {
   t.row_start.assign(static_cast<std::size_t>(rows) + 1, 0);
   auto is_fg = [](std::uint8_t v) { return Invert ? v == 0 : v != 0; };
   // Pass 1: count runs per row.
-#pragma omp parallel
+#pragma omp parallel if (m.size() >= kParallelMin)
   {
     std::vector<std::uint8_t> buf(static_cast<std::size_t>(nx));
 #pragma omp for schedule(static)
@@ -72,7 +72,7 @@ RunTable extract_runs(const View3<std::uint8_t>& m) {
   t.x1.resize(static_cast<std::size_t>(total));
   t.parent.resize(static_cast<std::size_t>(total));
   // Pass 2: record runs.
-#pragma omp parallel
+#pragma omp parallel if (m.size() >= kParallelMin)
   {
     std::vector<std::uint8_t> buf(static_cast<std::size_t>(nx));
 #pragma omp for schedule(static)
@@ -136,7 +136,7 @@ inline void connect_runs(RunTable& t, int connectivity) {
   const idx nchunks = std::max<idx>(1, std::min<idx>(rows, 4 * max_threads()));
   std::vector<idx> bounds(static_cast<std::size_t>(nchunks) + 1);
   for (idx c = 0; c <= nchunks; ++c) bounds[c] = rows * c / nchunks;
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(dynamic, 1) if (rows * t.nx >= kParallelMin)
   for (idx c = 0; c < nchunks; ++c) {
     for (idx r = bounds[c]; r < bounds[c + 1]; ++r) join_row(t, r, connectivity, bounds[c], r);
   }

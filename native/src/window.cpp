@@ -34,7 +34,7 @@ py::array_t<std::uint8_t> window_impl(const py::array& src, double low, double h
   const idx rows = in.shape[0] * ny;
   {
     py::gil_scoped_release release;
-#pragma omp parallel for schedule(dynamic, 16) if (rows * nx > 65536)
+#pragma omp parallel for schedule(dynamic, 16) if (rows * nx >= kParallelMin)
     for (idx r = 0; r < rows; ++r) {
       const idx z = r / ny, y = r % ny;
       const T* row = &in.at(z, y, 0);
@@ -70,7 +70,7 @@ py::array_t<std::uint8_t> window_lut16(const py::array& src, double low, double 
   const py::ssize_t rows = in.shape[0] * ny;
   {
     py::gil_scoped_release release;
-#pragma omp parallel for schedule(dynamic, 16) if (rows * nx > 65536)
+#pragma omp parallel for schedule(dynamic, 16) if (rows * nx >= kParallelMin)
     for (py::ssize_t r = 0; r < rows; ++r) {
       const py::ssize_t z = r / ny, y = r % ny;
       const T* row = &in.at(z, y, 0);
@@ -118,7 +118,7 @@ py::array_t<std::uint8_t> apply_lut_impl(const py::array& image, const Lut& lut,
   const idx ny = in.shape[1], nx = in.shape[2], rows = in.shape[0] * ny;
   {
     py::gil_scoped_release release;
-#pragma omp parallel for schedule(dynamic, 16) if (rows * nx > 65536)
+#pragma omp parallel for schedule(dynamic, 16) if (rows * nx >= kParallelMin)
     for (idx r = 0; r < rows; ++r) {
       const T* row = in.row(r / ny, r % ny);
       std::uint8_t* orow = o + r * nx * channels;

@@ -1,0 +1,230 @@
+"""Native kernels against their Python-world peers, side by side in one process.
+
+Volumes are porosity-like: a solid block (the part) in air with many random spherical pores
+("porosity": one big component), and the pores alone as foreground ("label_heavy": thousands
+of small components). Sizes 256³ and 512³ (quick: 64³ and 96³). Each timing is the median
+of a few repeats (a single run for very slow peers at 512³). Ratios are peer time / our time,
+so > 1 means ndelab is faster.
+
+Comparisons and goals (issue 3):
+  label_stats   vs cc3d.connected_components + cc3d.statistics (same information)  >= 1.5x
+  label_stats   (with intensity) vs scipy.ndimage.label + find_objects            >= 8x
+                (also timed: scipy plus center_of_mass/sum/minimum/maximum, no goal)
+  edt           vs edt.edt (run with as many threads as ours)                      >= 1x
+  edt           vs scipy.ndimage.distance_transform_edt                            >= 5x
+  window        vs the numpy expression, uint16 and float32 input                  >= 5x
+  dilate/erode  ball r=2 vs scipy.ndimage.binary_dilation / binary_erosion         >= 5x
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import scipy.ndimage as ndi
+
+from ndelab import native
+
+FULL_SIZES = (256, 512)
+QUICK_SIZES = (64, 96)
+GOALS = {
+    ("label_stats", "cc3d"): 1.5,
+    ("label_stats", "scipy"): 8.0,
+    ("edt", "edt"): 1.0,
+    ("edt", "scipy"): 5.0,
+    ("window_uint16", "numpy"): 5.0,
+    ("window_float32", "numpy"): 5.0,
+    ("dilate_ball2", "scipy"): 5.0,
+    ("erode_ball2", "scipy"): 5.0,
+}
+WINDOW = (800.0, 3200.0)
+
+
+def porosity(n: int, seed: int = 0) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """(part, pores): a block filling most of an n³ volume, and random spherical pores in it."""
+    rng = np.random.default_rng(seed)
+    pad = max(2, n // 16)
+    part = np.zeros((n, n, n), dtype=bool)
+    part[pad:-pad, pad:-pad, pad:-pad] = True
+    pores = np.zeros_like(part)
+    count = max(50, (n**3) // 6000)
+    for _ in range(count):
+        r = int(rng.integers(1, 7))
+        c = rng.integers(pad + r, n - pad - r, size=3)
+        sl = tuple(slice(int(ci) - r, int(ci) + r + 1) for ci in c)
+        g = np.ogrid[-r : r + 1, -r : r + 1, -r : r + 1]
+        pores[sl] |= (g[0] ** 2 + g[1] ** 2 + g[2] ** 2) <= r * r
+    return part & ~pores, pores
+
+
+def ct_intensity(part: npt.NDArray[np.bool_], seed: int = 1) -> npt.NDArray[np.uint16]:
+    """A CT-like uint16 volume: dense material 3000, air and pores 800, plus noise."""
+    rng = np.random.default_rng(seed)
+    noise = rng.integers(0, 400, size=part.shape, dtype=np.uint16)
+    return np.where(part, np.uint16(3000), np.uint16(800)) + noise
+
+
+def _median_time(fn: Callable[[], object], repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        gc.collect()
+        t0 = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t0)
+        del result
+    return float(statistics.median(times))
+
+
+def _numpy_window(v: npt.NDArray[Any], low: float, high: float) -> npt.NDArray[np.uint8]:
+    scale = np.float32(255.0 / (high - low))
+    return np.clip((v.astype(np.float32) - np.float32(low)) * scale, 0, 255).astype(np.uint8)
+
+
+def _scipy_label_find(mask: npt.NDArray[np.bool_]) -> object:
+    labels, _ = ndi.label(mask, np.ones((3, 3, 3), dtype=bool))
+    return ndi.find_objects(labels)
+
+
+def _scipy_label_full(mask: npt.NDArray[np.bool_], intensity: npt.NDArray[Any]) -> object:
+    labels, n = ndi.label(mask, np.ones((3, 3, 3), dtype=bool))
+    index = np.arange(1, n + 1)
+    return (
+        ndi.find_objects(labels),
+        ndi.center_of_mass(mask, labels, index),
+        ndi.sum_labels(intensity, labels, index),
+        ndi.minimum(intensity, labels, index),
+        ndi.maximum(intensity, labels, index),
+    )
+
+
+def _cc3d_stats(mask: npt.NDArray[np.bool_]) -> object:
+    import cc3d
+
+    labels = cc3d.connected_components(mask, connectivity=26)
+    return cc3d.statistics(labels)
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.rows: list[dict[str, Any]] = []
+
+    def add(
+        self,
+        kernel: str,
+        peer: str,
+        size: int,
+        mask: str,
+        ours: float,
+        theirs: float | None,
+        note: str = "",
+    ) -> None:
+        row: dict[str, Any] = {
+            "kernel": kernel,
+            "peer": peer,
+            "size": size,
+            "mask": mask,
+            "ours_s": round(ours, 5),
+            "peer_s": None if theirs is None else round(theirs, 5),
+        }
+        goal = GOALS.get((kernel, peer))
+        if theirs is None:
+            row["ratio"] = None
+        else:
+            row["ratio"] = round(theirs / ours, 2) if ours > 0 else None
+        row["goal"] = goal
+        row["met"] = None if goal is None or row["ratio"] is None else row["ratio"] >= goal
+        if note:
+            row["note"] = note
+        self.rows.append(row)
+
+
+def _bench_size(n: int, rec: _Recorder, quick: bool) -> dict[str, Any]:
+    checks: dict[str, Any] = {}
+    part, pores = porosity(n)
+    intensity = ct_intensity(part)
+    reps = 3 if n <= 256 else 2
+    slow_reps = 3 if n <= 256 else 1
+
+    for name, mask in (("porosity", part), ("label_heavy", pores)):
+        ours_plain = _median_time(lambda m=mask: native.label_stats(m, 26), reps)
+        ours_int = _median_time(lambda m=mask: native.label_stats(m, 26, intensity), reps)
+        try:
+            cc = _median_time(lambda m=mask: _cc3d_stats(m), reps)
+        except ImportError:
+            cc = None
+        rec.add("label_stats", "cc3d", n, name, ours_plain, cc)
+        sp = _median_time(lambda m=mask: _scipy_label_find(m), slow_reps)
+        rec.add("label_stats", "scipy", n, name, ours_int, sp)
+        if quick or n <= 256:
+            full = _median_time(lambda m=mask: _scipy_label_full(m, intensity), slow_reps)
+            rec.add("label_stats", "scipy_with_stats", n, name, ours_int, full)
+        _, st = native.label_stats(mask, 26)
+        checks[f"{name}_components"] = st.count
+
+    ours = _median_time(lambda: native.edt(part), reps)
+    try:
+        import edt as edt_pkg
+
+        threads = native_threads()
+        peer = _median_time(lambda: edt_pkg.edt(part, parallel=threads), reps)
+        rec.add("edt", "edt", n, "porosity", ours, peer, note=f"edt.edt(parallel={threads})")
+        checks["edt_max_abs_diff_vs_edt"] = float(
+            np.abs(native.edt(part) - edt_pkg.edt(part, parallel=threads)).max()
+        )
+    except ImportError:
+        rec.add("edt", "edt", n, "porosity", ours, None, note="edt package not installed")
+    sp = _median_time(lambda: ndi.distance_transform_edt(part), slow_reps)
+    rec.add("edt", "scipy", n, "porosity", ours, sp)
+
+    for dtype in (np.uint16, np.float32):
+        vol = intensity.astype(dtype)
+        ours = _median_time(lambda v=vol: native.window(v, *WINDOW), reps + 2)
+        peer = _median_time(lambda v=vol: _numpy_window(v, *WINDOW), reps + 2)
+        rec.add(f"window_{np.dtype(dtype).name}", "numpy", n, "ct", ours, peer)
+        del vol
+
+    ball = native.structuring_element(2, "ball")
+    for name, mask in (("porosity", part), ("label_heavy", pores)):
+        for kernel, ours_fn, peer_fn in (
+            ("dilate_ball2", native.dilate, ndi.binary_dilation),
+            ("erode_ball2", native.erode, ndi.binary_erosion),
+        ):
+            ours = _median_time(lambda m=mask, f=ours_fn: f(m, 2), reps)  # type: ignore[misc]
+            peer = _median_time(lambda m=mask, f=peer_fn: f(m, ball), slow_reps)  # type: ignore[misc]
+            rec.add(kernel, "scipy", n, name, ours, peer)
+            checks[f"{kernel}_{name}_identical"] = bool(
+                np.array_equal(ours_fn(mask, 2), peer_fn(mask, ball))  # type: ignore[operator]
+            )
+    return checks
+
+
+def native_threads() -> int:
+    """Threads the OpenMP kernels use (OMP_NUM_THREADS, else every core)."""
+    env = os.environ.get("OMP_NUM_THREADS", "")
+    return int(env) if env.isdigit() and int(env) > 0 else (os.cpu_count() or 1)
+
+
+def run(*, quick: bool = False) -> dict[str, Any]:
+    sizes = QUICK_SIZES if quick else FULL_SIZES
+    rec = _Recorder()
+    checks = {str(n): _bench_size(n, rec, quick) for n in sizes}
+    with_goal = [r for r in rec.rows if r["goal"] is not None and r["met"] is not None]
+    return {
+        "area": "native",
+        "sizes": list(sizes),
+        "threads": native_threads(),
+        "comparisons": rec.rows,
+        "checks": checks,
+        "goals_met": all(r["met"] for r in with_goal),
+        "goals_missed": [
+            f"{r['kernel']} vs {r['peer']} ({r['mask']}, {r['size']}^3): {r['ratio']}x < {r['goal']}x"
+            for r in with_goal
+            if not r["met"]
+        ],
+    }
