@@ -484,11 +484,13 @@ def apply_change(
     distance_to_surface_mm: float | None = None,
     base_revision: int | None = None,
     set_reason: bool = True,
+    event_reason: str | None = None,
 ) -> dict[str, Any]:
     """Change a call's fields in one durable transaction and append the audit event.
 
     Lower level than review(): it checks no transition rules (undo/redo use it to restore a
     previous state). ``base_revision``, when given, must be the call's current revision.
+    ``reason`` is stored on the call; the event records ``event_reason`` (default: reason).
     Returns the updated call.
     """
     user = _user(user)
@@ -575,7 +577,7 @@ def apply_change(
                     at=now,
                     before=before,
                     after=after,
-                    reason=reason,
+                    reason=event_reason if event_reason is not None else reason,
                 )
             ],
         )

@@ -1,0 +1,233 @@
+"""Sentencing a scan against acceptance criteria: verdict, per-rule reasons, nearness.
+
+Only reviewed calls (accepted or corrected) count toward the verdict. Nearness (for sorting
+the review queue) treats every call not rejected as if it were accepted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ndelab.annotation import measure
+from ndelab.annotation.criteria import Criteria, Rule, Zone
+from ndelab.annotation.errors import CriteriaError
+from ndelab.annotation.mask import SparseMask
+from ndelab.annotation.model import REJECTED, REVIEWED_COUNTED
+
+#: Nearness of a call that no limit allows at all (a forbidden class): far past any ratio.
+FORBIDDEN_NEARNESS = 100.0
+_UNITS = {
+    "max_equivalent_diameter_mm": "mm",
+    "max_count": "count",
+    "max_total_volume_fraction": "fraction",
+    "min_spacing_mm": "mm",
+    "forbidden": "count",
+}
+
+
+@dataclass(frozen=True)
+class CallFacts:
+    """What the evaluation needs of one call."""
+
+    id: str
+    cls: str
+    status: str
+    volume_mm3: float
+    equivalent_diameter_mm: float
+    mask: SparseMask
+
+
+@dataclass(frozen=True)
+class ScanFacts:
+    shape: tuple[int, int, int]
+    spacing_mm: tuple[float, float, float]
+    part_volume_mm3: float | None = None
+
+
+class _Zones:
+    """Zone membership and zone volumes, with zone masks loaded once."""
+
+    def __init__(
+        self, scan: ScanFacts, criteria: Criteria, masks: Mapping[str, npt.NDArray[np.bool_]] | None
+    ) -> None:
+        self.scan = scan
+        self.criteria = criteria
+        self.given = dict(masks or {})
+        self.loaded: dict[str, npt.NDArray[np.bool_]] = {}
+
+    def mask(self, zone: Zone) -> npt.NDArray[np.bool_]:
+        assert zone.mask is not None
+        if zone.mask in self.loaded:
+            return self.loaded[zone.mask]
+        if zone.mask in self.given:
+            arr = np.asarray(self.given[zone.mask], bool)
+        elif zone.mask.endswith(".npy"):
+            try:
+                arr = np.load(zone.mask, allow_pickle=False).astype(bool)
+            except (OSError, ValueError) as e:
+                raise CriteriaError(zone.mask, f"the zone mask cannot be read ({e})") from e
+        else:
+            raise CriteriaError(
+                self.criteria.path, f"zone mask {zone.mask!r} was not supplied for this scan"
+            )
+        if arr.shape != self.scan.shape:
+            raise CriteriaError(
+                self.criteria.path,
+                f"zone mask {zone.mask!r} has shape {arr.shape}, the scan {self.scan.shape}",
+            )
+        self.loaded[zone.mask] = arr
+        return arr
+
+    def contains(self, zone: Zone | None, mask: SparseMask) -> bool:
+        """True when any voxel of the call lies in the zone."""
+        if zone is None:
+            return True
+        if zone.box_mm is not None:
+            sp = np.asarray(self.scan.spacing_mm)
+            lo = np.ceil(np.asarray(zone.box_mm[0]) / sp - 1e-9).astype(np.int64)
+            hi = np.floor(np.asarray(zone.box_mm[1]) / sp + 1e-9).astype(np.int64) + 1
+            a = np.maximum(lo, mask.start) - np.asarray(mask.start)
+            b = np.minimum(hi, mask.stop) - np.asarray(mask.start)
+            if np.any(a >= b):
+                return False
+            return bool(mask.local()[a[0] : b[0], a[1] : b[1], a[2] : b[2]].any())
+        return bool((self.mask(zone)[mask.slices()] & mask.local()).any())
+
+    def volume_mm3(self, zone: Zone | None) -> tuple[float, str]:
+        """Denominator of a volume fraction and a word on what it is."""
+        voxel = float(np.prod(self.scan.spacing_mm))
+        if zone is None:
+            if self.scan.part_volume_mm3:
+                return self.scan.part_volume_mm3, "part volume"
+            return float(np.prod(self.scan.shape)) * voxel, "scanned volume"
+        if zone.box_mm is not None:
+            extent = np.asarray(self.scan.shape) * np.asarray(self.scan.spacing_mm)
+            lo = np.clip(zone.box_mm[0], 0, extent)
+            hi = np.clip(zone.box_mm[1], 0, extent)
+            return float(np.prod(np.maximum(hi - lo, 0))), f"volume of zone {zone.name}"
+        return float(np.count_nonzero(self.mask(zone))) * voxel, f"volume of zone {zone.name}"
+
+
+def _scope(rule: Rule, calls: Sequence[CallFacts], zones: _Zones) -> list[CallFacts]:
+    return [c for c in calls if rule.applies_to(c.cls) and zones.contains(rule.zone, c.mask)]
+
+
+def _checks(
+    rule: Rule, scoped: Sequence[CallFacts], zones: _Zones, spacing: Sequence[float]
+) -> list[dict[str, Any]]:
+    """One entry per limit of the rule: measured, limit, pass, offending calls, ratios."""
+    out: list[dict[str, Any]] = []
+    ids = [c.id for c in scoped]
+    if rule.forbidden:
+        out.append(
+            {
+                "check": "forbidden",
+                "measured": len(scoped),
+                "limit": 0,
+                "passed": not scoped,
+                "indications": ids,
+                "ratios": {i: FORBIDDEN_NEARNESS for i in ids},
+            }
+        )
+    for key, limit in rule.limits.items():
+        entry: dict[str, Any] = {"check": key, "limit": limit}
+        if key == "max_equivalent_diameter_mm":
+            sizes = {c.id: c.equivalent_diameter_mm for c in scoped}
+            entry["measured"] = max(sizes.values(), default=0.0)
+            entry["indications"] = [i for i, d in sizes.items() if d > limit]
+            entry["ratios"] = {i: _ratio(d, limit) for i, d in sizes.items()}
+        elif key == "max_count":
+            entry["measured"] = len(scoped)
+            entry["indications"] = ids if len(scoped) > limit else []
+            entry["ratios"] = {i: _ratio(len(scoped), limit) for i in ids}
+        elif key == "max_total_volume_fraction":
+            total = sum(c.volume_mm3 for c in scoped)
+            denominator, what = zones.volume_mm3(rule.zone)
+            fraction = total / denominator if denominator > 0 else 0.0
+            entry.update(
+                measured=fraction,
+                total_volume_mm3=total,
+                denominator_mm3=denominator,
+                denominator=what,
+            )
+            entry["indications"] = ids if fraction > limit else []
+            entry["ratios"] = {i: _ratio(fraction, limit) for i in ids}
+        elif key == "min_spacing_mm":
+            gaps = measure.nearest_neighbour_spacing_mm([c.mask for c in scoped], spacing)
+            known = {c.id: g for c, g in zip(scoped, gaps, strict=True) if g is not None}
+            entry["measured"] = min(known.values(), default=None)
+            entry["indications"] = [i for i, g in known.items() if g < limit]
+            entry["ratios"] = {i: _ratio(limit, g) for i, g in known.items()}
+        entry["passed"] = not entry["indications"]
+        out.append(entry)
+    for entry in out:
+        entry["unit"] = _UNITS[entry["check"]]
+    return out
+
+
+def _ratio(measured: float, limit: float) -> float:
+    """measured / limit, with a zero limit read as 'none allowed'."""
+    if limit > 0:
+        return float(measured) / limit
+    return FORBIDDEN_NEARNESS if measured > 0 else 0.0
+
+
+def evaluate(
+    criteria: Criteria,
+    calls: Sequence[CallFacts],
+    scan: ScanFacts,
+    zone_masks: Mapping[str, npt.NDArray[np.bool_]] | None = None,
+) -> dict[str, Any]:
+    """Verdict and reasons from the reviewed calls, plus nearness for every open call.
+
+    Returns {"verdict": accept|reject|rework, "reasons": [...], "nearness": {id: {...}},
+    "counted_calls": n, "open_calls": n}. A failing rule leads to reject unless every
+    failing rule says on_fail: rework.
+    """
+    zones = _Zones(scan, criteria, zone_masks)
+    counted = [c for c in calls if c.status in REVIEWED_COUNTED]
+    live = [c for c in calls if c.status != REJECTED]
+    reasons: list[dict[str, Any]] = []
+    nearness: dict[str, dict[str, Any]] = {}
+    for rule in criteria.rules:
+        for entry in _checks(rule, _scope(rule, counted, zones), zones, scan.spacing_mm):
+            entry.pop("ratios")
+            reasons.append(
+                {
+                    "rule": rule.index,
+                    "title": rule.title,
+                    "class": rule.cls,
+                    "zone": rule.zone.name if rule.zone else None,
+                    "on_fail": rule.on_fail,
+                    **entry,
+                }
+            )
+        for entry in _checks(rule, _scope(rule, live, zones), zones, scan.spacing_mm):
+            for call_id, ratio in entry["ratios"].items():
+                best = nearness.get(call_id)
+                if best is None or ratio > best["ratio"]:
+                    nearness[call_id] = {
+                        "ratio": ratio,
+                        "rule": rule.index,
+                        "check": entry["check"],
+                        "title": rule.title,
+                    }
+    failed = [r for r in reasons if not r["passed"]]
+    if not failed:
+        verdict = "accept"
+    elif any(r["on_fail"] == "reject" for r in failed):
+        verdict = "reject"
+    else:
+        verdict = "rework"
+    return {
+        "verdict": verdict,
+        "reasons": reasons,
+        "nearness": nearness,
+        "counted_calls": len(counted),
+        "open_calls": sum(1 for c in calls if c.status == "proposed"),
+    }

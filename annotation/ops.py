@@ -1,0 +1,208 @@
+"""Operations the CLI and GUI call; every result is JSON-ready (dicts, lists, str, numbers).
+
+list_calls(store, scan_id=None)                  -> [call]
+review(store, call_id, action, user, reason=None) -> call
+disposition(store, scan_id, criteria_path, sign_user=None) -> verdict with reasons
+audit(store, scan_id=None)                       -> [event]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import Table, insert, select
+
+from ndelab.annotation import calls
+from ndelab.annotation.criteria import Criteria, load_criteria
+from ndelab.annotation.disposition import CallFacts, ScanFacts, evaluate
+from ndelab.annotation.errors import ReviewError
+from ndelab.annotation.mask import SparseMask
+from ndelab.annotation.schema import Disposition, utcnow
+from ndelab.annotation.store import Store
+
+DISPOSITIONS = cast(Table, Disposition.__table__)
+IND = calls.IND
+
+
+def list_calls(
+    store: Store, scan_id: str | None = None, *, status: str | None = None
+) -> list[dict[str, Any]]:
+    """Queue rows: id, scan_id, status, class, score, centroid_zyx, bbox_zyx, volume_mm3,
+    equivalent_diameter_mm, source {kind, name, version}, revision."""
+    return calls.list_calls(store, scan_id, status)
+
+
+def review(
+    store: Store,
+    call_id: str,
+    action: str,
+    user: str,
+    reason: str | None = None,
+    *,
+    cls: str | None = None,
+    mask: SparseMask | None = None,
+) -> dict[str, Any]:
+    """accept | reject (reason required) | reopen | correct (new cls and/or mask)."""
+    return calls.review(store, call_id, action, user, reason, cls=cls, mask=mask)
+
+
+def audit(
+    store: Store, scan_id: str | None = None, *, call_id: str | None = None
+) -> list[dict[str, Any]]:
+    """Audit events, oldest first: who, when, action, before, after, reason, revisions."""
+    return calls.events(store, scan_id, call_id)
+
+
+def _facts(store: Store, scan_id: str) -> tuple[ScanFacts, list[CallFacts]]:
+    scan = calls.get_scan(store, scan_id)
+    query = select(
+        IND.c.id,
+        IND.c["class"],
+        IND.c.status,
+        IND.c.volume_mm3,
+        IND.c.equivalent_diameter_mm,
+        IND.c.z0,
+        IND.c.y0,
+        IND.c.x0,
+        IND.c.z1,
+        IND.c.y1,
+        IND.c.x1,
+        IND.c.mask_rle,
+    ).where(IND.c.scan_id == scan_id)
+    with store.reading("read the calls of a scan") as conn:
+        rows = list(conn.execute(query).mappings())
+    facts = [
+        CallFacts(
+            r["id"],
+            r["class"],
+            r["status"],
+            r["volume_mm3"],
+            r["equivalent_diameter_mm"],
+            calls._mask_of(r),
+        )
+        for r in rows
+    ]
+    shape = tuple(int(v) for v in scan["shape"])
+    spacing = tuple(float(v) for v in scan["spacing_mm"])
+    return ScanFacts(shape, spacing, scan["part_volume_mm3"]), facts  # type: ignore[arg-type]
+
+
+def _criteria(criteria: str | Path | Criteria) -> Criteria:
+    return criteria if isinstance(criteria, Criteria) else load_criteria(criteria)
+
+
+def nearness(
+    store: Store,
+    scan_id: str,
+    criteria_path: str | Path | Criteria,
+    zone_masks: Mapping[str, npt.NDArray[np.bool_]] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Per call (not rejected): {"ratio", "rule", "check", "title"} of its strictest rule.
+
+    ratio = measured / limit (limit / gap for min spacing); 1.0 is at the limit, above fails.
+    Sort the queue by ratio, highest first.
+    """
+    scan, facts = _facts(store, scan_id)
+    result = evaluate(_criteria(criteria_path), facts, scan, zone_masks)
+    return cast(dict[str, dict[str, Any]], result["nearness"])
+
+
+def disposition(
+    store: Store,
+    scan_id: str,
+    criteria_path: str | Path | Criteria,
+    sign_user: str | None = None,
+    *,
+    zone_masks: Mapping[str, npt.NDArray[np.bool_]] | None = None,
+) -> dict[str, Any]:
+    """Sentence a scan: {verdict, reasons, criteria {name, version, sha256, path}, signed_by,
+    signed_at, id, scan_id, preview, open_calls, counted_calls}.
+
+    Without ``sign_user`` it is an unsigned preview (not stored). With it, the scan must have
+    no open (proposed) calls; the signed disposition is stored with an audit event.
+    """
+    criteria = _criteria(criteria_path)
+    scan, facts = _facts(store, scan_id)
+    result = evaluate(criteria, facts, scan, zone_masks)
+    out: dict[str, Any] = {
+        "id": None,
+        "scan_id": scan_id,
+        "verdict": result["verdict"],
+        "reasons": result["reasons"],
+        "criteria": criteria.summary(),
+        "signed_by": None,
+        "signed_at": None,
+        "preview": True,
+        "open_calls": result["open_calls"],
+        "counted_calls": result["counted_calls"],
+    }
+    if sign_user is None:
+        return out
+    user = calls._user(sign_user)
+    if result["open_calls"]:
+        raise ReviewError(
+            f"scan {scan_id} has {result['open_calls']} open (proposed) call(s); review them"
+            " before signing the disposition"
+        )
+    now = utcnow()
+    row = {
+        "id": calls.new_id(),
+        "scan_id": scan_id,
+        "verdict": result["verdict"],
+        "reasons": result["reasons"],
+        "criteria_name": criteria.name,
+        "criteria_version": criteria.version,
+        "criteria_sha256": criteria.sha256,
+        "criteria": criteria.document,
+        "signed_by": user,
+        "signed_at": now,
+        **calls._versioned(store, user, now),
+    }
+    after = {
+        "verdict": row["verdict"],
+        "criteria": criteria.summary(),
+        "signed_by": user,
+        "reasons": result["reasons"],
+    }
+    with store.transaction(f"sign the disposition of scan {scan_id}") as conn:
+        conn.execute(insert(DISPOSITIONS), [row])
+        conn.execute(
+            insert(calls.EVENTS),
+            [
+                calls._event(
+                    store,
+                    entity_type="disposition",
+                    entity_id=row["id"],
+                    scan_id=scan_id,
+                    action="sign",
+                    base_revision=None,
+                    revision=1,
+                    user=user,
+                    at=now,
+                    before=None,
+                    after=after,
+                    reason=None,
+                )
+            ],
+        )
+    out.update(id=row["id"], signed_by=user, signed_at=now.isoformat(), preview=False)
+    return out
+
+
+def dispositions(store: Store, scan_id: str) -> list[dict[str, Any]]:
+    """Signed dispositions of a scan, oldest first."""
+    query = (
+        select(DISPOSITIONS)
+        .where(DISPOSITIONS.c.scan_id == scan_id)
+        .order_by(DISPOSITIONS.c.signed_at)
+    )
+    with store.reading("read dispositions") as conn:
+        rows = [dict(r) for r in conn.execute(query).mappings()]
+    for r in rows:
+        for k in ("signed_at", "created_at", "updated_at"):
+            r[k] = r[k].isoformat()
+    return rows
