@@ -11,7 +11,11 @@ from typing import Any
 import numpy as np
 
 from ndelab.volumes.display import Histogram, Window, histogram, presets
+from ndelab.volumes.io import release_cached_pages
 from ndelab.volumes.volume import Volume
+
+RELEASE_EVERY = 64  # slices read between drops of a big memmap's resident pages
+RELEASE_ABOVE_BYTES = 1 << 30
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,7 @@ class ViewerState:
         self.presets: dict[str, Window] = presets(self.histogram, volume)
         self.window: Window = self.presets["Auto"]
         self.cursor: tuple[int, int, int] = tuple(s // 2 for s in volume.shape)  # type: ignore[assignment]
+        self._slices_read = 0
 
     def clamp(self, zyx: tuple[float, float, float]) -> tuple[int, int, int]:
         z, y, x = (
@@ -60,7 +65,12 @@ class ViewerState:
         return self.set_slice(axis, self.cursor[axis] + delta)
 
     def slice_image(self, axis: int) -> Any:
-        return self.volume.slice(axis, self.cursor[axis])
+        image = self.volume.slice(axis, self.cursor[axis])
+        self._slices_read += 1
+        if self._slices_read % RELEASE_EVERY == 0 and self.volume.nbytes > RELEASE_ABOVE_BYTES:
+            # Scrolled memmap pages count as resident until dropped: keep RSS flat.
+            release_cached_pages(self.volume)
+        return image
 
     def readout(self, zyx: tuple[float, float, float] | None = None) -> Readout:
         idx = self.clamp(zyx) if zyx is not None else self.cursor
