@@ -392,13 +392,13 @@ def _call_summary(r: RowMapping) -> dict[str, Any]:
 def list_calls(
     store: Store, scan_id: str | None = None, status: str | None = None
 ) -> list[dict[str, Any]]:
-    """Queue rows (no masks), ordered by scan then creation: the fields the review queue shows."""
+    """Queue rows (no masks) in scan order (scan, then box corner z, y, x): what the queue shows."""
     query = select(*_QUEUE_COLUMNS)
     if scan_id is not None:
         query = query.where(IND.c.scan_id == scan_id)
     if status is not None:
         query = query.where(IND.c.status == status)
-    query = query.order_by(IND.c.scan_id, IND.c.created_at, IND.c.id)
+    query = query.order_by(IND.c.scan_id, IND.c.z0, IND.c.y0, IND.c.x0, IND.c.id)
     with store.reading("list calls") as conn:
         return [_call_summary(r) for r in conn.execute(query).mappings()]
 

@@ -11,23 +11,27 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from ndelab import native
 from ndelab.annotation import rle
 
 Index3 = tuple[int, int, int]
 
 
-def _tight(mask: npt.NDArray[np.bool_]) -> tuple[Index3, Index3] | None:
-    """Start and stop of the smallest box holding every True voxel, or None when empty."""
-    spans: list[tuple[int, int]] = []
-    for axis in range(3):
-        other = tuple(a for a in range(3) if a != axis)
-        hit = np.flatnonzero(mask.any(axis=other))
-        if hit.size == 0:
-            return None
-        spans.append((int(hit[0]), int(hit[-1]) + 1))
-    start = (spans[0][0], spans[1][0], spans[2][0])
-    stop = (spans[0][1], spans[1][1], spans[2][1])
-    return start, stop
+def _encode(mask: npt.NDArray[np.bool_]) -> tuple[tuple[Index3, Index3] | None, bytes]:
+    """Tight box (start, stop) of a 3-D mask, or None when empty, and the code of the crop."""
+    bbox, runs = native.rle_encode(mask)
+    if not runs.size:
+        return None, rle.pack(np.zeros(0, np.uint64))
+    return ((bbox[0], bbox[1], bbox[2]), (bbox[3], bbox[4], bbox[5])), rle.pack(runs)
+
+
+def _decode(code: bytes, shape: Index3) -> npt.NDArray[np.bool_]:
+    """The crop of ``shape`` that ``code`` describes (native decoder)."""
+    size = shape[0] * shape[1] * shape[2]
+    runs = rle.unpack(code, size)
+    if runs.size and int(runs.max()) > np.iinfo(np.uint32).max:
+        return rle.decode(code, shape)  # runs beyond the native uint32 range
+    return native.rle_decode((0, 0, 0, *shape), runs.astype(np.uint32))
 
 
 @dataclass(frozen=True)
@@ -57,8 +61,7 @@ class SparseMask:
 
     def local(self) -> npt.NDArray[np.bool_]:
         """The mask inside its box, shape ``self.shape``."""
-        local: npt.NDArray[np.bool_] = rle.decode(self.code, self.shape)
-        return local
+        return _decode(self.code, self.shape)
 
     def slices(self) -> tuple[slice, slice, slice]:
         return tuple(slice(a, b) for a, b in zip(self.start, self.stop, strict=True))  # type: ignore[return-value]
@@ -74,18 +77,19 @@ class SparseMask:
 
     @classmethod
     def from_local(cls, mask: npt.ArrayLike, start: tuple[int, ...] = (0, 0, 0)) -> SparseMask:
-        """Crop a dense mask placed at ``start`` to its tight box; ValueError when it is empty."""
+        """Crop a dense mask placed at ``start`` to its tight box; ValueError when it is empty.
+
+        One pass of the native codec finds the box and the runs inside it.
+        """
         arr = np.asarray(mask, dtype=bool)
         if arr.ndim != 3:
             raise ValueError(f"an indication mask must be 3-D (z, y, x), not {arr.ndim}-D")
-        tight = _tight(arr)
-        if tight is None:
+        box, runs = _encode(arr)
+        if box is None:
             raise ValueError("an indication mask must have at least one voxel set")
-        lo, hi = tight
-        crop = arr[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]]
+        lo, hi = box
         origin = (int(start[0]) + lo[0], int(start[1]) + lo[1], int(start[2]) + lo[2])
-        shape = (hi[0] - lo[0], hi[1] - lo[1], hi[2] - lo[2])
-        return cls(origin, shape, rle.encode(crop))
+        return cls(origin, (hi[0] - lo[0], hi[1] - lo[1], hi[2] - lo[2]), runs)
 
     def union_box(self, other: SparseMask) -> tuple[Index3, Index3]:
         lo = tuple(min(a, b) for a, b in zip(self.start, other.start, strict=True))
@@ -110,7 +114,7 @@ class MaskDelta:
     """Voxels that flip between two masks: XOR over the union box, run-length coded.
 
     Applying the delta to either mask gives the other, so one delta serves undo and redo.
-    Its size follows the union box of the two masks, never the scan.
+    Its box is the tight box of the flipped voxels, never the scan.
     """
 
     start: Index3
@@ -120,9 +124,12 @@ class MaskDelta:
     @classmethod
     def between(cls, old: SparseMask, new: SparseMask) -> MaskDelta:
         lo, hi = old.union_box(new)
-        flips = old.within(lo, hi) ^ new.within(lo, hi)
-        shape = (hi[0] - lo[0], hi[1] - lo[1], hi[2] - lo[2])
-        return cls(lo, shape, rle.encode(flips))
+        box, code = _encode(old.within(lo, hi) ^ new.within(lo, hi))
+        if box is None:  # the masks are equal
+            return cls(lo, (0, 0, 0), rle.pack(np.zeros(0, np.uint64)))
+        a, b = box
+        start = (lo[0] + a[0], lo[1] + a[1], lo[2] + a[2])
+        return cls(start, (b[0] - a[0], b[1] - a[1], b[2] - a[2]), code)
 
     def apply(self, mask: SparseMask) -> SparseMask:
         stop = (
@@ -136,7 +143,8 @@ class MaskDelta:
         rel = tuple(
             slice(s - o, s - o + n) for s, o, n in zip(self.start, lo, self.shape, strict=True)
         )
-        box[rel] ^= rle.decode(self.code, self.shape)
+        if 0 not in self.shape:
+            box[rel] ^= _decode(self.code, self.shape)
         return SparseMask.from_local(box, lo)
 
     @property

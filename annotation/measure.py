@@ -21,9 +21,9 @@ from ndelab.annotation.mask import SparseMask
 
 Spacing = Sequence[float] | npt.NDArray[np.float64]
 
-# Smoothing for the surface-area estimate, in voxels along each axis: large enough to hide the
-# voxel staircase, small enough not to shrink small pores (checked against voxelised spheres).
-_AREA_SIGMA_VOXELS = 0.7
+# Smoothing (voxels) for the surface normals of the area estimate: wide enough to see past the
+# voxel staircase (checked against voxelised spheres of 1.6 to 30 voxels radius).
+_AREA_SIGMA_VOXELS = 1.0
 
 
 @dataclass(frozen=True)
@@ -87,19 +87,30 @@ def feret_mm(mask: SparseMask, spacing: Spacing) -> float:
 
 
 def surface_area_mm2(mask: SparseMask, spacing: Spacing) -> float:
-    """Surface area from the co-area formula: the integral of |grad| of the smoothed mask.
+    """Surface area from the voxel faces, each weighted by how much it faces the true normal.
 
-    Counting voxel faces overstates a sphere's area by about half; smoothing by 0.7 voxel and
-    integrating the gradient magnitude is within a few percent for pores of 3 voxels radius
-    and more, at any spacing.
+    Counting voxel faces overstates a sphere's area by about half (the staircase). A face
+    normal to axis i on a surface of unit normal n stands for |n_i| of its area, and n comes
+    from the gradient of the mask smoothed by one voxel. Exact for planes along the axes,
+    within a few percent for voxelised spheres at any spacing; thin shapes (two voxels
+    across) come out some 15 % low, as their edges dominate.
     """
     sp = _spacing(spacing)
     pad = math.ceil(4 * _AREA_SIGMA_VOXELS) + 1
-    f = np.pad(mask.local().astype(np.float32), pad)
-    f = ndimage.gaussian_filter(f, _AREA_SIGMA_VOXELS)
-    grads = np.gradient(f, *sp)
-    magnitude = np.sqrt(sum(g.astype(np.float64) ** 2 for g in grads))
-    return float(magnitude.sum() * sp.prod())
+    inside = np.pad(mask.local(), pad)
+    smooth = ndimage.gaussian_filter(inside.astype(np.float32), _AREA_SIGMA_VOXELS)
+    grads = np.stack(np.gradient(smooth, *sp))
+    total = 0.0
+    for axis in range(3):
+        lo = [slice(None)] * 3
+        hi = [slice(None)] * 3
+        lo[axis], hi[axis] = slice(None, -1), slice(1, None)
+        faces = inside[tuple(lo)] != inside[tuple(hi)]
+        normal = grads[(slice(None), *lo)][:, faces] + grads[(slice(None), *hi)][:, faces]
+        length = np.linalg.norm(normal, axis=0)
+        weight = np.abs(normal[axis]) / np.maximum(length, 1e-12)
+        total += float(weight.sum()) * float(np.prod(np.delete(sp, axis)))
+    return total
 
 
 def measure(mask: SparseMask, spacing: Spacing) -> Measurements:
@@ -130,15 +141,13 @@ def distance_to_surface_mm(
 
     The value is the distance from the indication's voxel nearest the surface to the nearest
     voxel outside the part (centre to centre); an indication that breaks the surface gets 0.
-    Closed pores are voids in ``part_mask``, so the indications are drawn in and the remaining
-    holes filled before the native EDT runs once for all indications.
+    Closed pores are voids in ``part_mask``; filling the holes makes them material again, while a
+    pore open to the outside stays outside (depth 0). The native EDT runs once for all.
     """
     sp = _spacing(spacing)
-    part = np.asarray(part_mask, dtype=bool).copy()
+    part = np.asarray(part_mask, dtype=bool)
     if part.ndim != 3:
         raise ValueError(f"the part mask must be 3-D (z, y, x), not {part.ndim}-D")
-    for m in masks:
-        m.paste(part, True)
     solid = _kernels.fill_holes(part)
     dist = _kernels.edt(solid, sp)
     out: list[float] = []
