@@ -13,12 +13,18 @@ element reaches past it.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
+
+# Idle OpenMP threads sleep instead of spinning: a desktop app shares its cores with the GUI
+# thread and other programs, and spinning workers then slow every kernel several-fold. Read
+# when libgomp loads, i.e. on the import below; an explicit user setting wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from . import _core  # relative, so that mypy reads _core.pyi beside this file
 
@@ -32,6 +38,7 @@ __all__ = [
     "erode",
     "extend_mask_3d",
     "fill_holes",
+    "get_threads",
     "label",
     "label_stats",
     "open",
@@ -40,6 +47,7 @@ __all__ = [
     "reslice",
     "rle_decode",
     "rle_encode",
+    "set_threads",
     "slice_iou",
     "structuring_element",
     "window",
@@ -54,6 +62,16 @@ def _array(value: object, fn: str, name: str) -> npt.NDArray[np.generic]:
     if not isinstance(value, np.ndarray):
         raise TypeError(f"{fn}: {name} must be a numpy array, got {type(value).__name__}")
     return value
+
+
+def get_threads() -> int:
+    """Threads the kernels use for large inputs (OpenMP; small inputs run on one thread)."""
+    return int(_core.get_threads())
+
+
+def set_threads(n: int) -> None:
+    """Set the threads the kernels use, process-wide (e.g. 1 to keep a core for the GUI)."""
+    _core.set_threads(int(n))
 
 
 # --- display -------------------------------------------------------------------------------
@@ -184,7 +202,11 @@ def _morph(op: str, mask: object, radius: int | Sequence[int], shape: str) -> Bo
 def dilate(
     mask: npt.NDArray[np.generic], radius: int | Sequence[int] = 1, shape: ElementShape = "ball"
 ) -> BoolArray:
-    """Binary dilation, identical to scipy.ndimage.binary_dilation(mask, element)."""
+    """Binary dilation, identical to scipy.ndimage.binary_dilation(mask, element).
+
+    ``radius`` is 0..16 (ball) or per-axis half-widths (box); see structuring_element. For
+    bigger balls threshold the distance transform: ``edt(~mask) <= radius``.
+    """
     return _morph("dilate", mask, radius, shape)
 
 

@@ -22,4 +22,16 @@ PYBIND11_MODULE(_core, m) {
   ndelab::register_region(m);
   ndelab::register_extend(m);
   ndelab::register_rle(m);
+  m.def(
+      "get_threads", [] { return ndelab::max_threads(); },
+      "Threads the kernels use for large inputs.");
+  m.def(
+      "set_threads",
+      [](int n) {
+        if (n < 1) throw ndelab::py::value_error("set_threads: n must be >= 1");
+#ifdef _OPENMP
+        omp_set_num_threads(n);
+#endif
+      },
+      ndelab::py::arg("n"), "Set the threads the kernels use (process-wide).");
 }

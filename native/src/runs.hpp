@@ -36,7 +36,30 @@ inline void uf_unite(std::int32_t* p, std::int32_t a, std::int32_t b) {
   }
 }
 
-// Cut every row into runs of voxels whose (value != 0) differs from Invert.
+// First index in [x, n) whose byte is non-zero (Invert: zero), else n. Scans 8 bytes at a
+// time; most rows of a CT mask are long stretches of one value.
+template <bool WantZero>
+inline idx find_byte(const std::uint8_t* row, idx x, idx n) {
+  constexpr std::uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+  for (; x + 8 <= n; x += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, row + x, 8);
+    // Bit 7 of each byte set where the byte is zero (exact for the lowest such byte).
+    const std::uint64_t zero = (w - ones) & ~w & highs;
+    if (WantZero) {
+      if (zero) return x + (__builtin_ctzll(zero) >> 3);
+    } else if (w != 0) {
+      return x + (__builtin_ctzll(w) >> 3);
+    }
+  }
+  for (; x < n; ++x) {
+    if ((row[x] == 0) == WantZero) return x;
+  }
+  return n;
+}
+
+// Cut every row into runs of voxels whose (value != 0) differs from Invert. One pass: each
+// task collects the runs of a contiguous block of rows, then the blocks are concatenated.
 template <bool Invert>
 RunTable extract_runs(const View3<std::uint8_t>& m) {
   RunTable t;
@@ -45,22 +68,28 @@ RunTable extract_runs(const View3<std::uint8_t>& m) {
   t.nx = m.shape[2];
   const idx rows = t.rows(), nx = t.nx;
   t.row_start.assign(static_cast<std::size_t>(rows) + 1, 0);
-  auto is_fg = [](std::uint8_t v) { return Invert ? v == 0 : v != 0; };
-  // Pass 1: count runs per row.
-#pragma omp parallel if (m.size() >= kParallelMin)
-  {
+  const bool parallel = m.size() >= kParallelMin;
+  const int ntasks = parallel ? max_threads() : 1;
+  std::vector<std::vector<std::int32_t>> lx0(static_cast<std::size_t>(ntasks)),
+      lx1(static_cast<std::size_t>(ntasks));
+#pragma omp parallel for schedule(static, 1) if (parallel)
+  for (int task = 0; task < ntasks; ++task) {
     std::vector<std::uint8_t> buf(static_cast<std::size_t>(nx));
-#pragma omp for schedule(static)
-    for (idx r = 0; r < rows; ++r) {
+    auto& x0s = lx0[static_cast<std::size_t>(task)];
+    auto& x1s = lx1[static_cast<std::size_t>(task)];
+    for (idx r = rows * task / ntasks; r < rows * (task + 1) / ntasks; ++r) {
       const std::uint8_t* row = m.contiguous_row(r / t.ny, r % t.ny, buf.data());
-      std::int64_t n = 0;
-      bool prev = false;
-      for (idx x = 0; x < nx; ++x) {
-        const bool cur = is_fg(row[x]);
-        n += (cur && !prev);
-        prev = cur;
+      const std::size_t before = x0s.size();
+      idx x = 0;
+      while (x < nx) {
+        x = find_byte<Invert>(row, x, nx);
+        if (x >= nx) break;
+        const idx start = x;
+        x = find_byte<!Invert>(row, x, nx);
+        x0s.push_back(static_cast<std::int32_t>(start));
+        x1s.push_back(static_cast<std::int32_t>(x));
       }
-      t.row_start[static_cast<std::size_t>(r) + 1] = n;
+      t.row_start[static_cast<std::size_t>(r) + 1] = static_cast<std::int64_t>(x0s.size() - before);
     }
   }
   for (idx r = 0; r < rows; ++r) t.row_start[r + 1] += t.row_start[r];
@@ -71,25 +100,15 @@ RunTable extract_runs(const View3<std::uint8_t>& m) {
   t.x0.resize(static_cast<std::size_t>(total));
   t.x1.resize(static_cast<std::size_t>(total));
   t.parent.resize(static_cast<std::size_t>(total));
-  // Pass 2: record runs.
-#pragma omp parallel if (m.size() >= kParallelMin)
-  {
-    std::vector<std::uint8_t> buf(static_cast<std::size_t>(nx));
-#pragma omp for schedule(static)
-    for (idx r = 0; r < rows; ++r) {
-      const std::uint8_t* row = m.contiguous_row(r / t.ny, r % t.ny, buf.data());
-      std::int64_t k = t.row_start[r];
-      idx x = 0;
-      while (x < nx) {
-        while (x < nx && !is_fg(row[x])) ++x;
-        if (x >= nx) break;
-        const idx start = x;
-        while (x < nx && is_fg(row[x])) ++x;
-        t.x0[k] = static_cast<std::int32_t>(start);
-        t.x1[k] = static_cast<std::int32_t>(x);
-        t.parent[k] = static_cast<std::int32_t>(k);
-        ++k;
-      }
+#pragma omp parallel for schedule(static, 1) if (parallel)
+  for (int task = 0; task < ntasks; ++task) {
+    const std::int64_t base = t.row_start[rows * task / ntasks];
+    const auto& x0s = lx0[static_cast<std::size_t>(task)];
+    std::copy(x0s.begin(), x0s.end(), t.x0.begin() + base);
+    std::copy(lx1[static_cast<std::size_t>(task)].begin(), lx1[static_cast<std::size_t>(task)].end(),
+              t.x1.begin() + base);
+    for (std::size_t i = 0; i < x0s.size(); ++i) {
+      t.parent[static_cast<std::size_t>(base) + i] = static_cast<std::int32_t>(base + static_cast<std::int64_t>(i));
     }
   }
   return t;
