@@ -1,0 +1,69 @@
+"""What a pre-labeller returns: calls (candidate indications) and the run that made them."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+
+@dataclass
+class Call:
+    """One candidate defect. The mask is the bool crop inside ``bbox_zyx`` (end exclusive)."""
+
+    class_name: str
+    score: float  # calibrated probability that this is a real defect
+    centroid_zyx: tuple[float, float, float]  # voxel index
+    bbox_zyx: tuple[int, int, int, int, int, int]  # z0, y0, x0, z1, y1, x1
+    volume_voxels: int
+    volume_mm3: float
+    mask: npt.NDArray[np.bool_]
+    model_name: str
+    model_version: str
+    class_scores: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def equivalent_diameter_vox(self) -> float:
+        """Diameter of the sphere (or, for a one-slice mask, the circle) of the same size."""
+        if self.mask.shape[0] == 1:
+            return 2.0 * math.sqrt(self.volume_voxels / math.pi)
+        return float((6.0 * self.volume_voxels / math.pi) ** (1.0 / 3.0))
+
+    def to_json(self) -> dict[str, Any]:
+        """Everything but the mask, JSON-ready."""
+        return {
+            "class_name": self.class_name,
+            "score": round(self.score, 4),
+            "centroid_zyx": [round(c, 3) for c in self.centroid_zyx],
+            "bbox_zyx": list(self.bbox_zyx),
+            "volume_voxels": self.volume_voxels,
+            "volume_mm3": round(self.volume_mm3, 6),
+            "model_name": self.model_name,
+            "model_version": self.model_version,
+            "class_scores": {k: round(v, 4) for k, v in self.class_scores.items()},
+        }
+
+
+@dataclass
+class PrelabelResult:
+    """All calls of one run, with the model (name and version) and device that made them."""
+
+    calls: list[Call]
+    model_name: str
+    model_version: str
+    seconds: float
+    device: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "model_name": self.model_name,
+            "model_version": self.model_version,
+            "seconds": round(self.seconds, 3),
+            "device": self.device,
+            "calls": [c.to_json() for c in self.calls],
+            "details": self.details,
+        }

@@ -1,0 +1,154 @@
+"""prelabel(): run a registered model (or the classical baseline) over a CT volume or a
+radiograph and return calls that record the model name and version that made them."""
+
+from __future__ import annotations
+
+import math
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import torch
+
+from ndelab.inference.baseline import detect as baseline_detect
+from ndelab.inference.calls import Call, PrelabelResult
+from ndelab.inference.device import choose_batch_size, choose_device, configure_threads
+from ndelab.inference.instances import instances_from_probabilities, min_voxels_for
+from ndelab.inference.intensity import estimate_levels
+from ndelab.inference.registry import BASELINE_NAME, ModelSpec, Registry, load_network
+from ndelab.inference.sliding import SlidingWindow
+from ndelab.volumes.errors import UsageError
+from ndelab.volumes.progress import Cancel, Progress, report
+from ndelab.volumes.volume import Volume
+
+__all__ = ["Call", "PrelabelResult", "predict_probabilities", "prelabel"]
+
+# Probability maps larger than this go to a memmap in a temp dir instead of RAM.
+IN_MEMORY_LIMIT = 256 * 2**20
+
+
+def _allocate(shape: tuple[int, ...], tmp: Path | None) -> npt.NDArray[np.uint8]:
+    if tmp is None:
+        return np.zeros(shape, dtype=np.uint8)
+    return np.memmap(tmp / "probabilities.u8", dtype=np.uint8, mode="w+", shape=shape)
+
+
+def predict_probabilities(
+    volume: Volume,
+    spec: ModelSpec,
+    net: torch.nn.Module,
+    *,
+    device: torch.device,
+    out: npt.NDArray[np.uint8] | None = None,
+    overlap: float = 0.25,
+    batch_size: int | None = None,
+    progress: Progress | None = None,
+    cancel: Cancel | None = None,
+) -> npt.NDArray[np.uint8]:
+    """uint8 class probabilities (classes, z, y, x) * 255 from sliding windows."""
+    classes = len(spec.classes)
+    if out is None:
+        out = np.zeros((classes, *volume.shape), dtype=np.uint8)
+    window = spec.window
+    base = int(spec.arch.get("base", 16))
+    bs = batch_size or choose_batch_size(device, window**3, base)
+    multiple = int(2 ** int(spec.arch.get("levels", 2)))
+    runner = SlidingWindow(
+        net,
+        classes=classes,
+        window=window,
+        overlap=overlap,
+        multiple=multiple,
+        batch_size=bs,
+        device=device,
+    )
+    runner.run(volume, estimate_levels(volume), out, progress=progress, cancel=cancel)
+    return out
+
+
+def prelabel(
+    volume: Volume,
+    *,
+    model: str = "default",
+    version: str | None = None,
+    min_volume_mm3: float | None = None,
+    min_diameter_mm: float | None = None,
+    threshold: float = 0.5,
+    device: str | None = None,
+    overlap: float = 0.25,
+    registry: Registry | None = None,
+    progress: Progress | None = None,
+    cancel: Cancel | None = None,
+) -> PrelabelResult:
+    """Pre-label a volume: ``model`` is "default", a registered name, or "classical-baseline".
+
+    ``min_volume_mm3`` / ``min_diameter_mm`` drop calls smaller than that (converted to
+    voxels with the scan's spacing). 2D volumes (radiographs) use the default 2D model, or the
+    classical baseline when no 2D model is registered.
+    """
+    t0 = time.perf_counter()
+    if not 0.0 < threshold < 1.0:
+        raise UsageError(f"pre-label threshold {threshold} must be between 0 and 1")
+    if not 0.0 <= overlap < 1.0:
+        raise UsageError(f"window overlap {overlap} must be at least 0 and below 1")
+    min_voxels = min_voxels_for(
+        volume.spacing_mm,
+        is_2d=volume.is_2d,
+        min_volume_mm3=min_volume_mm3,
+        min_diameter_mm=min_diameter_mm,
+    )
+    dims = 2 if volume.is_2d else 3
+    reg = registry or Registry()
+    spec: ModelSpec | None = None
+    if model != BASELINE_NAME:
+        spec = reg.default(dims) if model == "default" else reg.get(model, version)
+    if spec is None:  # asked for, or no model of this dimensionality exists
+        result = baseline_detect(volume, min_voxels=min_voxels, progress=progress, cancel=cancel)
+        if model == "default":
+            result.details["note"] = f"no default {dims}D model: classical baseline used"
+        result.seconds = time.perf_counter() - t0
+        return result
+    if spec.dims != dims:
+        raise UsageError(f"model {spec.key} is for {spec.dims}D scans but this scan is {dims}D")
+    dev = choose_device(device)
+    if dev.type == "cpu":
+        configure_threads()
+    net = load_network(spec, dev)
+    nbytes = len(spec.classes) * math.prod(volume.shape)
+    with tempfile.TemporaryDirectory(prefix="ndelab-prelabel-") as tmp:
+        out = _allocate(
+            (len(spec.classes), *volume.shape), Path(tmp) if nbytes > IN_MEMORY_LIMIT else None
+        )
+        predict_probabilities(
+            volume,
+            spec,
+            net,
+            device=dev,
+            out=out,
+            overlap=overlap,
+            progress=lambda f: report(progress, 0.9 * f),
+            cancel=cancel,
+        )
+        calls = instances_from_probabilities(
+            out,
+            volume.spacing_mm,
+            class_names=spec.classes,
+            model_name=spec.name,
+            model_version=spec.version,
+            calibration=spec.calibration,
+            threshold=threshold,
+            min_voxels=min_voxels,
+            cancel=cancel,
+        )
+        del out
+    report(progress, 1.0)
+    return PrelabelResult(
+        calls=calls,
+        model_name=spec.name,
+        model_version=spec.version,
+        seconds=time.perf_counter() - t0,
+        device=str(dev),
+        details={"threshold": threshold, "min_voxels": min_voxels, "overlap": overlap},
+    )

@@ -1,0 +1,274 @@
+"""Train the default pre-label networks on synthetic phantoms.
+
+Training sees phantoms of seeds 0-999 only; calibration uses 1000-1999 and evaluation seeds
+>= 10000, so no evaluated scan was ever trained on. Crops are small (32³ by default) and
+sampled mostly around defects, with hard negatives inside the part and some anywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import torch
+import torch.nn.functional as F  # noqa: N812
+from torch import nn
+
+from ndelab.inference.device import configure_threads
+from ndelab.inference.intensity import estimate_levels
+from ndelab.inference.models import BUILDERS
+from ndelab.volumes.errors import UsageError
+from ndelab.volumes.phantom import Phantom, make_ct_phantom
+from ndelab.volumes.progress import Cancel, Progress, check, report
+
+TRAIN_SEEDS = range(0, 1000)
+CALIBRATION_SEEDS = range(1000, 2000)
+EVAL_SEED_START = 10000
+PARTS = ("housing", "cylinder", "block", "bracket")
+CLASSES = ("background", "pore", "crack", "inclusion")
+
+DEFAULT_NAME = "ndelab-unet3d"
+DEFAULT_VERSION = "1.0.0"
+DEFAULT_ARCH: dict[str, Any] = {"base": 16, "levels": 2, "classes": 4, "in_channels": 1}
+
+
+def random_ct_params(rng: np.random.Generator) -> dict[str, Any]:
+    """Scanner and part settings for one training phantom (sizes 96-160, mixed quality)."""
+    return {
+        "size": int(rng.integers(12, 21)) * 8,
+        "noise": float(rng.uniform(0.5, 1.8)),
+        "blur_sigma_vox": float(rng.uniform(0.5, 1.2)),
+        "cupping": float(rng.uniform(0.0, 0.2)),
+        "rings": float(rng.uniform(0.0, 0.4)),
+        "part": str(rng.choice(PARTS)),
+    }
+
+
+@dataclass
+class Sample:
+    """One normalised training scan and where its defects are."""
+
+    image: npt.NDArray[np.float32]
+    classes: npt.NDArray[np.uint8]
+    part_mask: npt.NDArray[np.bool_]
+    defect_centers: npt.NDArray[np.int64]  # (n, 3)
+
+
+def sample_from_phantom(ph: Phantom) -> Sample:
+    levels = estimate_levels(ph.volume)
+    image = levels.apply(np.asarray(ph.volume.data))
+    centers = np.array(
+        [np.round(d.center_zyx).astype(np.int64) for d in ph.defects], dtype=np.int64
+    ).reshape(-1, 3)
+    return Sample(image, ph.classes, ph.part_mask, centers)
+
+
+class CropSampler:
+    """Random crops from a pool of phantoms that is refreshed as training goes on.
+
+    Fractions: ``p_defect`` centred (jittered) on a defect, ``p_part`` anywhere in the part
+    (edges, thin walls and noise are the hard negatives), the rest anywhere in the scan.
+    """
+
+    def __init__(
+        self,
+        seeds: Sequence[int],
+        *,
+        crop: int = 32,
+        pool: int = 4,
+        refresh_every: int = 8,
+        p_defect: float = 0.6,
+        p_part: float = 0.3,
+        rng_seed: int = 0,
+        make: Callable[[int, np.random.Generator], Phantom] | None = None,
+    ) -> None:
+        if not seeds:
+            raise UsageError("training needs at least one phantom seed")
+        self.seeds = list(seeds)
+        self.crop = crop
+        self.pool_size = pool
+        self.refresh_every = refresh_every
+        self.p_defect = p_defect
+        self.p_part = p_part
+        self.rng = np.random.default_rng(rng_seed)
+        self._make = make or self._default_make
+        self._pool: list[Sample] = []
+        self._draws = 0
+        self.phantoms_used = 0
+
+    @staticmethod
+    def _default_make(seed: int, rng: np.random.Generator) -> Phantom:
+        return make_ct_phantom(seed=seed, **random_ct_params(rng))
+
+    def _new_sample(self) -> Sample:
+        seed = int(self.rng.choice(self.seeds))
+        self.phantoms_used += 1
+        return sample_from_phantom(self._make(seed, self.rng))
+
+    def _refresh(self) -> None:
+        if len(self._pool) < self.pool_size:
+            self._pool.append(self._new_sample())
+        else:
+            self._pool[int(self.rng.integers(len(self._pool)))] = self._new_sample()
+
+    def _corner(self, s: Sample) -> tuple[int, int, int]:
+        shape = np.array(s.image.shape)
+        c = self.crop
+        u = self.rng.random()
+        if u < self.p_defect and len(s.defect_centers):
+            center = s.defect_centers[int(self.rng.integers(len(s.defect_centers)))]
+            center = center + self.rng.integers(-c // 3, c // 3 + 1, size=3)
+        elif u < self.p_defect + self.p_part:
+            idx = np.flatnonzero(s.part_mask[::2, ::2, ::2])
+            z, y, x = np.unravel_index(self.rng.choice(idx), s.part_mask[::2, ::2, ::2].shape)
+            center = np.array([z, y, x]) * 2
+        else:
+            center = self.rng.integers(0, shape)
+        lo = np.clip(center - c // 2, 0, shape - c)
+        return (int(lo[0]), int(lo[1]), int(lo[2]))
+
+    def batch(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(images (n,1,c,c,c) float32, targets (n,c,c,c) int64), flipped and permuted."""
+        if not self._pool or self._draws % self.refresh_every == 0:
+            self._refresh()
+            while len(self._pool) < min(2, self.pool_size):
+                self._refresh()
+        self._draws += 1
+        c = self.crop
+        xs, ys = [], []
+        for _ in range(n):
+            s = self._pool[int(self.rng.integers(len(self._pool)))]
+            z, y, x = self._corner(s)
+            img = s.image[z : z + c, y : y + c, x : x + c]
+            lab = s.classes[z : z + c, y : y + c, x : x + c]
+            perm = tuple(int(a) for a in self.rng.permutation(3))
+            img, lab = img.transpose(perm), lab.transpose(perm)
+            for ax in range(3):
+                if self.rng.random() < 0.5:
+                    img, lab = np.flip(img, ax), np.flip(lab, ax)
+            xs.append(np.ascontiguousarray(img))
+            ys.append(np.ascontiguousarray(lab))
+        images = torch.from_numpy(np.stack(xs)[:, None])
+        targets = torch.from_numpy(np.stack(ys).astype(np.int64))
+        return images, targets
+
+
+def dice_ce_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy plus soft Dice over the defect classes and over 'any defect'."""
+    ce = F.cross_entropy(logits, target)
+    prob = logits.softmax(1)
+    onehot = F.one_hot(target, logits.shape[1]).movedim(-1, 1).to(prob.dtype)
+    dims = (0, *range(2, logits.ndim))
+    eps = 1.0
+    inter = (prob * onehot).sum(dims)
+    denom = prob.sum(dims) + onehot.sum(dims)
+    dice_cls = 1 - (2 * inter[1:] + eps) / (denom[1:] + eps)
+    fg_p, fg_t = 1 - prob[:, 0], 1 - onehot[:, 0]
+    dice_fg = 1 - (2 * (fg_p * fg_t).sum() + eps) / (fg_p.sum() + fg_t.sum() + eps)
+    return ce + dice_cls.mean() + dice_fg
+
+
+def train_network(
+    model: nn.Module,
+    sampler: CropSampler,
+    *,
+    steps: int,
+    batch: int = 8,
+    lr: float = 2e-3,
+    progress: Progress | None = None,
+    cancel: Cancel | None = None,
+    log: Callable[[str], None] | None = None,
+) -> list[float]:
+    """AdamW with a cosine schedule; returns the loss of every step."""
+    model.train()
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=max(steps, 1))
+    losses: list[float] = []
+    t0 = time.perf_counter()
+    for step in range(steps):
+        check(cancel, "training")
+        images, targets = sampler.batch(batch)
+        loss = dice_ce_loss(model(images), targets)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()  # type: ignore[no-untyped-call]
+        opt.step()
+        sched.step()
+        losses.append(float(loss.detach()))
+        report(progress, (step + 1) / steps)
+        if log is not None and (step % 20 == 0 or step == steps - 1):
+            recent = float(np.mean(losses[-20:]))
+            log(f"step {step + 1}/{steps} loss {recent:.4f} {time.perf_counter() - t0:.0f} s")
+    model.eval()
+    return losses
+
+
+def train_weights(
+    out_dir: Path,
+    *,
+    seeds: Iterable[int] = TRAIN_SEEDS,
+    epochs: int = 12,
+    steps_per_epoch: int = 50,
+    batch: int = 8,
+    crop: int = 32,
+    seed: int = 0,
+    lr: float = 2e-3,
+    arch: dict[str, Any] | None = None,
+    progress: Progress | None = None,
+    cancel: Cancel | None = None,
+    log: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Train the 3D network and save ``weights.pt``; returns the training record."""
+    seed_list = list(seeds)
+    if any(s >= CALIBRATION_SEEDS.start for s in seed_list):
+        raise UsageError("training seeds must be below 1000 (higher seeds are held out)")
+    configure_threads()
+    torch.manual_seed(seed)
+    arch = dict(DEFAULT_ARCH if arch is None else arch)
+    model = BUILDERS["unet3d"](**arch)
+    sampler = CropSampler(seed_list, crop=crop, rng_seed=seed)
+    t0 = time.perf_counter()
+    losses = train_network(
+        model,
+        sampler,
+        steps=epochs * steps_per_epoch,
+        batch=batch,
+        lr=lr,
+        progress=progress,
+        cancel=cancel,
+        log=log,
+    )
+    seconds = time.perf_counter() - t0
+    out_dir.mkdir(parents=True, exist_ok=True)
+    weights = out_dir / "weights.pt"
+    torch.save(model.state_dict(), weights)
+    per_epoch = [
+        round(float(np.mean(losses[i : i + steps_per_epoch])), 4)
+        for i in range(0, len(losses), steps_per_epoch)
+    ]
+    return {
+        "arch": arch,
+        "seeds": [min(seed_list), max(seed_list)],
+        "epochs": epochs,
+        "steps_per_epoch": steps_per_epoch,
+        "batch": batch,
+        "crop": crop,
+        "seed": seed,
+        "lr": lr,
+        "phantoms_generated": sampler.phantoms_used,
+        "loss_per_epoch": per_epoch,
+        "train_seconds": round(seconds, 1),
+        "threads": torch.get_num_threads(),
+        "parameters": int(sum(p.numel() for p in model.parameters())),
+    }
+
+
+def write_model_json(out_dir: Path, record: dict[str, Any]) -> Path:
+    path = out_dir / "model.json"
+    path.write_text(json.dumps(record, indent=2) + "\n")
+    return path
