@@ -49,6 +49,9 @@ class UndoStack:
         self.limit = limit
         self._undo: list[Change] = []
         self._redo: list[Change] = []
+        # Revision each call had after this stack last wrote it: any other revision means
+        # someone outside the stack changed the call since.
+        self._known: dict[str, int] = {}
 
     @property
     def can_undo(self) -> bool:
@@ -106,6 +109,7 @@ class UndoStack:
         )
         del self._undo[: -self.limit]
         self._redo.clear()
+        self._known[call_id] = after["revision"]
         return after
 
     def edit_mask(
@@ -116,10 +120,11 @@ class UndoStack:
 
     def _apply(self, change: Change, fields: dict[str, Any], action: str) -> dict[str, Any]:
         current = calls.get_call(self.store, change.call_id)
-        if current["revision"] != change.revision:
+        expected = self._known.get(change.call_id, change.revision)
+        if current["revision"] != expected:
             raise ConflictError(
                 f"call {change.call_id} changed since that step (revision {current['revision']},"
-                f" expected {change.revision}); it cannot be {action}ne"
+                f" expected {expected}); it cannot be {action}ne"
             )
         mask = None
         if change.mask_delta is not None:
@@ -134,7 +139,7 @@ class UndoStack:
             mask=mask,
             reason=fields["reason"],
             distance_to_surface_mm=fields["distance_to_surface_mm"],
-            base_revision=change.revision,
+            base_revision=expected,
             event_reason=f"{action} of {change.action}",
         )
 
@@ -144,6 +149,7 @@ class UndoStack:
             raise ReviewError("there is nothing to undo")
         change = self._undo[-1]
         out = self._apply(change, change.before, "undo")
+        self._known[change.call_id] = out["revision"]
         self._undo.pop()
         self._redo.append(replace(change, revision=out["revision"]))
         return out
@@ -154,6 +160,7 @@ class UndoStack:
             raise ReviewError("there is nothing to redo")
         change = self._redo[-1]
         out = self._apply(change, change.after, "redo")
+        self._known[change.call_id] = out["revision"]
         self._redo.pop()
         self._undo.append(replace(change, revision=out["revision"]))
         return out
