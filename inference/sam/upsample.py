@@ -59,7 +59,7 @@ def _blend_rows(
 ) -> npt.NDArray[np.float32]:
     """Output row i = sum over t of w[i, t] * low[start[i] + t] (row gathers are the fast kind)."""
     last = low.shape[0] - 1
-    out = low[np.minimum(start, last)] * w[:, 0, None]
+    out: npt.NDArray[np.float32] = low[np.minimum(start, last)] * w[:, 0, None]
     for t in range(1, _TAPS):
         out += low[np.minimum(start + t, last)] * w[:, t, None]
     return out

@@ -1,0 +1,81 @@
+"""Region growing from clicks on a slice: the interactive tool when SAM is not available."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from ndelab import native
+
+BoolArray = npt.NDArray[np.bool_]
+
+
+def _disks(shape: tuple[int, int], centres: list[tuple[int, int]], radius: int) -> BoolArray:
+    yy, xx = np.ogrid[: shape[0], : shape[1]]
+    out = np.zeros(shape, dtype=bool)
+    for r, c in centres:
+        out |= (yy - r) ** 2 + (xx - c) ** 2 <= radius * radius
+    return out
+
+
+def region_grow_2d(
+    image: npt.NDArray[np.generic],
+    points: Sequence[Sequence[int]],
+    labels: Sequence[int],
+    box: Sequence[int] | None = None,
+    *,
+    k_sigma: float = 2.5,
+    max_fraction: float = 0.25,
+    retries: int = 3,
+    barrier_radius: int = 2,
+) -> BoolArray:
+    """Grow a region from each positive click (row, col), within the box if one is given.
+
+    Growth is adaptive (native.region_grow: mean ± k_sigma·sigma of the region) and stops
+    before it covers ``max_fraction`` of the slice or box. A region that reaches a negative
+    click is regrown with a tighter k_sigma (up to ``retries`` times); negative clicks are
+    finally walls of ``barrier_radius`` pixels. Without a positive click but with a box, the
+    box centre is the seed.
+    """
+    img = np.asarray(image)
+    if img.ndim != 2:
+        raise ValueError(f"region_grow_2d needs a 2D slice, got shape {img.shape}")
+    h, w = img.shape
+    pts = [(int(p[0]), int(p[1])) for p in points]
+    if len(pts) != len(labels):
+        raise ValueError("region_grow_2d needs one label per point")
+    pos = [p for p, lab in zip(pts, labels, strict=True) if lab == 1]
+    neg = [p for p, lab in zip(pts, labels, strict=True) if lab != 1]
+    allowed = np.ones((h, w), dtype=bool)
+    if box is not None:
+        r0, c0, r1, c1 = (int(v) for v in box)
+        r0, r1 = sorted((min(max(r0, 0), h - 1), min(max(r1, 0), h - 1)))
+        c0, c1 = sorted((min(max(c0, 0), w - 1), min(max(c1, 0), w - 1)))
+        allowed[:] = False
+        allowed[r0 : r1 + 1, c0 : c1 + 1] = True
+        if not pos:
+            pos = [((r0 + r1) // 2, (c0 + c1) // 2)]
+    pos = [p for p in pos if 0 <= p[0] < h and 0 <= p[1] < w]
+    if not pos:
+        raise ValueError("region growing needs a positive click or a box inside the slice")
+    cap = max(1, int(max_fraction * np.count_nonzero(allowed)))
+    neg_mask = _disks((h, w), neg, 0) if neg else None
+    barrier = _disks((h, w), neg, barrier_radius) if neg else None
+    vol = img[None]
+    k = k_sigma
+    for attempt in range(retries + 1):
+        roi = allowed if (barrier is None or attempt < retries) else allowed & ~barrier
+        region = np.zeros((h, w), dtype=bool)
+        for r, c in pos:
+            if region[r, c] or not roi[r, c]:
+                continue
+            grown = native.region_grow(
+                vol, (0, r, c), k_sigma=k, radius=2, max_voxels=cap, roi=roi[None]
+            )
+            region |= grown.mask[0]
+        if neg_mask is None or not (region & neg_mask).any():
+            return region
+        k *= 0.6
+    return region
