@@ -41,10 +41,17 @@ def test_undo_and_redo_review_decisions_are_audited(store: Store) -> None:
     assert (back["status"], back["reason"], back["revision"]) == ("proposed", None, 3)
     again = stack.redo()
     assert (again["status"], again["reason"], again["revision"]) == (
-        "rejected", "looks like noise", 4)
+        "rejected",
+        "looks like noise",
+        4,
+    )
     actions = [(e["action"], e["reason"]) for e in audit(store, call_id=call)]
-    assert actions == [("create", None), ("reject", "looks like noise"),
-                       ("undo", "undo of reject"), ("redo", "redo of reject")]
+    assert actions == [
+        ("create", None),
+        ("reject", "looks like noise"),
+        ("undo", "undo of reject"),
+        ("redo", "redo of reject"),
+    ]
     with pytest.raises(ReviewError, match="nothing to redo"):
         stack.redo()
 
