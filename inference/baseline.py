@@ -156,6 +156,7 @@ def detect(
                 Call(
                     class_name=name,
                     score=_score(float(stats.max[i])),
+                    evidence={"peak_snr": float(stats.max[i])},
                     centroid_zyx=(
                         float(stats.centroid[i, 0]),
                         float(stats.centroid[i, 1]),

@@ -24,6 +24,7 @@ class Call:
     model_name: str
     model_version: str
     class_scores: dict[str, float] = field(default_factory=dict)
+    evidence: dict[str, float] = field(default_factory=dict)  # raw features behind the score
 
     @property
     def equivalent_diameter_vox(self) -> float:
@@ -44,6 +45,7 @@ class Call:
             "model_name": self.model_name,
             "model_version": self.model_version,
             "class_scores": {k: round(v, 4) for k, v in self.class_scores.items()},
+            "evidence": {k: round(v, 4) for k, v in self.evidence.items()},
         }
 
 

@@ -104,10 +104,11 @@ def instances_from_probabilities(
         fg = 1.0 - p[0]
         cls = 1 + int(np.argmax(mean[1:]))
         n = int(stats.voxel_count[i])
+        fg_mean, fg_max = float(fg.mean()), float(fg.max())
         calls.append(
             Call(
                 class_name=class_names[cls],
-                score=calibrated_score(float(fg.mean()), float(fg.max()), calibration or {}),
+                score=calibrated_score(fg_mean, fg_max, calibration or {}),
                 centroid_zyx=(
                     float(stats.centroid[i, 0]),
                     float(stats.centroid[i, 1]),
@@ -120,6 +121,7 @@ def instances_from_probabilities(
                 model_name=model_name,
                 model_version=model_version,
                 class_scores={class_names[c]: float(mean[c]) for c in range(1, len(mean))},
+                evidence={"fg_mean": fg_mean, "fg_max": fg_max},
             )
         )
     calls.sort(key=lambda c: -c.score)

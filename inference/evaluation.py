@@ -1,0 +1,356 @@
+"""How good are the calls: matching to ground truth, recall by size, precision, and POD.
+
+A call hits a defect when its mask overlaps the defect's voxels or its centroid falls inside
+the defect. Recall counts defects hit; precision counts calls that hit anything. The
+probability-of-detection curve follows MIL-HDBK-1823A hit/miss analysis: a logistic model of
+hit on log(size) fitted by maximum likelihood, with the 95 % lower confidence bound from the
+Wald (delta-method) variance of the linear predictor; a90 is where the fitted POD is 0.9 and
+a90/95 where its lower bound is.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ndelab.inference.calls import Call, PrelabelResult
+from ndelab.volumes.phantom import Phantom, make_ct_phantom, make_radiograph
+from ndelab.volumes.progress import Cancel, Progress, check, report
+
+EVAL_SEED_START = 10000
+PORE_BINS: tuple[tuple[float, float], ...] = ((0.0, 2.0), (2.0, 3.5), (3.5, math.inf))
+Z95 = 1.6448536269514722  # one-sided 95 %
+
+
+# --- matching ------------------------------------------------------------------------------
+
+
+@dataclass
+class Match:
+    """Per defect: hit or not (and by which call); per call: true or false alarm."""
+
+    defect_hit: list[int | None]  # index of the first call that hit defect i, or None
+    call_true: list[bool]
+    call_defect: list[int | None]  # defect id a call hit (largest overlap), or None
+
+
+def match_calls(calls: Sequence[Call], labels: npt.NDArray[np.integer], n_defects: int) -> Match:
+    """Match calls to ground-truth instance labels (0 background, i = defect i)."""
+    hit: list[int | None] = [None] * n_defects
+    true: list[bool] = []
+    which: list[int | None] = []
+    for ci, call in enumerate(calls):
+        z0, y0, x0, z1, y1, x1 = call.bbox_zyx
+        lab = labels[z0:z1, y0:y1, x0:x1]
+        ids, counts = np.unique(lab[call.mask], return_counts=True)
+        found = {int(i): int(c) for i, c in zip(ids, counts, strict=True) if i > 0}
+        cz, cy, cx = (round(v) for v in call.centroid_zyx)
+        inside = (
+            0 <= cz < labels.shape[0] and 0 <= cy < labels.shape[1] and 0 <= cx < labels.shape[2]
+        )
+        if inside and labels[cz, cy, cx] > 0:
+            found.setdefault(int(labels[cz, cy, cx]), 1)
+        for d in found:
+            if 1 <= d <= n_defects and hit[d - 1] is None:
+                hit[d - 1] = ci
+        true.append(bool(found))
+        which.append(max(found, key=lambda k: found[k]) if found else None)
+    return Match(hit, true, which)
+
+
+# --- logistic regression (POD and score calibration) ---------------------------------------
+
+
+def fit_logistic(
+    x: npt.NDArray[np.floating], y: npt.NDArray[np.floating], *, ridge: float = 1e-6
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Maximum-likelihood logistic regression by Newton's method.
+
+    ``x`` is (n, k) without the intercept column; returns (coef (k+1,), covariance (k+1,
+    k+1)), intercept first. The covariance is the inverse Fisher information (Wald).
+    """
+    xm = np.column_stack([np.ones(len(x)), np.asarray(x, np.float64).reshape(len(x), -1)])
+    yv = np.asarray(y, np.float64)
+    beta = np.zeros(xm.shape[1])
+    reg = ridge * np.eye(xm.shape[1])
+    for _ in range(100):
+        eta = np.clip(xm @ beta, -30, 30)
+        p = 1 / (1 + np.exp(-eta))
+        w = p * (1 - p)
+        grad = xm.T @ (yv - p) - reg @ beta
+        hess = (xm * w[:, None]).T @ xm + reg
+        step = np.linalg.solve(hess, grad)
+        beta = beta + step
+        if np.max(np.abs(step)) < 1e-9:
+            break
+    eta = np.clip(xm @ beta, -30, 30)
+    p = 1 / (1 + np.exp(-eta))
+    hess = (xm * (p * (1 - p))[:, None]).T @ xm + reg
+    return beta, np.linalg.inv(hess)
+
+
+def fit_pod(sizes: Sequence[float], hits: Sequence[bool]) -> dict[str, Any]:
+    """Hit/miss POD: logit POD(a) = b0 + b1 ln a. a50, a90 and a90/95 in the sizes' unit."""
+    a = np.asarray(sizes, np.float64)
+    h = np.asarray(hits, np.float64)
+    ok = a > 0
+    a, h = a[ok], h[ok]
+    out: dict[str, Any] = {"n": int(a.size), "hits": int(h.sum())}
+    if a.size < 5 or h.min(initial=1) == h.max(initial=0):
+        out["note"] = "POD needs hits and misses to fit"
+        return out
+    beta, cov = fit_logistic(np.log(a)[:, None], h)
+    b0, b1 = float(beta[0]), float(beta[1])
+    out.update({"b0": b0, "b1": b1, "cov": cov.tolist()})
+    if b1 <= 0:
+        out["note"] = "POD does not rise with size"
+        return out
+    logit90 = math.log(9.0)
+    out["a50"] = math.exp(-b0 / b1)
+    out["a90"] = math.exp((logit90 - b0) / b1)
+    out["a90_95"] = _a_lower_bound(beta, cov, logit90, float(a.min()), float(a.max()))
+    return out
+
+
+def pod_curve(
+    pod: dict[str, Any], a: npt.NDArray[np.float64]
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """(POD, its 95 % lower bound) at sizes ``a``."""
+    beta = np.array([pod["b0"], pod["b1"]])
+    cov = np.asarray(pod["cov"])
+    xm = np.column_stack([np.ones_like(a), np.log(a)])
+    eta = xm @ beta
+    se = np.sqrt(np.einsum("ij,jk,ik->i", xm, cov, xm))
+    return 1 / (1 + np.exp(-eta)), 1 / (1 + np.exp(-(eta - Z95 * se)))
+
+
+def _a_lower_bound(
+    beta: npt.NDArray[np.float64], cov: npt.NDArray[np.float64], target: float, lo: float, hi: float
+) -> float | None:
+    """Smallest size where the lower bound of the linear predictor reaches ``target``."""
+
+    def lower(a: float) -> float:
+        v = np.array([1.0, math.log(a)])
+        return float(v @ beta - Z95 * math.sqrt(max(float(v @ cov @ v), 0.0)))
+
+    grid = np.exp(np.linspace(math.log(lo) - 2, math.log(hi) + 3, 2000))
+    vals = np.array([lower(float(g)) for g in grid])
+    above = np.flatnonzero(vals >= target)
+    if not above.size:
+        return None
+    i = int(above[0])
+    if i == 0:
+        return float(grid[0])
+    a0, a1 = float(grid[i - 1]), float(grid[i])
+    for _ in range(60):  # bisection between grid points
+        mid = math.sqrt(a0 * a1)
+        a0, a1 = (mid, a1) if lower(mid) < target else (a0, mid)
+    return a1
+
+
+# --- evaluation over phantoms --------------------------------------------------------------
+
+
+def eval_ct_params(seed: int, size: int) -> dict[str, Any]:
+    """Held-out scan settings: drawn from the seed, ranges wider than in training."""
+    rng = np.random.default_rng(seed + 7_777_777)
+    return {
+        "size": size,
+        "noise": float(rng.uniform(0.5, 2.0)),
+        "blur_sigma_vox": float(rng.uniform(0.5, 1.3)),
+        "cupping": float(rng.uniform(0.0, 0.2)),
+        "part": str(rng.choice(["housing", "cylinder", "block", "bracket"])),
+    }
+
+
+Prelabeller = Callable[[Phantom], PrelabelResult]
+
+
+def score_phantoms(
+    phantoms: Iterable[tuple[str, Phantom]],
+    run: Prelabeller,
+    *,
+    min_score: float = 0.0,
+    cancel: Cancel | None = None,
+) -> dict[str, Any]:
+    """Match every phantom's calls; the raw per-defect and per-call records."""
+    defects: list[dict[str, Any]] = []
+    calls: list[dict[str, Any]] = []
+    scans: list[dict[str, Any]] = []
+    seconds = 0.0
+    for tag, ph in phantoms:
+        check(cancel, "evaluation")
+        res = run(ph)
+        seconds += res.seconds
+        kept = [c for c in res.calls if c.score >= min_score]
+        m = match_calls(kept, ph.labels, len(ph.defects))
+        for d, h in zip(ph.defects, m.defect_hit, strict=True):
+            defects.append(
+                {
+                    "scan": tag,
+                    "kind": d.kind,
+                    "diameter_vox": d.equivalent_diameter_vox,
+                    "hit": h is not None,
+                    "called_as": kept[h].class_name if h is not None else None,
+                }
+            )
+        for c, t, d_id in zip(kept, m.call_true, m.call_defect, strict=True):
+            truth = ph.defect(d_id).kind if d_id is not None else None
+            calls.append(
+                {
+                    "scan": tag,
+                    "class_name": c.class_name,
+                    "score": c.score,
+                    "true": t,
+                    "truth": truth,
+                    **c.evidence,
+                }
+            )
+        scans.append(
+            {
+                "scan": tag,
+                "defects": len(ph.defects),
+                "calls": len(kept),
+                "false_calls": int(sum(not t for t in m.call_true)),
+                "seconds": round(res.seconds, 3),
+                "model": f"{res.model_name}@{res.model_version}",
+            }
+        )
+    return {"defects": defects, "calls": calls, "scans": scans, "seconds": seconds}
+
+
+def summarise(raw: dict[str, Any]) -> dict[str, Any]:
+    """Per-bin recall (pores and all defects), precision, class agreement and POD."""
+    defects, calls = raw["defects"], raw["calls"]
+
+    def recall(rows: list[dict[str, Any]]) -> dict[str, Any]:
+        n = len(rows)
+        k = sum(r["hit"] for r in rows)
+        return {"n": n, "hit": k, "recall": round(k / n, 4) if n else None}
+
+    bins: dict[str, Any] = {}
+    for lo, hi in PORE_BINS:
+        key = f"{lo:g}-{hi:g}" if math.isfinite(hi) else f">={lo:g}"
+        pores = [r for r in defects if r["kind"] == "pore" and lo <= r["diameter_vox"] < hi]
+        every = [r for r in defects if lo <= r["diameter_vox"] < hi]
+        bins[key] = {"pores": recall(pores), "all_defects": recall(every)}
+    by_kind = {
+        k: recall([r for r in defects if r["kind"] == k]) for k in ("pore", "crack", "inclusion")
+    }
+    n_true = sum(c["true"] for c in calls)
+    agree = [r for r in defects if r["hit"]]
+    pore_rows = [r for r in defects if r["kind"] == "pore"]
+    return {
+        "recall_by_diameter_vox": bins,
+        "recall_by_kind": by_kind,
+        "precision": round(n_true / len(calls), 4) if calls else None,
+        "calls": len(calls),
+        "false_calls": len(calls) - n_true,
+        "class_agreement": round(sum(r["called_as"] == r["kind"] for r in agree) / len(agree), 4)
+        if agree
+        else None,
+        "pod_pores_diameter_vox": fit_pod(
+            [r["diameter_vox"] for r in pore_rows], [r["hit"] for r in pore_rows]
+        ),
+        "scans": raw["scans"],
+        "prelabel_seconds": round(raw["seconds"], 2),
+    }
+
+
+def evaluate(
+    model: str = "default",
+    seeds: Sequence[int] = tuple(range(EVAL_SEED_START, EVAL_SEED_START + 6)),
+    sizes: Sequence[int] = (96, 128, 160),
+    *,
+    radiograph: bool = False,
+    min_volume_mm3: float | None = None,
+    min_score: float = 0.0,
+    run: Prelabeller | None = None,
+    progress: Progress | None = None,
+    cancel: Cancel | None = None,
+) -> dict[str, Any]:
+    """Evaluate a model (or ``run``) on held-out phantoms; a JSON-ready dict.
+
+    Scan i uses ``seeds[i]`` and ``sizes[i % len(sizes)]``; noise, blur, cupping and part
+    shape vary with the seed (see :func:`eval_ct_params`). Seeds below 10000 are refused
+    unless ``run`` is given (they may have been trained on).
+    """
+    from ndelab.inference.prelabel import prelabel  # late: prelabel imports this package's peers
+
+    seeds = list(seeds)
+    if run is None and any(s < EVAL_SEED_START for s in seeds):
+        raise ValueError(f"evaluation seeds must be >= {EVAL_SEED_START} (never trained on)")
+    t0 = time.perf_counter()
+
+    def default_run(ph: Phantom) -> PrelabelResult:
+        return prelabel(ph.volume, model=model, min_volume_mm3=min_volume_mm3, cancel=cancel)
+
+    runner = run or default_run
+
+    def scans() -> Iterable[tuple[str, Phantom]]:
+        for i, seed in enumerate(seeds):
+            size = int(sizes[i % len(sizes)])
+            if radiograph:
+                kind = "weld" if seed % 2 == 0 else "casting"
+                ph = make_radiograph(max(size, 256), seed=seed, kind=kind)
+                tag = f"radiograph-{kind}-{seed}"
+            else:
+                params = eval_ct_params(seed, size)
+                ph = make_ct_phantom(seed=seed, **params)
+                tag = f"ct-{params['part']}-{size}-{seed}"
+            yield tag, ph
+            report(progress, (i + 1) / len(seeds))
+
+    raw = score_phantoms(scans(), runner, min_score=min_score, cancel=cancel)
+    out = summarise(raw)
+    out.update(
+        {
+            "model": model,
+            "seeds": seeds,
+            "sizes": list(sizes),
+            "min_score": min_score,
+            "wall_seconds": round(time.perf_counter() - t0, 2),
+        }
+    )
+    return out
+
+
+def plot_pod(result: dict[str, Any], png_path: Path, *, title: str | None = None) -> Path:
+    """Draw the pore POD curve with its 95 % lower bound and the hit/miss data (Agg)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    pod = result["pod_pores_diameter_vox"]
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+    try:
+        if "b1" in pod:
+            a = np.exp(np.linspace(math.log(0.8), math.log(15), 300))
+            p, lo = pod_curve(pod, a)
+            ax.plot(a, p, label="POD (ML fit)")
+            ax.plot(a, lo, "--", label="95 % lower bound")
+            for key, style in (("a90", ":"), ("a90_95", "-.")):
+                if pod.get(key):
+                    ax.axvline(pod[key], ls=style, c="grey", label=f"{key} = {pod[key]:.2f}")
+        ax.axhline(0.9, c="lightgrey", lw=0.8)
+        ax.set_xscale("log")
+        ax.set_xlabel("pore equivalent diameter (voxels)")
+        ax.set_ylabel("probability of detection")
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_title(title or f"POD: {result.get('model', '')}")
+        ax.legend(loc="lower right", fontsize=8)
+        fig.tight_layout()
+        png_path = Path(png_path)
+        png_path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(png_path)
+    finally:
+        plt.close(fig)
+    return png_path
