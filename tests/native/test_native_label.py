@@ -106,10 +106,14 @@ def test_label_integer_intensity_types() -> None:
     ),
     connectivity=st.sampled_from([6, 18, 26]),
     fortran=st.booleans(),
+    steps=st.tuples(*[st.sampled_from([1, 2, -1])] * 3),
 )
-def test_label_property(mask: npt.NDArray[np.generic], connectivity: int, fortran: bool) -> None:
+def test_label_property(
+    mask: npt.NDArray[np.generic], connectivity: int, fortran: bool, steps: tuple[int, ...]
+) -> None:
     if fortran:
         mask = np.asfortranarray(mask)
+    mask = mask[tuple(slice(None, None, s) for s in steps)]  # strided and reversed views
     ref, n_ref = ndi.label(mask, ndi.generate_binary_structure(3, RANK[connectivity]))
     labels, st_ = native.label_stats(mask, connectivity)  # type: ignore[arg-type]
     assert st_.count == n_ref
