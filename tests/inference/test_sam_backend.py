@@ -67,7 +67,7 @@ def test_explicit_types(ckpt: Path) -> None:
 def test_expected_hash(ckpt: Path) -> None:
     sha = hashlib.sha256(ckpt.read_bytes()).hexdigest()
     assert load_sam(ckpt, expected_sha256=sha.upper(), device="cpu").arch == TINY
-    with pytest.raises(SamError, match="SHA-256 is .* not the expected 000000000000"):
+    with pytest.raises(SamError, match=r"SHA-256 is .* not the expected 000000000000"):
         load_sam(ckpt, expected_sha256="0" * 64, device="cpu")
 
 
@@ -82,7 +82,8 @@ def test_missing_truncated_and_garbage_files(ckpt: Path, tmp_path: Path) -> None
     junk.write_bytes(b"\x00not a checkpoint" * 100)
     with pytest.raises(SamError, match=r"junk\.pth: is not a readable PyTorch checkpoint"):
         load_sam(junk)
-    err = pytest.raises(NdelabError, load_sam, tmp_path)  # a folder, not a file
+    with pytest.raises(NdelabError) as err:
+        load_sam(tmp_path)  # a folder, not a file
     assert "no such SAM checkpoint file" in str(err.value)
 
 
