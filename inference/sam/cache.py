@@ -73,12 +73,13 @@ class EmbeddingCache:
             raise ValueError(f"bad slice (axis {axis}, index {index})")
         return CacheKey(scan_hash, int(axis), int(index), window_key(*window), self.model_id)
 
-    def _dir(self, scan_hash: str, axis: int, window: tuple[float, float]) -> Path:
+    def _dir(self, model_id: str, scan_hash: str, axis: int, window: tuple[float, float]) -> Path:
         lo, hi = window_key(*window)
-        return self.root / self.model_id / scan_hash / f"a{axis}_w{_fmt(lo)}_{_fmt(hi)}"
+        return self.root / model_id / scan_hash / f"a{axis}_w{_fmt(lo)}_{_fmt(hi)}"
 
     def path(self, key: CacheKey) -> Path:
-        return self._dir(key.scan_hash, key.axis, key.window) / f"{key.index:06d}.npz"
+        folder = self._dir(key.model_id, key.scan_hash, key.axis, key.window)
+        return folder / f"{key.index:06d}.npz"
 
     # --- use -------------------------------------------------------------------------------
 
@@ -101,7 +102,7 @@ class EmbeddingCache:
                     features=z["features"].astype(np.float16, copy=False),
                     original_size=(int(z["original_size"][0]), int(z["original_size"][1])),
                     input_size=(int(z["input_size"][0]), int(z["input_size"][1])),
-                    model_id=self.model_id,
+                    model_id=key.model_id,
                 )
             self._touch(path)
         except FileNotFoundError:
@@ -113,8 +114,8 @@ class EmbeddingCache:
 
     def put(self, key: CacheKey, emb: Embedding) -> Path:
         """Store ``emb`` under ``key`` (atomically), then evict past ``max_bytes``."""
-        if emb.model_id != self.model_id:
-            raise ValueError(f"embedding of {emb.model_id} in the cache of {self.model_id}")
+        if emb.model_id != key.model_id:
+            raise ValueError(f"embedding of {emb.model_id} under a key of {key.model_id}")
         path = self.path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.stem}.{os.getpid()}.{threading.get_ident()}.tmp")
@@ -137,7 +138,7 @@ class EmbeddingCache:
 
     def ready_slices(self, scan_hash: str, axis: int, window: tuple[float, float]) -> set[int]:
         """Indices of the slices along ``axis`` whose embedding (for this window) is on disk."""
-        folder = self._dir(scan_hash, axis, window)
+        folder = self._dir(self.model_id, scan_hash, axis, window)
         try:
             names = [p.name for p in folder.iterdir()]
         except FileNotFoundError:
