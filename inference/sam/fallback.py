@@ -12,11 +12,12 @@ from ndelab import native
 BoolArray = npt.NDArray[np.bool_]
 
 
-def _disks(shape: tuple[int, int], centres: list[tuple[int, int]], radius: int) -> BoolArray:
+def _nearest(shape: tuple[int, int], centres: list[tuple[int, int]]) -> npt.NDArray[np.float64]:
+    """Squared distance from every pixel to the nearest of ``centres``."""
     yy, xx = np.ogrid[: shape[0], : shape[1]]
-    out = np.zeros(shape, dtype=bool)
+    out = np.full(shape, np.inf)
     for r, c in centres:
-        out |= (yy - r) ** 2 + (xx - c) ** 2 <= radius * radius
+        out = np.minimum(out, (yy - r) ** 2.0 + (xx - c) ** 2.0)
     return out
 
 
@@ -29,15 +30,14 @@ def region_grow_2d(
     k_sigma: float = 2.5,
     max_fraction: float = 0.25,
     retries: int = 3,
-    barrier_radius: int = 2,
 ) -> BoolArray:
     """Grow a region from each positive click (row, col), within the box if one is given.
 
     Growth is adaptive (native.region_grow: mean ± k_sigma·sigma of the region) and stops
     before it covers ``max_fraction`` of the slice or box. A region that reaches a negative
-    click is regrown with a tighter k_sigma (up to ``retries`` times); negative clicks are
-    finally walls of ``barrier_radius`` pixels. Without a positive click but with a box, the
-    box centre is the seed.
+    click is regrown with a tighter k_sigma (up to ``retries`` times); if it still does, the
+    last try keeps to the pixels nearer a positive click than a negative one. Without a
+    positive click but with a box, the box centre is the seed.
     """
     img = np.asarray(image)
     if img.ndim != 2:
@@ -61,12 +61,20 @@ def region_grow_2d(
     if not pos:
         raise ValueError("region growing needs a positive click or a box inside the slice")
     cap = max(1, int(max_fraction * np.count_nonzero(allowed)))
-    neg_mask = _disks((h, w), neg, 0) if neg else None
-    barrier = _disks((h, w), neg, barrier_radius) if neg else None
+    neg = [p for p in neg if 0 <= p[0] < h and 0 <= p[1] < w]
+    neg_mask: BoolArray | None = None
+    nearer_pos: BoolArray | None = None
+    if neg:
+        neg_mask = np.zeros((h, w), dtype=bool)
+        neg_mask[tuple(np.array(neg).T)] = True
+        nearer_pos = _nearest((h, w), pos) < _nearest((h, w), neg)
     vol = img[None]
     k = k_sigma
     for attempt in range(retries + 1):
-        roi = allowed if (barrier is None or attempt < retries) else allowed & ~barrier
+        last = attempt == retries
+        roi = allowed & nearer_pos if (last and nearer_pos is not None) else allowed
+        if last and nearer_pos is not None:
+            k = k_sigma  # the split now keeps the negative clicks out, not the tolerance
         region = np.zeros((h, w), dtype=bool)
         for r, c in pos:
             if region[r, c] or not roi[r, c]:
