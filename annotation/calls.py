@@ -19,7 +19,6 @@ from ndelab.annotation import measure
 from ndelab.annotation.errors import ConflictError, ReviewError
 from ndelab.annotation.mask import SparseMask
 from ndelab.annotation.model import (
-    CORRECTED,
     NewIndication,
     check_class,
     next_status,
@@ -369,7 +368,7 @@ def add_indications(
     return [str(r["id"]) for r in rows]
 
 
-def _call_summary(r: RowMapping) -> dict[str, Any]:
+def _call_summary(r: Mapping[Any, Any]) -> dict[str, Any]:
     return {
         "id": r["id"],
         "scan_id": r["scan_id"],
@@ -403,7 +402,7 @@ def list_calls(
         return [_call_summary(r) for r in conn.execute(query).mappings()]
 
 
-def _full_call(r: RowMapping) -> dict[str, Any]:
+def _full_call(r: Mapping[Any, Any]) -> dict[str, Any]:
     out = _call_summary(r)
     out.update(
         {
@@ -485,11 +484,14 @@ def apply_change(
     base_revision: int | None = None,
     set_reason: bool = True,
     event_reason: str | None = None,
+    transition: str | None = None,
 ) -> dict[str, Any]:
     """Change a call's fields in one durable transaction and append the audit event.
 
-    Lower level than review(): it checks no transition rules (undo/redo use it to restore a
-    previous state). ``base_revision``, when given, must be the call's current revision.
+    Lower level than review(): without ``transition`` it checks no transition rules (undo and
+    redo use it to restore a previous state); with it, the status follows that review action
+    from the status read inside the transaction. ``base_revision``, when given, must be the
+    call's current revision.
     ``reason`` is stored on the call; the event records ``event_reason`` (default: reason).
     Returns the updated call.
     """
@@ -502,6 +504,8 @@ def apply_change(
                 f"call {call_id} changed to revision {row['revision']} since revision "
                 f"{base_revision} was read; reload it before {action}"
             )
+        if transition is not None:
+            status = next_status(transition, row["status"], call_id)
         values: dict[str, Any] = {}
         before: dict[str, Any] = {}
         after: dict[str, Any] = {}
@@ -581,7 +585,7 @@ def apply_change(
                 )
             ],
         )
-        return _full_call(_load(conn, store, call_id))
+        return _full_call({**row, **values})
 
 
 def review(
@@ -609,33 +613,18 @@ def review(
         raise ReviewError(f"correcting call {call_id} needs a new class or a new mask")
     if action != "correct" and (cls is not None or mask is not None):
         raise ReviewError(f"only 'correct' changes the class or mask of call {call_id}")
-    with store.reading(f"read call {call_id}") as conn:
-        row = _load(conn, store, call_id)
-    target = next_status(action, row["status"], call_id)
-    expected = base_revision if base_revision is not None else int(row["revision"])
-    if action == "correct" and target == CORRECTED:
-        return apply_change(
-            store,
-            call_id,
-            user=user,
-            action=action,
-            status=target,
-            cls=cls,
-            mask=mask,
-            reason=reason,
-            base_revision=expected,
-            distance_to_surface_mm=distance_to_surface_mm
-            if mask is not None
-            else row["distance_to_surface_mm"],
-        )
+    # One transaction reads the status, checks the transition, writes the row and the event.
     return apply_change(
         store,
         call_id,
         user=user,
         action=action,
-        status=target,
+        transition=action,
+        cls=cls,
+        mask=mask,
         reason=reason,
-        base_revision=expected,
+        base_revision=base_revision,
+        distance_to_surface_mm=distance_to_surface_mm,
     )
 
 

@@ -1,0 +1,218 @@
+"""Review store: commit latency of one review action, and loading the queue of 10k calls.
+
+Ours: ndelab.annotation.review on the SQLite store (WAL, synchronous=FULL, one Core
+transaction per action with its audit event). Peer: the plain ORM way, a Session per action
+that loads the Indication object, changes it, adds a ReviewEvent and commits, on SQLite's
+default settings (rollback journal, synchronous=FULL), so both are durable on return.
+Floor: the same UPDATE and INSERT through sqlite3 with the same pragmas (what the disk's
+fsync allows). Queue: list_calls over 10k calls (Core, selected columns) against loading the
+ORM objects. The lead adds the Qt model part.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import statistics
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session
+
+from ndelab.annotation import (
+    Measurements,
+    NewIndication,
+    Source,
+    SparseMask,
+    Store,
+    add_indications,
+    add_part,
+    add_scan,
+    list_calls,
+    review,
+)
+from ndelab.annotation.schema import Indication, ReviewEvent, utcnow
+
+
+def _stats(seconds: list[float]) -> dict[str, float]:
+    ms = sorted(s * 1000 for s in seconds)
+    return {
+        "p50_ms": round(statistics.median(ms), 3),
+        "p99_ms": round(ms[min(len(ms) - 1, int(0.99 * len(ms)))], 3),
+        "max_ms": round(ms[-1], 3),
+    }
+
+
+def _populate(store: Store, n: int) -> tuple[str, list[str]]:
+    """A scan with n small proposed calls (one mask shape, measured once, moved about)."""
+    part = add_part(store, "bench part", user="bench")
+    side = int(np.ceil(n ** (1 / 3))) + 1
+    scan = add_scan(
+        store,
+        part,
+        user="bench",
+        path="bench.nrrd",
+        shape=(4 * side,) * 3,
+        spacing_mm=(0.1, 0.1, 0.1),
+    )
+    local = np.ones((2, 3, 3), bool)
+    items = []
+    for k in range(n):
+        z, y, x = 4 * (k // (side * side)), 4 * (k // side % side), 4 * (k % side)
+        mask = SparseMask.from_local(local, (z, y, x))
+        m = Measurements(18, 0.018, 0.325, 0.47, 0.42, 0.8, (z + 0.5, y + 1.0, x + 1.0))
+        items.append(NewIndication(mask, "pore", Source("model", "bench", "1"), m, 0.5))
+    ids = add_indications(store, scan, items, user="bench")
+    return scan, ids
+
+
+def _ours(store: Store, ids: list[str], actions: int) -> list[float]:
+    times = []
+    for i in range(actions):
+        call = ids[i % len(ids)]
+        action = "accept" if (i // len(ids)) % 2 == 0 else "reopen"
+        t = time.perf_counter()
+        review(store, call, action, "bench")
+        times.append(time.perf_counter() - t)
+    return times
+
+
+def _peer(path: Path, ids: list[str], actions: int) -> list[float]:
+    engine = create_engine(f"sqlite:///{path}")  # SQLite defaults: rollback journal, FULL
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA journal_mode=DELETE")
+    times = []
+    for i in range(actions):
+        call = ids[i % len(ids)]
+        target = "accepted" if (i // len(ids)) % 2 == 0 else "proposed"
+        t = time.perf_counter()
+        with Session(engine) as session:
+            ind = session.get(Indication, call)
+            assert ind is not None
+            before = ind.status
+            ind.status = target
+            ind.revision += 1
+            ind.updated_at = utcnow()
+            session.add(
+                ReviewEvent(
+                    id=str(uuid.uuid4()),
+                    entity_type="indication",
+                    entity_id=call,
+                    scan_id=ind.scan_id,
+                    action="review",
+                    base_revision=ind.revision - 1,
+                    revision=ind.revision,
+                    user_id="bench",
+                    at=ind.updated_at,
+                    workstation_id="bench",
+                    before={"status": before},
+                    after={"status": target},
+                )
+            )
+            session.commit()
+        times.append(time.perf_counter() - t)
+    engine.dispose()
+    return times
+
+
+def _floor(path: Path, ids: list[str], actions: int) -> list[float]:
+    """The same two statements through sqlite3 with the same pragmas: the disk's floor."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    times = []
+    for i in range(actions):
+        call = ids[i % len(ids)]
+        t = time.perf_counter()
+        conn.execute("BEGIN")
+        conn.execute(
+            "UPDATE indications SET status = ?, revision = revision + 1 WHERE id = ?",
+            ("accepted" if i % 2 else "proposed", call),
+        )
+        conn.execute(
+            "INSERT INTO review_events (id, entity_type, entity_id, action, revision, user_id,"
+            " at, workstation_id) VALUES (?, 'indication', ?, 'review', 0, 'bench', ?, 'b')",
+            (str(uuid.uuid4()), call, utcnow().isoformat()),
+        )
+        conn.execute("COMMIT")
+        times.append(time.perf_counter() - t)
+    conn.close()
+    return times
+
+
+def _peer_queue(store: Store, scan: str) -> float:
+    with Session(store.engine) as session:
+        t = time.perf_counter()
+        rows = [
+            {
+                "id": i.id,
+                "status": i.status,
+                "class": i.cls,
+                "score": i.score,
+                "centroid_zyx": [i.centroid_z, i.centroid_y, i.centroid_x],
+                "volume_mm3": i.volume_mm3,
+            }
+            for i in session.scalars(select(Indication).where(Indication.scan_id == scan))
+        ]
+        elapsed = time.perf_counter() - t
+    assert rows
+    return elapsed
+
+
+def run(*, quick: bool = False) -> dict[str, Any]:
+    actions = 100 if quick else 500
+    queue_size = 2_000 if quick else 10_000
+    folder = Path(tempfile.mkdtemp(prefix="ndelab-bench-review-"))
+    try:
+        with Store(folder / "ours.db", workstation="bench") as store:
+            _, ids = _populate(store, 200)
+            ours = _ours(store, ids, actions)
+        with Store(folder / "peer.db", workstation="bench") as store:
+            _, peer_ids = _populate(store, 200)
+        peer = _peer(folder / "peer.db", peer_ids, actions)
+        with Store(folder / "floor.db", workstation="bench") as store:
+            _, floor_ids = _populate(store, 200)
+        floor = _floor(folder / "floor.db", floor_ids, actions)
+
+        with Store(folder / "queue.db", workstation="bench") as store:
+            t = time.perf_counter()
+            scan, _ = _populate(store, queue_size)
+            insert_s = time.perf_counter() - t
+            list_calls(store, scan)  # warm the page cache for both
+            queue = []
+            peer_queue = []
+            for _ in range(3):
+                t = time.perf_counter()
+                rows = list_calls(store, scan)
+                queue.append(time.perf_counter() - t)
+                peer_queue.append(_peer_queue(store, scan))
+            assert len(rows) == queue_size
+        o, p, f = _stats(ours), _stats(peer), _stats(floor)
+        return {
+            "area": "review",
+            "review_action": {
+                "actions": actions,
+                "ours": o,
+                "peer_orm_default_sqlite": p,
+                "p50_ratio_peer_over_ours": round(p["p50_ms"] / o["p50_ms"], 2),
+                "p99_ratio_peer_over_ours": round(p["p99_ms"] / o["p99_ms"], 2),
+                "floor_sqlite3_same_pragmas": f,
+                "p50_ratio_ours_over_floor": round(o["p50_ms"] / f["p50_ms"], 2),
+                "goal_p99_ms": 10.0,
+                "meets_goal": o["p99_ms"] <= 10.0,
+            },
+            "queue": {
+                "calls": queue_size,
+                "list_calls_ms": round(min(queue) * 1000, 2),
+                "peer_orm_objects_ms": round(min(peer_queue) * 1000, 2),
+                "ratio_peer_over_ours": round(min(peer_queue) / min(queue), 2),
+                "import_calls_ms": round(insert_s * 1000, 1),
+            },
+        }
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
