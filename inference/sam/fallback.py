@@ -29,15 +29,14 @@ def region_grow_2d(
     *,
     k_sigma: float = 2.5,
     max_fraction: float = 0.25,
-    retries: int = 3,
 ) -> BoolArray:
     """Grow a region from each positive click (row, col), within the box if one is given.
 
     Growth is adaptive (native.region_grow: mean ± k_sigma·sigma of the region) and stops
-    before it covers ``max_fraction`` of the slice or box. A region that reaches a negative
-    click is regrown with a tighter k_sigma (up to ``retries`` times); if it still does, the
-    last try keeps to the pixels nearer a positive click than a negative one. Without a
-    positive click but with a box, the box centre is the seed.
+    before it covers ``max_fraction`` of the slice (or leaves the box). A region that reaches
+    a negative click is regrown within the pixels nearer a positive click than a negative one (the
+    negative click splits a region that intensity alone cannot). Without a positive click
+    but with a box, the box centre is the seed.
     """
     img = np.asarray(image)
     if img.ndim != 2:
@@ -60,7 +59,8 @@ def region_grow_2d(
     pos = [p for p in pos if 0 <= p[0] < h and 0 <= p[1] < w]
     if not pos:
         raise ValueError("region growing needs a positive click or a box inside the slice")
-    cap = max(1, int(max_fraction * np.count_nonzero(allowed)))
+    # A box bounds the region itself; a bare click must not flood the slice.
+    cap = int(np.count_nonzero(allowed)) if box is not None else max(1, int(max_fraction * h * w))
     neg = [p for p in neg if 0 <= p[0] < h and 0 <= p[1] < w]
     neg_mask: BoolArray | None = None
     nearer_pos: BoolArray | None = None
@@ -68,22 +68,25 @@ def region_grow_2d(
         neg_mask = np.zeros((h, w), dtype=bool)
         neg_mask[tuple(np.array(neg).T)] = True
         nearer_pos = _nearest((h, w), pos) < _nearest((h, w), neg)
-    vol = img[None]
-    k = k_sigma
-    for attempt in range(retries + 1):
-        last = attempt == retries
-        roi = allowed & nearer_pos if (last and nearer_pos is not None) else allowed
-        if last and nearer_pos is not None:
-            k = k_sigma  # the split now keeps the negative clicks out, not the tolerance
-        region = np.zeros((h, w), dtype=bool)
-        for r, c in pos:
-            if region[r, c] or not roi[r, c]:
-                continue
-            grown = native.region_grow(
-                vol, (0, r, c), k_sigma=k, radius=2, max_voxels=cap, roi=roi[None]
-            )
-            region |= grown.mask[0]
-        if neg_mask is None or not (region & neg_mask).any():
-            return region
-        k *= 0.6
+    first = _grow(img[None], pos, allowed, k_sigma, cap)
+    if neg_mask is None or nearer_pos is None or not (first & neg_mask).any():
+        return first
+    return _grow(img[None], pos, allowed & nearer_pos, k_sigma, cap)
+
+
+def _grow(
+    vol: npt.NDArray[np.generic],
+    seeds: list[tuple[int, int]],
+    roi: BoolArray,
+    k_sigma: float,
+    cap: int,
+) -> BoolArray:
+    region = np.zeros(roi.shape, dtype=bool)
+    for r, c in seeds:
+        if region[r, c] or not roi[r, c]:
+            continue
+        grown = native.region_grow(
+            vol, (0, r, c), k_sigma=k_sigma, radius=2, max_voxels=cap, roi=roi[None]
+        )
+        region |= grown.mask[0]
     return region
