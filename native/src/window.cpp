@@ -5,6 +5,10 @@
 #include <cmath>
 #include <type_traits>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace ndelab {
 
 namespace {
@@ -13,10 +17,29 @@ namespace {
 // One contiguous row; kept apart from the OpenMP body so that it vectorises.
 template <typename T, typename F>
 void window_row(const T* __restrict row, std::uint8_t* __restrict orow, idx nx, F lo, F scale) {
-  for (idx x = 0; x < nx; ++x) {
+  idx x = 0;
+#if defined(__SSE2__)
+  if constexpr (std::is_same<T, float>::value) {
+    // 16 voxels a step: float math, truncating convert, then saturating packs do the clamp
+    // to 0..255. min(255, v) keeps NaN (which converts to INT_MIN and packs to 0) and maps
+    // +inf to 255; -inf and large negatives convert to INT_MIN and pack to 0 as well.
+    const __m128 vlo = _mm_set1_ps(lo), vscale = _mm_set1_ps(scale), half = _mm_set1_ps(0.5f),
+                 top = _mm_set1_ps(255.0f);
+    auto conv = [&](const float* p) {
+      __m128 v = _mm_add_ps(_mm_mul_ps(_mm_sub_ps(_mm_loadu_ps(p), vlo), vscale), half);
+      return _mm_cvttps_epi32(_mm_min_ps(top, v));
+    };
+    for (; x + 16 <= nx; x += 16) {
+      const __m128i a = _mm_packs_epi32(conv(row + x), conv(row + x + 4));
+      const __m128i b = _mm_packs_epi32(conv(row + x + 8), conv(row + x + 12));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(orow + x), _mm_packus_epi16(a, b));
+    }
+  }
+#endif
+  for (; x < nx; ++x) {
     F v = (static_cast<F>(row[x]) - lo) * scale + F(0.5);  // + 0.5 then truncate: rounding
-    // This form vectorises (maxps/minps; GCC if-converts nothing else here). NaN survives the
-    // clamp and converts to 0: INT_MIN on x86 and 0 on ARM, both with low byte 0.
+    // This form vectorises (maxps/minps). NaN survives the clamp and converts to 0: INT_MIN
+    // on x86 and 0 on ARM, both with low byte 0.
     v = std::min(std::max(v, F(0)), F(255));
     orow[x] = static_cast<std::uint8_t>(static_cast<int>(v));
   }
