@@ -80,7 +80,7 @@ def test_region_grow_2d_clicks_and_boxes() -> None:
     left = region_grow_2d(img, [(20, 20), (20, 45)], [1, 0], max_fraction=0.5)
     assert left[20, 20] and not left[20, 45] and np.count_nonzero(left) >= 390
     boxed = region_grow_2d(img, [], [], box=(8, 8, 31, 31))
-    assert boxed[10:30, 10:30].mean() >= 0.95 and not boxed[:, 31:].any()
+    assert boxed[10:30, 10:30].mean() >= 0.95 and not boxed[:, 32:].any()  # box is inclusive
     with pytest.raises(ValueError, match="positive click or a box"):
         region_grow_2d(img, [(5, 5)], [0])
     with pytest.raises(ValueError, match="one label per point"):
