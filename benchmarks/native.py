@@ -75,25 +75,38 @@ def ct_intensity(part: npt.NDArray[np.bool_], seed: int = 1) -> npt.NDArray[np.u
     return np.where(part, np.uint16(3000), np.uint16(800)) + noise
 
 
-def _median_time(fn: Callable[[], object], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        gc.collect()
-        t0 = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - t0)
-        del result
-    return float(statistics.median(times))
+def _time_once(fn: Callable[[], object]) -> float:
+    gc.collect()
+    t0 = time.perf_counter()
+    result = fn()
+    elapsed = time.perf_counter() - t0
+    del result
+    return elapsed
 
 
-def _one_thread(fn: Callable[[], object], repeats: int) -> float:
-    """Our time with one thread: what a busy machine or a single core gets."""
-    before = native.get_threads()
-    native.set_threads(1)
-    try:
-        return _median_time(fn, repeats)
-    finally:
-        native.set_threads(before)
+def _compare(
+    ours: Callable[[], object], peer: Callable[[], object] | None, reps: int, peer_reps: int
+) -> tuple[float, float | None, float]:
+    """Median seconds of ours (default threads), the peer, and ours on one thread.
+
+    The three are interleaved, so that load from other programs hits them alike.
+    """
+    t_ours: list[float] = []
+    t_peer: list[float] = []
+    t_one: list[float] = []
+    threads = native.get_threads()
+    for i in range(max(reps, peer_reps)):
+        if i < reps:
+            t_ours.append(_time_once(ours))
+            native.set_threads(1)
+            try:
+                t_one.append(_time_once(ours))
+            finally:
+                native.set_threads(threads)
+        if peer is not None and i < peer_reps:
+            t_peer.append(_time_once(peer))
+    med = statistics.median
+    return float(med(t_ours)), (float(med(t_peer)) if t_peer else None), float(med(t_one))
 
 
 def _numpy_window(v: npt.NDArray[Any], low: float, high: float) -> npt.NDArray[np.uint8]:
@@ -164,97 +177,80 @@ class _Recorder:
         self.rows.append(row)
 
 
-def _bench_size(n: int, rec: _Recorder, quick: bool) -> dict[str, Any]:
+def _bench_size(n: int, rec: _Recorder) -> dict[str, Any]:
     checks: dict[str, Any] = {}
     part, pores = porosity(n)
     intensity = ct_intensity(part)
     reps = 3 if n <= 256 else 2
-    slow_reps = 3 if n <= 256 else 1
+    slow = 3 if n <= 256 else 1  # scipy's EDT alone takes about a minute at 512³
+    masks = (("porosity", part), ("label_heavy", pores))
 
-    for name, mask in (("porosity", part), ("label_heavy", pores)):
+    for name, mask in masks:
         # Counts, boxes and centroids: the information cc3d.statistics and find_objects give.
         plain = partial(native.label_stats, mask, 26)
-        ours_plain = _median_time(plain, reps)
-        ours_plain_1 = _one_thread(plain, reps)
-        try:
-            cc = _median_time(partial(_cc3d_stats, mask), reps)
-        except ImportError:
-            cc = None
-        rec.add("label_stats", "cc3d", n, name, ours_plain, cc, ours_plain_1)
-        sp = _median_time(partial(_scipy_label_find, mask), slow_reps)
-        rec.add("label_stats", "scipy", n, name, ours_plain, sp, ours_plain_1)
+        cc3d_peer = partial(_cc3d_stats, mask) if _has("cc3d") else None
+        ours, peer, one = _compare(plain, cc3d_peer, reps, reps)
+        rec.add("label_stats", "cc3d", n, name, ours, peer, one)
+        ours, peer, one = _compare(plain, partial(_scipy_label_find, mask), reps, slow)
+        rec.add("label_stats", "scipy", n, name, ours, peer, one)
         if n <= 256:
             with_int = partial(native.label_stats, mask, 26, intensity)
-            full = _median_time(partial(_scipy_label_full, mask, intensity), slow_reps)
-            rec.add(
-                "label_stats_intensity",
-                "scipy_with_stats",
-                n,
-                name,
-                _median_time(with_int, reps),
-                full,
-                _one_thread(with_int, reps),
-            )
-        _, st = native.label_stats(mask, 26)
-        checks[f"{name}_components"] = st.count
+            full = partial(_scipy_label_full, mask, intensity)
+            ours, peer, one = _compare(with_int, full, reps, slow)
+            rec.add("label_stats_intensity", "scipy_with_stats", n, name, ours, peer, one)
+        checks[f"{name}_components"] = native.label_stats(mask, 26)[1].count
 
-    ours = _median_time(partial(native.edt, part), reps)
-    ours_1 = _one_thread(partial(native.edt, part), reps)
-    try:
+    threads = native.get_threads()
+    our_edt = partial(native.edt, part)
+    if _has("edt"):
         import edt as edt_pkg
 
-        threads = native_threads()
-        peer = _median_time(lambda: edt_pkg.edt(part, parallel=threads), reps)
-        rec.add(
-            "edt", "edt", n, "porosity", ours, peer, ours_1, note=f"edt.edt(parallel={threads})"
-        )
-        checks["edt_max_abs_diff_vs_edt"] = float(
-            np.abs(native.edt(part) - edt_pkg.edt(part, parallel=threads)).max()
-        )
-    except ImportError:
-        rec.add("edt", "edt", n, "porosity", ours, None, ours_1, note="edt package not installed")
-    sp = _median_time(lambda: ndi.distance_transform_edt(part), slow_reps)
-    rec.add("edt", "scipy", n, "porosity", ours, sp, ours_1)
+        peer_edt = partial(edt_pkg.edt, part, parallel=threads)
+        ours, peer, one = _compare(our_edt, peer_edt, reps, reps)
+        rec.add("edt", "edt", n, "porosity", ours, peer, one, f"edt.edt(parallel={threads})")
+        checks["edt_max_abs_diff_vs_edt"] = float(np.abs(our_edt() - peer_edt()).max())
+    ours, peer, one = _compare(our_edt, partial(ndi.distance_transform_edt, part), reps, slow)
+    rec.add("edt", "scipy", n, "porosity", ours, peer, one)
 
     for dtype in (np.uint16, np.float32):
         vol = intensity.astype(dtype)
-        ours = _median_time(partial(native.window, vol, *WINDOW), reps + 2)
-        ours_1 = _one_thread(partial(native.window, vol, *WINDOW), reps + 2)
-        peer = _median_time(partial(_numpy_window, vol, *WINDOW), reps + 2)
-        rec.add(f"window_{np.dtype(dtype).name}", "numpy", n, "ct", ours, peer, ours_1)
+        ours, peer, one = _compare(
+            partial(native.window, vol, *WINDOW), partial(_numpy_window, vol, *WINDOW), 5, 5
+        )
+        rec.add(f"window_{np.dtype(dtype).name}", "numpy", n, "ct", ours, peer, one)
         del vol
 
     ball = native.structuring_element(2, "ball")
-    for name, mask in (("porosity", part), ("label_heavy", pores)):
+    for name, mask in masks:
         for kernel, ours_fn, peer_fn in (
             ("dilate_ball2", native.dilate, ndi.binary_dilation),
             ("erode_ball2", native.erode, ndi.binary_erosion),
         ):
-            ours = _median_time(partial(ours_fn, mask, 2), reps)
-            ours_1 = _one_thread(partial(ours_fn, mask, 2), reps)
-            peer = _median_time(partial(peer_fn, mask, ball), slow_reps)
-            rec.add(kernel, "scipy", n, name, ours, peer, ours_1)
+            ours, peer, one = _compare(
+                partial(ours_fn, mask, 2), partial(peer_fn, mask, ball), reps, slow
+            )
+            rec.add(kernel, "scipy", n, name, ours, peer, one)
             checks[f"{kernel}_{name}_identical"] = bool(
                 np.array_equal(ours_fn(mask, 2), peer_fn(mask, ball))
             )
     return checks
 
 
-def native_threads() -> int:
-    """Threads the OpenMP kernels use (OMP_NUM_THREADS, else every core)."""
-    env = os.environ.get("OMP_NUM_THREADS", "")
-    return int(env) if env.isdigit() and int(env) > 0 else (os.cpu_count() or 1)
+def _has(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
 
 
 def run(*, quick: bool = False) -> dict[str, Any]:
     sizes = QUICK_SIZES if quick else FULL_SIZES
     rec = _Recorder()
-    checks = {str(n): _bench_size(n, rec, quick) for n in sizes}
+    checks = {str(n): _bench_size(n, rec) for n in sizes}
     with_goal = [r for r in rec.rows if r["goal"] is not None and r["met"] is not None]
     return {
         "area": "native",
         "sizes": list(sizes),
-        "threads": native_threads(),
+        "threads": native.get_threads(),
         # Other work on the machine slows our threaded kernels more than single-threaded peers.
         "load_average_1min": round(os.getloadavg()[0], 2),
         "comparisons": rec.rows,
