@@ -13,8 +13,8 @@ from ndelab.inference.sam.windowing import slice_to_rgb, window_key
 def test_identical_to_native_window(dtype: type) -> None:
     rng = np.random.default_rng(1)
     info = np.iinfo(dtype) if np.issubdtype(dtype, np.integer) else None
-    lo, hi = (info.min, info.max) if info else (-2000.0, 5000.0)
-    img = rng.integers(lo, hi, size=(37, 53), endpoint=True).astype(dtype)
+    lo, hi = (int(info.min), int(info.max)) if info else (-2000, 5000)
+    img: np.ndarray = rng.integers(lo, hi, size=(37, 53), endpoint=True).astype(dtype)
     low, high = (float(np.percentile(img, 10)), float(np.percentile(img, 90)))
     rgb = slice_to_rgb(img, low, high)
     expected = native.window(img, low, high)
