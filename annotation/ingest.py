@@ -134,9 +134,9 @@ def import_labels(
     )
     diconde = volume.metadata.get("diconde", {}) if isinstance(volume.metadata, dict) else {}
     if part_id is None:
-        name = part_name or str(diconde.get("ComponentName") or volume.source or "part")
+        name = part_name or str(diconde.get("component_name") or volume.source or "part")
         part_id = calls.add_part(
-            store, name, user=user, serial=diconde.get("ComponentID") if diconde else None
+            store, name, user=user, serial=diconde.get("component_id") if diconde else None
         )
     part_volume = None
     if part_mask is not None:

@@ -16,6 +16,7 @@ class ViewerController(QObject):
     cursorChanged = Signal(object)  # (z, y, x)
     windowChanged = Signal(object)  # Window
     hoverChanged = Signal(str)  # readout text for the status bar
+    focusRequested = Signal(object)  # (z, y, x) the 3D view should centre on
 
     def __init__(self) -> None:
         super().__init__()

@@ -73,6 +73,14 @@ def take_screenshot(
     window.resize(*size)
     window.show()
     window.show_volume(volume)
+    store = window.store()
+    if store is not None:
+        from ndelab.app.workspace import open_review
+
+        session = open_review(store, volume, window.user, prelabel_if_new=demo)
+        window.review.set_session(session)
+        if session.rows:
+            window.review.step(+1)  # show the top call of the queue, as a reviewer starts
     for _ in range(5):
         app.processEvents()
     shot = window.grab().toImage().convertToFormat(QImage.Format.Format_RGB888)

@@ -16,14 +16,15 @@ REAL_DATA = REPO.parent / "shared" / "data" / "real"
 @pytest.fixture(autouse=True, scope="session")
 def _isolated_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """No test reads or writes the user's real settings, logs or database."""
-    folder = tmp_path_factory.mktemp("ndelab-config")
-    old = os.environ.get("NDELAB_CONFIG_DIR")
-    os.environ["NDELAB_CONFIG_DIR"] = str(folder)
+    saved = {k: os.environ.get(k) for k in ("NDELAB_CONFIG_DIR", "NDELAB_DATA_DIR")}
+    os.environ["NDELAB_CONFIG_DIR"] = str(tmp_path_factory.mktemp("ndelab-config"))
+    os.environ["NDELAB_DATA_DIR"] = str(tmp_path_factory.mktemp("ndelab-data"))
     yield
-    if old is None:
-        os.environ.pop("NDELAB_CONFIG_DIR", None)
-    else:
-        os.environ["NDELAB_CONFIG_DIR"] = old
+    for key, old in saved.items():
+        if old is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = old
 
 
 def need(condition: bool, why: str) -> None:
@@ -56,7 +57,7 @@ def qapp() -> object:
 
 
 @pytest.fixture
-def make_main_window(qapp: object) -> Iterator[object]:
+def make_main_window(qapp: object, tmp_path: Path) -> Iterator[object]:
     """Build MainWindows; after the test, close them and check no top-level widget leaked."""
     from PySide6.QtWidgets import QApplication
 
@@ -67,7 +68,8 @@ def make_main_window(qapp: object) -> Iterator[object]:
     made: list[MainWindow] = []
 
     def factory(**kwargs: object) -> MainWindow:
-        window = MainWindow(settings=Settings(), **kwargs)  # type: ignore[arg-type]
+        kwargs.setdefault("store_url", str(tmp_path / f"review-{len(made)}.db"))
+        window = MainWindow(settings=Settings(user="tester"), **kwargs)  # type: ignore[arg-type]
         made.append(window)
         return window
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import logging
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
     QGridLayout,
+    QInputDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -20,17 +22,36 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ndelab.annotation import Store, disposition, open_store
+from ndelab.annotation.csv_export import write_calls_csv
 from ndelab.app import jobs
 from ndelab.app.controller import ViewerController
+from ndelab.app.pdf_report import write_pdf
+from ndelab.app.report import build_report
+from ndelab.app.review_controller import ReviewController
+from ndelab.app.review_session import ReviewSession
 from ndelab.app.settings import Settings
+from ndelab.app.workspace import open_review, prelabel_into
+from ndelab.volumes.errors import NdelabError
 from ndelab.volumes.volume import Volume
+from ndelab.widgets.disposition_panel import DispositionPanel
 from ndelab.widgets.histogram_panel import HistogramPanel
 from ndelab.widgets.info_panel import InfoPanel
+from ndelab.widgets.inspector_panel import InspectorPanel
 from ndelab.widgets.raw_options_dialog import RawOptionsDialog
+from ndelab.widgets.review_queue import ReviewQueue
 from ndelab.widgets.slice_view import SliceView
 from ndelab.widgets.volume_view_3d import VolumeView3D
 
 log = logging.getLogger(__name__)
+
+REJECT_REASONS = [
+    "not a defect: noise",
+    "not a defect: ring or streak artefact",
+    "not a defect: surface or edge effect",
+    "duplicate of another call",
+    "below reporting threshold",
+]
 
 FILE_FILTER = (
     "Volumes and radiographs (*.dcm *.dicom *.ima *.tif *.tiff *.vgi *.mhd *.mha *.nrrd *.nhdr "
@@ -39,12 +60,25 @@ FILE_FILTER = (
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, settings: Settings | None = None, *, with_3d: bool = True) -> None:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        with_3d: bool = True,
+        store_url: str | None = None,
+    ) -> None:
         super().__init__()
         self.setWindowTitle("ndelab")
         self.settings = settings if settings is not None else Settings.load()
+        self.store_url = store_url or self.settings.database_url
+        self._store: Store | None = None
+        self.user = self.settings.user or getpass.getuser()
         self.controller = ViewerController()
+        self.review = ReviewController(self.controller)
         self.views = [SliceView(self.controller, axis) for axis in range(3)]
+        for view in self.views:
+            view.overlay_provider = self._overlay
+            self.review.overlayChanged.connect(view.refresh_overlay)
         self.info = InfoPanel()
         self._dialog: QProgressDialog | None = None
         self._job: jobs.Job | None = None
@@ -77,6 +111,29 @@ class MainWindow(QMainWindow):
                 [self.view3d_dock, self.histogram_dock], [3, 1], Qt.Orientation.Vertical
             )
             self.resizeDocks([self.view3d_dock], [520], Qt.Orientation.Horizontal)
+
+        self.queue = ReviewQueue(self.review)
+        self.queue_dock = self._dock(
+            "Review queue", self.queue, Qt.DockWidgetArea.LeftDockWidgetArea
+        )
+        self.inspector = InspectorPanel(self.review)
+        self.inspector_dock = self._dock(
+            "Inspector", self.inspector, Qt.DockWidgetArea.LeftDockWidgetArea
+        )
+        self.disposition = DispositionPanel(self.review)
+        self.disposition_dock = self._dock(
+            "Disposition", self.disposition, Qt.DockWidgetArea.RightDockWidgetArea
+        )
+        self.tabifyDockWidget(self.histogram_dock, self.disposition_dock)
+        self.histogram_dock.raise_()
+        self.resizeDocks([self.queue_dock], [430], Qt.Orientation.Horizontal)
+        self.disposition.signRequested.connect(self.sign_disposition)
+        self.disposition.pdfRequested.connect(self.export_pdf)
+        self.disposition.csvRequested.connect(self.export_csv)
+        self.review.failed.connect(lambda message: self.error("Review", message))
+        self.review.message.connect(lambda text: self.statusBar().showMessage(text, 5000))
+        if self.view3d is not None:
+            self.controller.focusRequested.connect(self.view3d.focus_on)
 
         self.readout = QLabel("")
         self.statusBar().addWidget(self.readout, 1)
@@ -140,6 +197,22 @@ class MainWindow(QMainWindow):
         view.addAction(self.histogram_dock.toggleViewAction())
         if self.view3d_dock is not None:
             view.addAction(self.view3d_dock.toggleViewAction())
+        review = bar.addMenu("&Review")
+        self._action(review, "&Next call", lambda: self.review.step(+1), "N")
+        self._action(review, "&Previous call", lambda: self.review.step(-1), "P")
+        self._action(review, "&Accept", lambda: self.review.act("accept"), "A")
+        self._action(review, "&Reject…", self.reject_current, "R")
+        self._action(review, "Re&open", lambda: self.review.act("reopen", advance=False), "O")
+        self._action(review, "&Edit (correct class)…", self.edit_current, "E")
+        review.addSeparator()
+        self._action(review, "&Undo", self.review.undo, QKeySequence.StandardKey.Undo)
+        self._action(review, "Re&do", self.review.redo, "Ctrl+Shift+Z")
+        review.addSeparator()
+        self._action(review, "Pre-label with the default &model", self.run_prelabel, "Ctrl+L")
+        view.addAction(self.queue_dock.toggleViewAction())
+        view.addAction(self.inspector_dock.toggleViewAction())
+        view.addAction(self.disposition_dock.toggleViewAction())
+
         help_menu = bar.addMenu("&Help")
         self._action(help_menu, "&Mouse and keys", self.show_help, "F1")
 
@@ -159,6 +232,8 @@ class MainWindow(QMainWindow):
                 "Middle drag: pan    Ctrl+wheel: zoom    F: reset zoom\n"
                 "Wheel, Up/Down, PageUp/PageDown, Home/End: change slice\n"
                 "Shift+W auto window, Shift+R full range, Shift+D defects window\n"
+                "N / P next and previous call, A accept, R reject, O reopen, E edit\n"
+                "Ctrl+Z undo, Ctrl+Shift+Z redo, Ctrl+L pre-label\n"
                 "Ctrl+O open file, Ctrl+Shift+O open folder, Ctrl+D demo part"
             ),
         )
@@ -207,7 +282,13 @@ class MainWindow(QMainWindow):
             "Making the demo part", lambda progress, cancel: demo_volume(progress, cancel)
         )
 
-    def _run_load(self, title: str, fn: jobs.JobFunction, recent: str | None = None) -> None:
+    def _run_load(
+        self,
+        title: str,
+        fn: jobs.JobFunction,
+        recent: str | None = None,
+        prelabel_if_new: bool = False,
+    ) -> None:
         if self._job is not None:
             self._job.cancel()
         dialog = QProgressDialog(title, "Cancel", 0, 1000, self)
@@ -221,6 +302,7 @@ class MainWindow(QMainWindow):
             dialog.reset()
             self._job = None
             self.show_volume(volume)
+            self.start_review(volume, prelabel_if_new=prelabel_if_new)
             if recent is not None:
                 self.settings.add_recent(recent)
                 self._save_settings()
@@ -252,6 +334,172 @@ class MainWindow(QMainWindow):
     def error(self, title: str, message: str) -> None:
         self.statusBar().showMessage(message, 10000)
         QMessageBox.critical(self, title, message)
+
+    # -- review
+    def store(self) -> Store | None:
+        """The review database, opened on first use; None (after a dialog) if it cannot be."""
+        if self._store is None:
+            try:
+                self._store = open_store(self.store_url)
+            except NdelabError as exc:
+                self.error("Review database", str(exc))
+                return None
+        return self._store
+
+    def start_review(self, volume: Volume, *, prelabel_if_new: bool = False) -> None:
+        """Find the volume's scan in the database (hashed off the GUI thread); load its calls."""
+        store = self.store()
+        if store is None:
+            return
+        self.review.set_session(None)
+        job = jobs.Job(
+            "Loading the review",
+            lambda progress, cancel: open_review(
+                store,
+                volume,
+                self.user,
+                prelabel_if_new=prelabel_if_new,
+                progress=progress,
+                cancel=cancel,
+            ),
+        )
+        job.progress.connect(
+            lambda f: self.statusBar().showMessage(f"Preparing the review… {f:.0%}")
+        )
+        job.finished.connect(self._review_ready)
+        job.failed.connect(lambda message: self.error("Review", message))
+        self._review_job = job
+        jobs.start(job)
+
+    def _review_ready(self, session: ReviewSession) -> None:
+        if self.controller.volume is None:
+            return
+        self.review.set_session(session)
+        counts = session.counts()
+        self.statusBar().showMessage(
+            f"{len(session.rows)} calls ({counts['proposed']} to review): "
+            "N next, A accept, R reject",
+            10000,
+        )
+
+    def _overlay(self, axis: int, index: int, plane: tuple[int, int]) -> Any:
+        session = self.review.session
+        return None if session is None else session.overlay(axis, index, plane)
+
+    def reject_current(self) -> None:
+        if self.review.session is None or self.review.session.current is None:
+            self.statusBar().showMessage("Select a call first (N)", 3000)
+            return
+        reason, ok = QInputDialog.getItem(
+            self, "Reject call", "Why is this not a defect?", REJECT_REASONS, 0, True
+        )
+        if ok and reason.strip():
+            self.review.act("reject", reason.strip())
+
+    def edit_current(self) -> None:
+        session = self.review.session
+        if session is None or session.current is None:
+            self.statusBar().showMessage("Select a call first (N)", 3000)
+            return
+        from ndelab.annotation import CLASSES
+
+        current = session.row(session.current)["class"]
+        cls, ok = QInputDialog.getItem(
+            self, "Correct call", "Class", list(CLASSES), list(CLASSES).index(current), False
+        )
+        if ok and cls != current:
+            self.review.correct(cls=cls, reason=f"class corrected to {cls}")
+
+    def run_prelabel(self) -> None:
+        session = self.review.session
+        volume = self.controller.volume
+        if session is None or volume is None:
+            self.statusBar().showMessage("Open a scan first", 3000)
+            return
+        store, scan_id = session.store, session.scan_id
+        self._run_job(
+            "Pre-labeling",
+            lambda progress, cancel: prelabel_into(
+                store, scan_id, volume, self.user, progress=progress, cancel=cancel
+            ),
+            lambda summary: (
+                session.reload(),
+                self.review.set_session(session),
+                self.statusBar().showMessage(
+                    f"{summary['calls']} calls from {summary['model']} {summary['version']}", 10000
+                ),
+            ),
+        )
+
+    def _run_job(self, title: str, fn: jobs.JobFunction, done: Any) -> None:
+        dialog = QProgressDialog(title, "Cancel", 0, 1000, self)
+        dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        dialog.setMinimumDuration(300)
+        job = jobs.Job(title, fn)
+        job.progress.connect(lambda f: dialog.setValue(int(f * 1000)))
+        dialog.canceled.connect(job.cancel)
+        job.finished.connect(lambda result: (dialog.reset(), done(result)))
+        job.failed.connect(lambda message: (dialog.reset(), self.error(title, message)))
+        job.cancelled.connect(dialog.reset)
+        self._side_job = job
+        jobs.start(job)
+
+    def sign_disposition(self) -> None:
+        session = self.review.session
+        criteria = self.disposition.criteria_path
+        if session is None or criteria is None:
+            return
+        user, ok = QInputDialog.getText(
+            self, "Sign disposition", "Reviewer (your user id):", text=self.user
+        )
+        if not ok or not user.strip():
+            return
+        try:
+            result = disposition(session.store, session.scan_id, criteria, sign_user=user.strip())
+        except NdelabError as exc:
+            self.error("Sign disposition", str(exc))
+            return
+        self.disposition.show_result(result)
+        self.statusBar().showMessage(f"Signed: {result['verdict']} by {result['signed_by']}", 10000)
+
+    def export_pdf(self, path: str | None = None) -> None:
+        session = self.review.session
+        criteria = self.disposition.criteria_path
+        if session is None or criteria is None:
+            return
+        if not path:
+            path, _ = QFileDialog.getSaveFileName(
+                self, "PDF report", "disposition.pdf", "PDF (*.pdf)"
+            )
+        if not path:
+            return
+        try:
+            window = self.controller.state.window if self.controller.state else None
+            data = build_report(
+                session.store, session.scan_id, criteria, self.controller.volume, window
+            )
+            write_pdf(data, path)
+        except NdelabError as exc:
+            self.error("PDF report", str(exc))
+            return
+        self.statusBar().showMessage(f"Wrote {path}", 5000)
+
+    def export_csv(self, path: str | None = None) -> None:
+        session = self.review.session
+        if session is None:
+            return
+        if not path:
+            path, _ = QFileDialog.getSaveFileName(
+                self, "Indications CSV", "indications.csv", "CSV (*.csv)"
+            )
+        if not path:
+            return
+        try:
+            n = write_calls_csv(session.store, session.scan_id, path)
+        except NdelabError as exc:
+            self.error("CSV export", str(exc))
+            return
+        self.statusBar().showMessage(f"Wrote {n} calls to {path}", 5000)
 
     # -- showing
     def show_volume(self, volume: Volume) -> None:
@@ -304,6 +552,8 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         if self._job is not None:
             self._job.cancel()
+        if self._store is not None:
+            self._store.close()
         if self.view3d is not None:
             self.view3d.close_vtk()
         super().closeEvent(event)

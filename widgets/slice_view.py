@@ -6,6 +6,7 @@ Ctrl+wheel = zoom. Keys (when focused): Up/Down and PageUp/PageDown step slices.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,21 @@ pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
 
 AXIS_LABELS = ("Axial (z)", "Coronal (y)", "Sagittal (x)")
 AXIS_COLORS = ("#e8c547", "#4fb3d9", "#e46b6b")
+OverlayProvider = Callable[[int, int, tuple[int, int]], "np.ndarray[Any, Any] | None"]
+
+
+def _overlay_lut() -> np.ndarray[Any, Any]:
+    """Codes 1-4: proposed, accepted, rejected, corrected; 5-8: the same, selected."""
+    lut = np.zeros((256, 4), np.uint8)
+    colors = [(232, 197, 71), (92, 194, 92), (217, 83, 79), (79, 163, 224)]
+    for code, rgb in enumerate(colors, start=1):
+        lut[code] = (*rgb, 120 if code != 3 else 70)
+        lut[code + 4] = (*(min(255, c + 60) for c in rgb), 230)
+    return lut
+
+
+OVERLAY_LUT = _overlay_lut()
+
 # The (row, column) volume axes shown by a view normal to each axis.
 PLANE_AXES = {0: (1, 2), 1: (0, 2), 2: (0, 1)}
 
@@ -88,6 +104,12 @@ class SliceView(QWidget):
         self.graphics.setCentralItem(self.viewbox)
         self.image = pg.ImageItem(axisOrder="row-major")
         self.viewbox.addItem(self.image)
+        # Indication overlay: status codes through an RGBA lookup table, drawn over the slice.
+        self.overlay = pg.ImageItem(axisOrder="row-major")
+        self.overlay.setLookupTable(OVERLAY_LUT)
+        self.overlay.setZValue(10)
+        self.viewbox.addItem(self.overlay)
+        self.overlay_provider: OverlayProvider | None = None
         pen = pg.mkPen(AXIS_COLORS[axis], width=1)
         self.hline = pg.InfiniteLine(
             angle=0, movable=False, pen=pg.mkPen(AXIS_COLORS[self.row_axis])
@@ -132,6 +154,7 @@ class SliceView(QWidget):
     def _on_volume(self, volume: Volume) -> None:
         self._raw = None
         self._index = None
+        self.overlay.clear()
         self._spacing = (volume.spacing_mm[self.row_axis], volume.spacing_mm[self.col_axis])
         rows, cols = volume.shape[self.row_axis], volume.shape[self.col_axis]
         self.slider.blockSignals(True)
@@ -150,6 +173,7 @@ class SliceView(QWidget):
             self._index = index
             self._raw = state.slice_image(self.axis)
             self._render()
+            self.refresh_overlay()
             self.slider.blockSignals(True)
             self.slider.setValue(index)
             self.slider.blockSignals(False)
@@ -169,6 +193,18 @@ class SliceView(QWidget):
             # pyqtgraph maps the rect through the image size, so it needs an image first.
             self.image.setRect(self._rect)
             self._rect_pending = False
+
+    def refresh_overlay(self) -> None:
+        """Redraw the indication overlay of the current slice."""
+        if self._raw is None or self._index is None or self.overlay_provider is None:
+            self.overlay.clear()
+            return
+        codes = self.overlay_provider(self.axis, self._index, self._raw.shape)
+        if codes is None or not codes.any():
+            self.overlay.clear()
+            return
+        self.overlay.setImage(codes, autoLevels=False, levels=(0, 255))
+        self.overlay.setRect(self._rect)
 
     # -- view -> controller
     def scene_to_index(self, point: QPointF) -> tuple[float, float, float] | None:

@@ -99,6 +99,15 @@ class VolumeView3D(QWidget):
         self.scene.set_window(window)
         self.request_render()
 
+    def focus_on(self, zyx: tuple[float, float, float]) -> None:
+        """Centre the camera on a voxel index (VTK's world is x, y, z in mm from voxel 0)."""
+        volume = self.controller.volume
+        if volume is None or not self._has_volume:
+            return
+        sz, sy, sx = volume.spacing_mm
+        self.scene.focus((zyx[2] * sx, zyx[1] * sy, zyx[0] * sz))
+        self.request_render()
+
     def request_render(self) -> None:
         if self._has_volume:
             self._timer.start()

@@ -1,0 +1,174 @@
+"""The review flow in the window, driven with real key presses: N, A, R, E, Ctrl+Z."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from ndelab.annotation import audit, import_labels, list_calls, open_store
+from ndelab.app.review_session import ReviewSession
+from ndelab.volumes.volume import Volume
+
+pytestmark = pytest.mark.gui
+
+
+def _part_with_calls(db: Path) -> tuple[Volume, Any, str]:
+    data = np.full((30, 40, 50), 1000, np.uint16)
+    data[3:27, 4:36, 4:46] = 22000
+    labels = np.zeros(data.shape, np.uint16)
+    labels[8:11, 10:13, 10:13] = 1
+    labels[15:19, 20:24, 30:34] = 2
+    labels[22:24, 8:10, 20:40] = 3
+    data[labels > 0] = 3000
+    volume = Volume(data, spacing_mm=(0.1, 0.1, 0.1))
+    store = open_store(db)
+    ids = import_labels(
+        store,
+        volume,
+        labels,
+        {1: "pore", 2: "pore", 3: "crack"},
+        source="model:test@1",
+        user="tester",
+        scores={1: 0.9, 2: 0.7, 3: 0.5},
+    )
+    return volume, store, ids["scan_id"]
+
+
+def _key(window: Any, qapp: Any, key: str) -> None:
+    from PySide6.QtGui import QKeySequence
+    from PySide6.QtTest import QTest
+
+    seq = QKeySequence(key)
+    combo = seq[0]
+    QTest.keyClick(window, combo.key(), combo.keyboardModifiers())
+    qapp.processEvents()
+
+
+def test_keyboard_review_flow(
+    qapp: Any, make_main_window: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from PySide6.QtWidgets import QInputDialog
+
+    volume, store, scan_id = _part_with_calls(tmp_path / "calls.db")
+    w = make_main_window()
+    w.show()
+    w.activateWindow()
+    w.show_volume(volume)
+    w.review.set_session(ReviewSession(store, scan_id, "tester"))
+    qapp.processEvents()
+    assert w.queue.model.rowCount() == 3
+
+    _key(w, qapp, "N")  # highest score first: the 0.9 pore
+    current = w.review.session.current
+    assert w.review.session.row(current)["score"] == pytest.approx(0.9)
+    centroid = w.review.session.row(current)["centroid_zyx"]
+    assert w.controller.state.cursor == tuple(round(c) for c in centroid)
+    # The selected call is drawn over the slice it sits in.
+    assert w.views[0].overlay.image is not None and w.views[0].overlay.image.max() > 4
+
+    _key(w, qapp, "A")  # accept, then the next open call is selected
+    assert w.review.session.row(current)["status"] == "accepted"
+    second = w.review.session.current
+    assert second != current
+
+    monkeypatch.setattr(QInputDialog, "getItem", lambda *a, **k: ("not a defect: noise", True))
+    _key(w, qapp, "R")
+    assert w.review.session.row(second)["status"] == "rejected"
+
+    monkeypatch.setattr(QInputDialog, "getItem", lambda *a, **k: ("inclusion", True))
+    third = w.review.session.current
+    _key(w, qapp, "E")
+    assert w.review.session.row(third)["status"] == "corrected"
+    assert w.review.session.row(third)["class"] == "inclusion"
+
+    _key(w, qapp, "Ctrl+Z")
+    assert w.review.session.row(third)["status"] == "proposed"
+    _key(w, qapp, "Ctrl+Shift+Z")
+    assert w.review.session.row(third)["class"] == "inclusion"
+
+    # Everything acknowledged is in the database, with its audit trail.
+    stored = {c["id"]: c["status"] for c in list_calls(store, scan_id)}
+    assert stored[current] == "accepted" and stored[second] == "rejected"
+    actions = [e["action"] for e in audit(store, scan_id)]
+    for action in ("accept", "reject", "correct", "undo", "redo"):
+        assert action in actions
+
+
+def test_sorting_the_queue_changes_the_review_order(
+    qapp: Any, make_main_window: Any, tmp_path: Path
+) -> None:
+    from PySide6.QtCore import Qt
+
+    volume, store, scan_id = _part_with_calls(tmp_path / "calls.db")
+    w = make_main_window()
+    w.show()
+    w.show_volume(volume)
+    w.review.set_session(ReviewSession(store, scan_id, "tester"))
+    w.queue.table.sortByColumn(4, Qt.SortOrder.DescendingOrder)  # volume, largest first
+    volumes = [w.review.session.row(i)["volume_mm3"] for i in w.review.order]
+    assert volumes == sorted(volumes, reverse=True)
+    w.review.step(+1)
+    assert w.review.session.current == w.review.order[0]
+
+
+def test_reports_and_disposition(
+    qapp: Any, make_main_window: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from PySide6.QtWidgets import QInputDialog
+
+    volume, store, scan_id = _part_with_calls(tmp_path / "calls.db")
+    w = make_main_window()
+    w.show()
+    w.show_volume(volume)
+    w.review.set_session(ReviewSession(store, scan_id, "tester"))
+    index = w.disposition.criteria.findText("al-casting-porosity-grade-1")
+    w.disposition.criteria.setCurrentIndex(index)
+    w.disposition._criteria_chosen(index)
+    assert w.disposition.result is not None and w.disposition.result["open_calls"] == 3
+    for _ in range(3):
+        w.review.step(+1)
+        w.review.act("accept", advance=False)
+    assert w.disposition.result["open_calls"] == 0
+    assert w.disposition.result["verdict"] == "reject"  # a crack is forbidden
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("reviewer-1", True))
+    w.sign_disposition()
+    pdf = tmp_path / "report.pdf"
+    w.export_pdf(str(pdf))
+    assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 5000
+    csv = tmp_path / "calls.csv"
+    w.export_csv(str(csv))
+    assert len(csv.read_text().splitlines()) == 4
+
+
+def test_opening_a_scan_finds_its_calls_in_the_background(
+    qapp: Any, make_main_window: Any, tmp_path: Path
+) -> None:
+    volume, store, scan_id = _part_with_calls(tmp_path / "calls.db")
+    # The store knows the scan by the hash of its voxels (an in-memory volume).
+    from ndelab.annotation.calls import add_part, add_scan
+    from ndelab.app.workspace import volume_sha256
+
+    part = add_part(store, "bracket", user="tester")
+    add_scan(
+        store,
+        part,
+        user="tester",
+        path="",
+        shape=volume.shape,
+        spacing_mm=volume.spacing_mm,
+        sha256=volume_sha256(volume),
+    )
+    w = make_main_window(store_url=str(tmp_path / "calls.db"))
+    w.show()
+    w.show_volume(volume)
+    w.start_review(volume)
+    end = time.monotonic() + 30
+    while w.review.session is None and time.monotonic() < end:
+        qapp.processEvents()
+        time.sleep(0.01)
+    assert w.review.session is not None and w.review.session.scan_id != scan_id
+    assert w.review.session.rows == []  # the newly recorded scan has no calls yet

@@ -1,0 +1,137 @@
+"""Acceptance criteria, the result of each rule, the verdict, signing and reports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ndelab.annotation import disposition
+from ndelab.app.resources_paths import criteria_files
+from ndelab.app.review_controller import ReviewController
+from ndelab.volumes.errors import NdelabError
+
+VERDICT_COLORS = {"accept": "#5cc25c", "reject": "#d9534f", "rework": "#e8a33d"}
+
+
+def _number(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+class DispositionPanel(QWidget):
+    signRequested = Signal()
+    pdfRequested = Signal()
+    csvRequested = Signal()
+
+    def __init__(self, controller: ReviewController, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.controller = controller
+        self.result: dict[str, Any] | None = None
+        self.criteria = QComboBox()
+        for path in criteria_files():
+            self.criteria.addItem(path.stem, str(path))
+        self.criteria.addItem("Other file…", "")
+        self.verdict = QLabel("No criteria")
+        self.verdict.setStyleSheet("font-size: 16px; font-weight: bold;")
+        self.table = QTableWidget(0, 5)
+        self.table.setHorizontalHeaderLabels(["Rule", "Check", "Measured", "Limit", "Result"])
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.sign = QPushButton("Sign disposition…")
+        self.pdf = QPushButton("PDF report…")
+        self.csv = QPushButton("CSV…")
+        buttons = QHBoxLayout()
+        for b in (self.sign, self.pdf, self.csv):
+            buttons.addWidget(b)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addWidget(self.criteria)
+        layout.addWidget(self.verdict)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(buttons)
+        self.criteria.activated.connect(self._criteria_chosen)
+        self.sign.clicked.connect(self.signRequested)
+        self.pdf.clicked.connect(self.pdfRequested)
+        self.csv.clicked.connect(self.csvRequested)
+        controller.sessionChanged.connect(
+            lambda _s: self._criteria_chosen(self.criteria.currentIndex())
+        )
+        controller.rowChanged.connect(lambda _id: self.refresh())
+
+    @property
+    def criteria_path(self) -> str | None:
+        path = self.criteria.currentData()
+        return str(path) if path else None
+
+    def _criteria_chosen(self, index: int) -> None:
+        path = self.criteria.itemData(index)
+        if not path:
+            chosen, _ = QFileDialog.getOpenFileName(
+                self, "Acceptance criteria", "", "Criteria (*.json *.yaml *.yml)"
+            )
+            if not chosen:
+                return
+            self.criteria.insertItem(0, Path(chosen).stem, chosen)
+            self.criteria.setCurrentIndex(0)
+            path = chosen
+        self.controller.set_criteria(path)
+        self.refresh()
+
+    def refresh(self) -> None:
+        session = self.controller.session
+        path = self.criteria_path
+        if session is None or path is None:
+            self.result = None
+            self.verdict.setText("No scan" if session is None else "No criteria")
+            self.table.setRowCount(0)
+            return
+        try:
+            self.result = disposition(session.store, session.scan_id, path)
+        except NdelabError as exc:
+            self.result = None
+            self.verdict.setText(str(exc))
+            return
+        self.show_result(self.result)
+
+    def show_result(self, result: dict[str, Any]) -> None:
+        verdict = result["verdict"]
+        open_calls = result["open_calls"]
+        note = f" (preview: {open_calls} call(s) still open)" if open_calls else ""
+        self.verdict.setText(f"{verdict.upper()}{note}")
+        self.verdict.setStyleSheet(
+            f"font-size: 16px; font-weight: bold; color: {VERDICT_COLORS[verdict]};"
+        )
+        reasons = result["reasons"]
+        self.table.setRowCount(len(reasons))
+        for i, reason in enumerate(reasons):
+            cells = [
+                reason.get("title") or reason.get("rule", ""),
+                reason["check"],
+                f"{_number(reason.get('measured'))} {reason.get('unit', '')}".strip(),
+                f"{_number(reason.get('limit'))} {reason.get('unit', '')}".strip(),
+                "pass" if reason["passed"] else "FAIL",
+            ]
+            for j, text in enumerate(cells):
+                item = QTableWidgetItem(str(text))
+                if j == 4:
+                    item.setForeground(QBrush(QColor("#5cc25c" if reason["passed"] else "#d9534f")))
+                self.table.setItem(i, j, item)
+        self.table.resizeColumnsToContents()
