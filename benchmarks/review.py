@@ -164,6 +164,41 @@ def _peer_queue(store: Store, scan: str) -> float:
     return elapsed
 
 
+def _qt_queue(store: Store, scan: str) -> dict[str, float]:
+    """The window's side: session load (rows and masks) and the queue model showing 10k rows."""
+    import os
+
+    if not os.environ.get("DISPLAY") and not os.environ.get("QT_QPA_PLATFORM"):
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from ndelab.app.controller import ViewerController
+    from ndelab.app.review_controller import ReviewController
+    from ndelab.app.review_session import ReviewSession
+    from ndelab.widgets.main_window import application
+    from ndelab.widgets.review_queue import ReviewQueue
+
+    app = application()
+    controller = ReviewController(ViewerController())
+    queue = ReviewQueue(controller)
+    queue.resize(600, 900)
+    queue.show()
+    app.processEvents()
+    t = time.perf_counter()
+    session = ReviewSession(store, scan, "bench")
+    loaded = time.perf_counter()
+    controller.set_session(session)
+    queue.table.viewport().repaint()
+    shown = time.perf_counter()
+    queue.table.sortByColumn(4, queue.table.horizontalHeader().sortIndicatorOrder())
+    queue.table.viewport().repaint()
+    sorted_at = time.perf_counter()
+    queue.close()
+    return {
+        "session_load_ms": round((loaded - t) * 1000, 1),
+        "qt_model_show_ms": round((shown - loaded) * 1000, 1),
+        "qt_model_sort_ms": round((sorted_at - shown) * 1000, 1),
+    }
+
+
 def run(*, quick: bool = False) -> dict[str, Any]:
     actions = 100 if quick else 500
     queue_size = 2_000 if quick else 10_000
@@ -192,6 +227,7 @@ def run(*, quick: bool = False) -> dict[str, Any]:
                 queue.append(time.perf_counter() - t)
                 peer_queue.append(_peer_queue(store, scan))
             assert len(rows) == queue_size
+            qt_queue = _qt_queue(store, scan)
         o, p, f = _stats(ours), _stats(peer), _stats(floor)
         return {
             "area": "review",
@@ -212,6 +248,7 @@ def run(*, quick: bool = False) -> dict[str, Any]:
                 "peer_orm_objects_ms": round(min(peer_queue) * 1000, 2),
                 "ratio_peer_over_ours": round(min(peer_queue) / min(queue), 2),
                 "import_calls_ms": round(insert_s * 1000, 1),
+                **qt_queue,
             },
         }
     finally:
