@@ -33,16 +33,24 @@ SMOOTH_SIGMA = 0.7  # matched-filter-ish smoothing for 2-voxel pores
 BACKGROUND_SIGMA = 4.0
 SLAB = 48
 HALO = 14
+INNER_SIGMA = 2.0
+SMOOTH_SIGMA_2D = 0.7  # radiograph pores span more pixels and are fainter
+MEDIAN_2D = 21
+K_SIGMA_2D = 6.5
+EDGE_K = 4  # radiograph: background gradient, in noise sigmas per pixel, that marks an edge
 K_SIGMA = 4.5  # detection threshold, in noise sigmas of the smoothed residual
 ELONGATION = 3.0  # largest / smallest principal extent above which a dark call is a crack
 
 
 def _threshold(
-    residual_snr: npt.NDArray[np.float32], valid: npt.NDArray[np.bool_], dark_is_gas: bool
+    residual_snr: npt.NDArray[np.float32],
+    valid: npt.NDArray[np.bool_],
+    dark_is_gas: bool,
+    k: float = K_SIGMA,
 ) -> npt.NDArray[np.uint8]:
     out = np.zeros(residual_snr.shape, np.uint8)
-    gas = residual_snr < -K_SIGMA if dark_is_gas else residual_snr > K_SIGMA
-    dense = residual_snr > K_SIGMA if dark_is_gas else residual_snr < -K_SIGMA
+    gas = residual_snr < -k if dark_is_gas else residual_snr > k
+    dense = residual_snr > k if dark_is_gas else residual_snr < -k
     out[valid & gas] = DARK
     out[valid & dense] = BRIGHT
     return out
@@ -58,8 +66,10 @@ def _candidates_ct(
     den = ndimage.gaussian_filter(mat_f, BACKGROUND_SIGMA)
     background = num / np.maximum(den, 1e-3)
     residual = ndimage.gaussian_filter(block, SMOOTH_SIGMA) - background
-    # Deep inside the material only: the part's surface is not a defect.
-    inner = den > 0.85
+    # Inside the part only (holes filled, so big pores count as inside), away from its
+    # surface, which is an edge and not a defect.
+    part = native.fill_holes(material).astype(np.float32)
+    inner = ndimage.gaussian_filter(part, INNER_SIGMA) > 0.9
     r = residual[inner & material]
     sigma = float(1.4826 * np.median(np.abs(r - np.median(r)))) if r.size > 100 else 0.0
     if sigma <= 0:
@@ -74,17 +84,21 @@ def _candidates_2d(
     image: npt.NDArray[np.float32],
 ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32]]:
     """Radiograph candidates: brighter than the local background is gas (pore/crack)."""
-    smooth = ndimage.gaussian_filter(image, SMOOTH_SIGMA)
-    background = ndimage.median_filter(smooth, size=15, mode="nearest")
+    smooth = ndimage.gaussian_filter(image, SMOOTH_SIGMA_2D)
+    background = ndimage.median_filter(smooth, size=MEDIAN_2D, mode="nearest")
     # Poisson-like noise: sigma grows with sqrt(signal); fit the scale robustly.
     z = (smooth - background) / np.sqrt(np.maximum(background, 1.0))
     scale = float(1.4826 * np.median(np.abs(z - np.median(z))))
     snr = (z / max(scale, 1e-6)).astype(np.float32)
-    # Skip the image border and the open beam beside a part: no defect lives there.
+    # Skip the image border, the open beam beside a part and the part's own edges (steps in
+    # thickness the median cannot follow exactly): no defect is called there.
     valid = np.zeros(image.shape, bool)
     valid[8:-8, 8:-8] = True
     valid &= background < 0.98 * float(np.percentile(background, 99.5))
-    return _threshold(snr, valid, dark_is_gas=False), snr
+    noise = np.sqrt(np.maximum(background, 1.0)) * max(scale, 1e-6)
+    edges = ndimage.gaussian_gradient_magnitude(background, 1.0) > EDGE_K * noise
+    valid &= ~ndimage.binary_dilation(edges, iterations=3)
+    return _threshold(snr, valid, dark_is_gas=False, k=K_SIGMA_2D), snr
 
 
 def _elongation(mask: npt.NDArray[np.bool_]) -> float:
