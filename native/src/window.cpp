@@ -74,6 +74,15 @@ py::array_t<std::uint8_t> window_impl(const py::array& src, double low, double h
   return out;
 }
 
+// One contiguous row through the table. Restrict pointers keep the compiler from reloading
+// the table and row addresses after every byte store (a uint8 store may alias anything).
+template <typename T>
+void lut16_row(const T* __restrict row, std::uint8_t* __restrict orow, idx nx,
+               const std::uint8_t* __restrict lut) {
+  const int offset = std::is_signed<T>::value ? 32768 : 0;
+  for (idx x = 0; x < nx; ++x) orow[x] = lut[static_cast<int>(row[x]) + offset];
+}
+
 // 16-bit inputs go through a 65536-entry table: one load per voxel instead of float math.
 template <typename T>
 py::array_t<std::uint8_t> window_lut16(const py::array& src, double low, double high) {
@@ -98,12 +107,11 @@ py::array_t<std::uint8_t> window_lut16(const py::array& src, double low, double 
       const py::ssize_t z = r / ny, y = r % ny;
       const T* row = &in.at(z, y, 0);
       std::uint8_t* orow = o + z * plane + y * nx;
-      const py::ssize_t sx = in.stride[2];
-      for (py::ssize_t x = 0; x < nx; ++x) {
-        const std::size_t key = std::is_signed<T>::value
-                                    ? static_cast<std::size_t>(static_cast<int>(row[x * sx]) + 32768)
-                                    : static_cast<std::size_t>(row[x * sx]);
-        orow[x] = lut[key];
+      if (in.stride[2] == 1) {
+        lut16_row<T>(row, orow, nx, lut.data());
+      } else {
+        std::vector<T> buf(static_cast<std::size_t>(nx));
+        lut16_row<T>(in.contiguous_row(z, y, buf.data()), orow, nx, lut.data());
       }
     }
   }

@@ -24,7 +24,7 @@ def same_up_to_renumbering(a: npt.NDArray[np.int32], b: npt.NDArray[np.int32]) -
     if a.shape != b.shape or not np.array_equal(a == 0, b == 0):
         return False
     pairs = np.unique(np.stack([a.ravel(), b.ravel()]), axis=1)
-    return len(np.unique(pairs[0])) == pairs.shape[1] == len(np.unique(pairs[1]))
+    return bool(len(np.unique(pairs[0])) == pairs.shape[1] == len(np.unique(pairs[1])))
 
 
 @pytest.mark.parametrize("connectivity", [6, 18, 26])
@@ -33,7 +33,7 @@ def test_label_matches_scipy_in_every_layout(connectivity: int, layouts: Layouts
     mask = rng.random((17, 23, 29)) < 0.35
     ref, n_ref = ndi.label(mask, ndi.generate_binary_structure(3, RANK[connectivity]))
     for name, arr in layouts(mask):
-        labels, n = native.label(arr, connectivity)  # type: ignore[arg-type]
+        labels, n = native.label(arr, connectivity)
         assert n == n_ref, name
         assert labels.dtype == np.int32
         assert same_up_to_renumbering(labels, ref), name
@@ -56,7 +56,7 @@ def test_label_stats_match_scipy(connectivity: int, layouts: Layouts) -> None:
     index = np.arange(1, n + 1)
     for name, arr in layouts(mask):
         for iname, iarr in layouts(intensity)[:3]:
-            labels, st_ = native.label_stats(arr, connectivity, iarr)  # type: ignore[arg-type]
+            labels, st_ = native.label_stats(arr, connectivity, iarr)
             assert st_.count == n, (name, iname)
             # Our numbering is raster order like scipy's, so rows line up one to one.
             assert np.array_equal(labels, ref), name
@@ -115,7 +115,7 @@ def test_label_property(
         mask = np.asfortranarray(mask)
     mask = mask[tuple(slice(None, None, s) for s in steps)]  # strided and reversed views
     ref, n_ref = ndi.label(mask, ndi.generate_binary_structure(3, RANK[connectivity]))
-    labels, st_ = native.label_stats(mask, connectivity)  # type: ignore[arg-type]
+    labels, st_ = native.label_stats(mask, connectivity)
     assert st_.count == n_ref
     assert same_up_to_renumbering(labels, ref)
     assert int(st_.voxel_count.sum()) == int(np.count_nonzero(mask))
@@ -136,8 +136,8 @@ def test_empty_and_full() -> None:
     [
         (lambda: native.label(np.zeros((3, 3, 3), np.float32)), TypeError),
         (lambda: native.label(np.zeros((3, 3, 3, 3), bool)), ValueError),
-        (lambda: native.label(np.zeros((3, 3, 3), bool), 8), ValueError),  # type: ignore[arg-type]
-        (lambda: native.label([[1]]), TypeError),  # type: ignore[arg-type]
+        (lambda: native.label(np.zeros((3, 3, 3), bool), 8), ValueError),
+        (lambda: native.label([[1]]), TypeError),
         (lambda: native.label_stats(np.zeros((3, 3), bool), 26, np.zeros((3, 4))), ValueError),
         (
             lambda: native.label_stats(np.zeros((3, 3), bool), 26, np.zeros((3, 3), complex)),

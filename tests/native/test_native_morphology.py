@@ -109,6 +109,6 @@ def test_morphology_rejects_bad_input() -> None:
     with pytest.raises(ValueError):
         native.dilate(m, -1)
     with pytest.raises(ValueError):
-        native.dilate(m, 1, "diamond")  # type: ignore[arg-type]
+        native.dilate(m, 1, "diamond")
     with pytest.raises(ValueError):
         native.fill_holes(np.zeros((2, 2, 2, 2), bool))

@@ -27,7 +27,7 @@ def test_interval_growth_is_the_seed_component(connectivity: int) -> None:
     seed = tuple(int(i) for i in np.argwhere(inside)[5])
     expected = component_of(inside, seed, connectivity)  # type: ignore[arg-type]
     for arr in (vol, np.asfortranarray(vol), vol.astype(np.float32)):
-        res = native.region_grow(arr, seed, interval=(30, 90), connectivity=connectivity)  # type: ignore[arg-type]
+        res = native.region_grow(arr, seed, interval=(30, 90), connectivity=connectivity)
         assert np.array_equal(res.mask, expected)
         assert res.voxel_count == int(expected.sum()) and not res.truncated
 

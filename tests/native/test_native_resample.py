@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+import numpy.typing as npt
 import pytest
 import scipy.ndimage as ndi
 
@@ -12,7 +15,7 @@ from ndelab import native
 @pytest.mark.parametrize("dtype", [np.float32, np.uint16, np.int16, np.uint8])
 def test_resample_matches_scipy_zoom(dtype: type) -> None:
     rng = np.random.default_rng(0)
-    v = (rng.random((9, 11, 13)) * 200).astype(dtype)
+    v: npt.NDArray[Any] = (rng.random((9, 11, 13)) * 200).astype(dtype)
     out = native.resample_trilinear(np.asfortranarray(v), (17, 5, 26))
     grid = np.meshgrid(
         *[np.linspace(0, n - 1, m) for n, m in zip(v.shape, (17, 5, 26), strict=True)],
