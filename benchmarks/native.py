@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import gc
 import os
+import resource
 import statistics
 import time
 from collections.abc import Callable
@@ -256,6 +257,7 @@ def run(*, quick: bool = False) -> dict[str, Any]:
         "threads": native.get_threads(),
         # Other work on the machine slows our threaded kernels more than single-threaded peers.
         "load_average_1min": round(os.getloadavg()[0], 2),
+        "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
         "comparisons": rec.rows,
         "checks": checks,
         "goals_met": all(r["met"] for r in with_goal),
