@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import gc
 import os
-import resource
 import statistics
 import time
 from collections.abc import Callable
@@ -240,6 +239,15 @@ def _bench_size(n: int, rec: _Recorder) -> dict[str, Any]:
     return checks
 
 
+def _peak_rss() -> int | None:
+    """Peak resident memory of this process in bytes (None where the OS does not say)."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024  # Linux: KiB
+
+
 def _has(module: str) -> bool:
     import importlib.util
 
@@ -257,7 +265,7 @@ def run(*, quick: bool = False) -> dict[str, Any]:
         "threads": native.get_threads(),
         # Other work on the machine slows our threaded kernels more than single-threaded peers.
         "load_average_1min": round(os.getloadavg()[0], 2),
-        "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "peak_rss_bytes": _peak_rss(),
         "comparisons": rec.rows,
         "checks": checks,
         "goals_met": all(r["met"] for r in with_goal),
