@@ -110,12 +110,44 @@ def prelabel(
             result.details["note"] = f"no default {dims}D model: classical baseline used"
         result.seconds = time.perf_counter() - t0
         return result
+    return run_model(
+        volume,
+        spec,
+        min_voxels=min_voxels,
+        threshold=threshold,
+        device=device,
+        overlap=overlap,
+        progress=progress,
+        cancel=cancel,
+        t0=t0,
+    )
+
+
+def run_model(
+    volume: Volume,
+    spec: ModelSpec,
+    *,
+    min_voxels: int,
+    threshold: float = 0.5,
+    device: str | None = None,
+    overlap: float = 0.25,
+    net: torch.nn.Module | None = None,
+    progress: Progress | None = None,
+    cancel: Cancel | None = None,
+    t0: float | None = None,
+) -> PrelabelResult:
+    """Run one model entry (not necessarily registered yet: training calibrates with it)."""
+    t0 = time.perf_counter() if t0 is None else t0
+    dims = 2 if volume.is_2d else 3
     if spec.dims != dims:
         raise UsageError(f"model {spec.key} is for {spec.dims}D scans but this scan is {dims}D")
     dev = choose_device(device)
     if dev.type == "cpu":
         configure_threads()
-    net = load_network(spec, dev)
+    if net is None:
+        net = load_network(spec, dev)
+    else:
+        net = net.to(dev).eval()
     nbytes = len(spec.classes) * math.prod(volume.shape)
     with tempfile.TemporaryDirectory(prefix="ndelab-prelabel-") as tmp:
         out = _allocate(

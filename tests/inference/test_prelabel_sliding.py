@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -46,7 +47,7 @@ def test_window_starts_cover_the_axis() -> None:
     assert window_starts(10, 16, 0.25) == [0]
     starts = window_starts(100, 32, 0.25)
     assert starts[0] == 0 and starts[-1] == 68
-    assert all(b - a <= 24 for a, b in zip(starts, starts[1:], strict=False))
+    assert all(b - a <= 24 for a, b in itertools.pairwise(starts))
 
 
 def test_gaussian_weights_peak_in_the_middle() -> None:
