@@ -16,13 +16,17 @@ import numpy.typing as npt
 
 from ndelab.annotation import (
     Criteria,
+    NewIndication,
+    Source,
     SparseMask,
     Store,
     UndoStack,
+    add_indications,
     get_call,
     get_masks,
     list_calls,
     load_criteria,
+    measure,
     nearness,
 )
 
@@ -136,6 +140,20 @@ class ReviewSession:
         return self._update_row(
             self.undo_stack.review(call_id, "correct", reason, cls=cls, mask=mask)
         )
+
+    def add_manual(self, mask: SparseMask, cls: str, spacing_mm: Sequence[float]) -> dict[str, Any]:
+        """A new call drawn by the reviewer (source: manual), selected."""
+        item = NewIndication(
+            mask=mask,
+            cls=cls,
+            source=Source("manual", self.user),
+            measurements=measure(mask, spacing_mm),
+            score=None,
+        )
+        (call_id,) = add_indications(self.store, self.scan_id, [item], user=self.user)
+        self.reload()
+        self.current = call_id
+        return self.row(call_id)
 
     def undo(self) -> dict[str, Any]:
         call = self.undo_stack.undo()

@@ -14,7 +14,7 @@ Progress = Callable[[float], None]
 Cancel = Callable[[], bool]
 
 
-class Cancelled(NdelabError):
+class Cancelled(NdelabError):  # noqa: N818  (users read "cancelled", not "error")
     """The user cancelled a long operation."""
 
     def __init__(self, what: str = "the operation") -> None:

@@ -31,6 +31,11 @@ class VoxelArray(Protocol):
     def __getitem__(self, key: Any) -> Any: ...
 
 
+def as_vec3(values: Sequence[float], name: str = "value") -> Vec3:
+    """Three floats (z, y, x) from any sequence of three numbers."""
+    return _vec3(values, name)
+
+
 def _vec3(values: Sequence[float], name: str) -> Vec3:
     if len(values) != 3:
         raise ValueError(f"{name} needs three values (z, y, x), got {len(values)}")
@@ -130,7 +135,8 @@ class Volume:
     def world_to_index(self, world: Sequence[float]) -> npt.NDArray[np.float64]:
         """Continuous voxel index of a world position (z, y, x order, mm)."""
         rel = np.asarray(world, dtype=np.float64) - np.asarray(self.origin_mm)
-        return np.linalg.solve(self.direction, rel) / np.asarray(self.spacing_mm)
+        index = np.linalg.solve(self.direction, rel) / np.asarray(self.spacing_mm)
+        return np.asarray(index, dtype=np.float64)
 
     def describe(self) -> dict[str, Any]:
         """The summary ``ndelab info`` prints."""

@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
@@ -26,6 +27,7 @@ from ndelab.annotation import Store, disposition, open_store
 from ndelab.annotation.csv_export import write_calls_csv
 from ndelab.app import jobs
 from ndelab.app.controller import ViewerController
+from ndelab.app.edit_controller import EditController
 from ndelab.app.pdf_report import write_pdf
 from ndelab.app.report import build_report
 from ndelab.app.review_controller import ReviewController
@@ -35,6 +37,7 @@ from ndelab.app.workspace import open_review, prelabel_into
 from ndelab.volumes.errors import NdelabError
 from ndelab.volumes.volume import Volume
 from ndelab.widgets.disposition_panel import DispositionPanel
+from ndelab.widgets.edit_toolbar import EditToolBar
 from ndelab.widgets.histogram_panel import HistogramPanel
 from ndelab.widgets.info_panel import InfoPanel
 from ndelab.widgets.inspector_panel import InspectorPanel
@@ -75,10 +78,13 @@ class MainWindow(QMainWindow):
         self.user = self.settings.user or getpass.getuser()
         self.controller = ViewerController()
         self.review = ReviewController(self.controller)
+        self.edits = EditController(self.controller, self.review)
         self.views = [SliceView(self.controller, axis) for axis in range(3)]
         for view in self.views:
             view.overlay_provider = self._overlay
+            view.tool_handler = self.edits.handle
             self.review.overlayChanged.connect(view.refresh_overlay)
+            self.edits.previewChanged.connect(view.refresh_overlay)
         self.info = InfoPanel()
         self._dialog: QProgressDialog | None = None
         self._job: jobs.Job | None = None
@@ -141,6 +147,8 @@ class MainWindow(QMainWindow):
         self.controller.cursorChanged.connect(self._cursor_readout)
         self.controller.volumeChanged.connect(self._on_volume)
         self._build_menus()
+        self.tools = EditToolBar(self.edits, self)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.tools)
         self.setAcceptDrops(True)
         self.resize(1600, 1000)
 
@@ -205,6 +213,10 @@ class MainWindow(QMainWindow):
         self._action(review, "Re&open", lambda: self.review.act("reopen", advance=False), "O")
         self._action(review, "&Edit (correct class)…", self.edit_current, "E")
         review.addSeparator()
+        self._action(review, "Finish &polygon", self.edits.finish_polygon, "Return")
+        self._action(
+            review, "Cancel the edit / navigate", lambda: self.edits.set_tool("navigate"), "Esc"
+        )
         self._action(review, "&Undo", self.review.undo, QKeySequence.StandardKey.Undo)
         self._action(review, "Re&do", self.review.redo, "Ctrl+Shift+Z")
         review.addSeparator()
@@ -234,6 +246,8 @@ class MainWindow(QMainWindow):
                 "Shift+W auto window, Shift+R full range, Shift+D defects window\n"
                 "N / P next and previous call, A accept, R reject, O reopen, E edit\n"
                 "Ctrl+Z undo, Ctrl+Shift+Z redo, Ctrl+L pre-label\n"
+                "Tools: B brush, X eraser, S sphere, T threshold box, G grow,\n"
+                "Y polygon (Enter ends), Esc back to navigating\n"
                 "Ctrl+O open file, Ctrl+Shift+O open folder, Ctrl+D demo part"
             ),
         )
@@ -384,7 +398,11 @@ class MainWindow(QMainWindow):
 
     def _overlay(self, axis: int, index: int, plane: tuple[int, int]) -> Any:
         session = self.review.session
-        return None if session is None else session.overlay(axis, index, plane)
+        codes = None if session is None else session.overlay(axis, index, plane)
+        preview = self.edits.preview(axis, index, plane)
+        if preview is not None:
+            codes = preview if codes is None else np.where(preview > 0, preview, codes)
+        return codes
 
     def reject_current(self) -> None:
         if self.review.session is None or self.review.session.current is None:

@@ -34,6 +34,7 @@ def _overlay_lut() -> np.ndarray[Any, Any]:
     for code, rgb in enumerate(colors, start=1):
         lut[code] = (*rgb, 120 if code != 3 else 70)
         lut[code + 4] = (*(min(255, c + 60) for c in rgb), 230)
+    lut[9] = (0, 230, 230, 170)  # an edit in progress
     return lut
 
 
@@ -59,7 +60,13 @@ class _SliceViewBox(pg.ViewBox):
 
     def mouseClickEvent(self, ev: Any) -> None:
         if ev.button() == Qt.MouseButton.LeftButton:
-            self._view.point_at(self.mapSceneToView(ev.scenePos()))
+            point = self.mapSceneToView(ev.scenePos())
+            if ev.double():
+                self._view.tool_event("double", point)
+            elif self._view.tool_event("press", point):
+                self._view.tool_event("release", point)
+            else:
+                self._view.point_at(point)
             ev.accept()
         else:
             super().mouseClickEvent(ev)
@@ -67,7 +74,10 @@ class _SliceViewBox(pg.ViewBox):
     def mouseDragEvent(self, ev: Any, axis: Any = None) -> None:
         button = ev.button()
         if button == Qt.MouseButton.LeftButton:
-            self._view.point_at(self.mapSceneToView(ev.scenePos()))
+            point = self.mapSceneToView(ev.scenePos())
+            kind = "press" if ev.isStart() else "release" if ev.isFinish() else "drag"
+            if not self._view.tool_event(kind, point):
+                self._view.point_at(point)
             ev.accept()
         elif button == Qt.MouseButton.RightButton:
             delta = ev.screenPos() - ev.lastScreenPos()
@@ -110,6 +120,8 @@ class SliceView(QWidget):
         self.overlay.setZValue(10)
         self.viewbox.addItem(self.overlay)
         self.overlay_provider: OverlayProvider | None = None
+        # Editing tools take left-button events first: (kind, axis, zyx) -> taken?
+        self.tool_handler: Callable[[str, int, tuple[float, float, float]], bool] | None = None
         pen = pg.mkPen(AXIS_COLORS[axis], width=1)
         self.hline = pg.InfiniteLine(
             angle=0, movable=False, pen=pg.mkPen(AXIS_COLORS[self.row_axis])
@@ -215,6 +227,12 @@ class SliceView(QWidget):
         zyx[self.row_axis] = point.y() / self._spacing[0] - 0.5
         zyx[self.col_axis] = point.x() / self._spacing[1] - 0.5
         return (zyx[0], zyx[1], zyx[2])
+
+    def tool_event(self, kind: str, point: QPointF) -> bool:
+        if self.tool_handler is None:
+            return False
+        zyx = self.scene_to_index(point)
+        return zyx is not None and self.tool_handler(kind, self.axis, zyx)
 
     def point_at(self, point: QPointF) -> None:
         zyx = self.scene_to_index(point)

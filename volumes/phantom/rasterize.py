@@ -69,7 +69,7 @@ def random_rotation(rng: np.random.Generator) -> FloatArray:
 
 
 def _grid(
-    center: Sequence[float], half: float
+    center: Sequence[float] | FloatArray, half: float
 ) -> tuple[tuple[int, int, int], FloatArray, FloatArray, FloatArray]:
     """Voxel-centre offsets from ``center`` over a cube of half-size ``half`` around it."""
     lo = [int(np.floor(c - half)) for c in center]
@@ -84,7 +84,7 @@ def _grid(
 
 
 def _nearest_voxel(
-    center: Sequence[float], offset: Sequence[int], shape: Sequence[int]
+    center: Sequence[float] | FloatArray, offset: Sequence[int], shape: Sequence[int]
 ) -> BoolArray:
     mask = np.zeros(tuple(shape), dtype=bool)
     idx = tuple(
@@ -95,7 +95,9 @@ def _nearest_voxel(
 
 
 def ellipsoid(
-    center: Sequence[float], semi_axes: Sequence[float], rotation: FloatArray | None = None
+    center: Sequence[float] | FloatArray,
+    semi_axes: Sequence[float] | FloatArray,
+    rotation: FloatArray | None = None,
 ) -> LocalMask:
     """A (rotated) ellipsoid; never empty: a sub-voxel one keeps its nearest voxel."""
     a = np.maximum(np.asarray(semi_axes, dtype=np.float64), 1e-3)
@@ -127,7 +129,7 @@ def union(parts: Sequence[LocalMask]) -> LocalMask:
 
 
 def sheet(
-    center: Sequence[float],
+    center: Sequence[float] | FloatArray,
     frame: FloatArray,
     half_length: float,
     half_width: float,

@@ -12,7 +12,7 @@ from ndelab.volumes.errors import VolumeReadError
 from ndelab.volumes.progress import Cancel, Progress, check, report
 from ndelab.volumes.readers._common import missing_spacing_note, require_file, spacing_note
 from ndelab.volumes.readers._lazy import SliceStack, native
-from ndelab.volumes.volume import Volume, VoxelArray
+from ndelab.volumes.volume import Volume, VoxelArray, as_vec3
 
 
 def image_datasets(group: h5py.Group) -> list[str]:
@@ -83,8 +83,8 @@ def read_hdf5(
     report(progress, 1.0)
     return Volume(
         data=data,
-        spacing_mm=tuple(spacing),
-        origin_mm=tuple(origin),
+        spacing_mm=as_vec3(spacing),
+        origin_mm=as_vec3(origin),
         direction=direction,
         modality=modality.decode() if isinstance(modality, bytes) else str(modality),
         format="hdf5",

@@ -18,7 +18,7 @@ from ndelab.volumes.readers._common import (
     spacing_note,
 )
 from ndelab.volumes.readers._lazy import native
-from ndelab.volumes.volume import Volume
+from ndelab.volumes.volume import Volume, as_vec3
 
 
 def sidecar_path(path: Path) -> Path:
@@ -51,8 +51,8 @@ def read_npy(
     report(progress, 1.0)
     return Volume(
         data=native(data),
-        spacing_mm=spacing,
-        origin_mm=tuple(geo.get("origin_mm", (0.0, 0.0, 0.0))),
+        spacing_mm=as_vec3(spacing),
+        origin_mm=as_vec3(geo.get("origin_mm", (0.0, 0.0, 0.0))),
         direction=np.asarray(geo.get("direction", np.eye(3)), dtype=np.float64),
         modality=str(geo.get("modality", "DX" if arr.ndim == 2 else "CT")),
         format="npy",

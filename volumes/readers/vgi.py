@@ -20,7 +20,7 @@ from ndelab.volumes.readers._common import (
     spacing_note,
     zyx,
 )
-from ndelab.volumes.volume import Volume
+from ndelab.volumes.volume import Volume, as_vec3
 
 Sections = dict[str, dict[str, str]]
 
@@ -159,7 +159,7 @@ def read_vgi(
     report(progress, 1.0)
     return Volume(
         data=data,
-        spacing_mm=tuple(s * scale for s in spacing),
+        spacing_mm=as_vec3([s * scale for s in spacing]),
         format="vgi",
         source=str(path),
         warnings=warnings,

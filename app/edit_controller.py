@@ -1,0 +1,194 @@
+"""Editing tools in the slice views: strokes build a working mask, release commits it.
+
+A stroke on the selected call is one correction (one undo step); with no call selected it
+becomes a new manual indication, accepted by the person who drew it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from PySide6.QtCore import QObject, Signal
+
+from ndelab.annotation import SparseMask, edit
+from ndelab.app.controller import ViewerController
+from ndelab.app.review_controller import ReviewController
+from ndelab.volumes.errors import NdelabError
+
+TOOLS = ("navigate", "brush", "eraser", "sphere", "threshold", "grow", "polygon")
+PREVIEW_CODE = 9
+
+
+class EditController(QObject):
+    toolChanged = Signal(str)
+    previewChanged = Signal()
+
+    def __init__(self, viewer: ViewerController, review: ReviewController) -> None:
+        super().__init__()
+        self.viewer = viewer
+        self.review = review
+        self.tool = "navigate"
+        self.radius = 2.0  # voxels for the 2D brush; mm for the sphere comes from spacing
+        self.new_class = "pore"
+        self.bright = False  # threshold: bright (inclusions) instead of dark (pores)
+        self.working: SparseMask | None = None
+        self._touched = False
+        self._box_start: tuple[float, float, float] | None = None
+        self._polygon: list[tuple[float, float, float]] = []
+        self._polygon_axis = 0
+
+    def set_tool(self, tool: str) -> None:
+        self.cancel()
+        self.tool = tool
+        self.toolChanged.emit(tool)
+
+    def cancel(self) -> None:
+        self.working = None
+        self._touched = False
+        self._box_start = None
+        self._polygon = []
+        self.previewChanged.emit()
+
+    def _current_mask(self) -> SparseMask | None:
+        session = self.review.session
+        if session is None or session.current is None:
+            return None
+        return session.masks[session.current]
+
+    # -- mouse events from a slice view: (kind, axis, zyx). True when the tool took it.
+    def handle(self, kind: str, axis: int, zyx: tuple[float, float, float]) -> bool:
+        if self.tool == "navigate" or self.viewer.volume is None or self.review.session is None:
+            return False
+        try:
+            self._handle(kind, axis, zyx)
+        except NdelabError as exc:
+            self.cancel()
+            self.review.failed.emit(str(exc))
+        return True
+
+    def _handle(self, kind: str, axis: int, zyx: tuple[float, float, float]) -> None:
+        volume = self.viewer.volume
+        assert volume is not None
+        others = [a for a in range(3) if a != axis]
+        index = int(round(zyx[axis]))
+        if self.tool in ("brush", "eraser", "sphere"):
+            if kind == "press":
+                self.working = self._current_mask()
+                self._touched = False
+            if kind in ("press", "drag"):
+                if self.tool == "sphere":
+                    radius_mm = self.radius * min(volume.spacing_mm)
+                    self.working = edit.sphere(
+                        self.working, volume.shape, zyx, radius_mm, volume.spacing_mm
+                    )
+                else:
+                    self.working = edit.brush(
+                        self.working,
+                        volume.shape,
+                        axis,
+                        index,
+                        (zyx[others[0]], zyx[others[1]]),
+                        self.radius,
+                        erase=self.tool == "eraser",
+                    )
+                self._touched = True
+                self.previewChanged.emit()
+            elif kind == "release" and self._touched:
+                self._commit(self.working)
+        elif self.tool == "threshold":
+            if kind == "press":
+                self._box_start = zyx
+            elif kind == "release" and self._box_start is not None:
+                start, end = self._box_start, zyx
+                half = max(1, int(round(self.radius)))
+                box = [0] * 6
+                for a in range(3):
+                    lo, hi = sorted((start[a], end[a]))
+                    if a == axis:
+                        lo, hi = index - half, index + half
+                    box[a], box[a + 3] = int(np.floor(lo)), int(np.ceil(hi)) + 1
+                state = self.viewer.state
+                assert state is not None
+                centre = state.window.center
+                low, high = (centre, np.inf) if self.bright else (-np.inf, centre)
+                self._box_start = None
+                self._commit(edit.threshold_in_box(volume, box, low, high, self._current_mask()))
+        elif self.tool == "grow" and kind == "press":
+            seed = tuple(int(round(v)) for v in zyx)
+            self._commit(edit.grow(volume, seed, current=self._current_mask()))
+        elif self.tool == "polygon":
+            if kind == "press":
+                if self._polygon and self._polygon_axis != axis:
+                    self._polygon = []
+                self._polygon_axis = axis
+                self._polygon.append(zyx)
+                self.previewChanged.emit()
+            elif kind == "double" and len(self._polygon) >= 3:
+                self.finish_polygon()
+
+    def finish_polygon(self) -> None:
+        volume = self.viewer.volume
+        if volume is None or len(self._polygon) < 3:
+            return
+        axis = self._polygon_axis
+        others = [a for a in range(3) if a != axis]
+        index = int(round(self._polygon[0][axis]))
+        vertices = [(p[others[0]], p[others[1]]) for p in self._polygon]
+        self._polygon = []
+        try:
+            self._commit(edit.polygon(self._current_mask(), volume.shape, axis, index, vertices))
+        except NdelabError as exc:
+            self.review.failed.emit(str(exc))
+
+    def _commit(self, mask: SparseMask | None) -> None:
+        session = self.review.session
+        volume = self.viewer.volume
+        self.working = None
+        self._touched = False
+        self.previewChanged.emit()
+        if session is None or volume is None:
+            return
+        if session.current is not None:
+            if mask is None:
+                self.review.failed.emit(
+                    "the edit would leave the call empty; reject it instead (R)"
+                )
+                return
+            self.review.correct(mask=mask, reason=f"mask edited with the {self.tool} tool")
+        elif mask is not None:
+            try:
+                session.add_manual(mask, self.new_class, volume.spacing_mm)
+            except NdelabError as exc:
+                self.review.failed.emit(str(exc))
+                return
+            self.review.rowsChanged.emit()
+            self.review.act("accept", advance=False)
+            self.review.select(session.current, centre=False)
+
+    # -- preview drawn over the slices
+    def preview(
+        self, axis: int, index: int, plane: tuple[int, int]
+    ) -> npt.NDArray[np.uint8] | None:
+        out: npt.NDArray[np.uint8] | None = None
+        if self.working is not None:
+            b = self.working.bbox
+            if b[axis] <= index < b[axis + 3]:
+                out = np.zeros(plane, np.uint8)
+                local = np.take(self.working.local(), index - b[axis], axis=axis)
+                others = [a for a in range(3) if a != axis]
+                r0, c0 = b[others[0]], b[others[1]]
+                region = out[r0 : r0 + local.shape[0], c0 : c0 + local.shape[1]]
+                region[local] = PREVIEW_CODE
+        if self._polygon and self._polygon_axis == axis:
+            out = out if out is not None else np.zeros(plane, np.uint8)
+            others = [a for a in range(3) if a != axis]
+            for p in self._polygon:
+                r, c = int(round(p[others[0]])), int(round(p[others[1]]))
+                if 0 <= r < plane[0] and 0 <= c < plane[1]:
+                    out[r, c] = PREVIEW_CODE
+        return out
+
+    def status_text(self) -> dict[str, Any]:
+        return {"tool": self.tool, "radius": self.radius, "class": self.new_class}
