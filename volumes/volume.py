@@ -130,7 +130,8 @@ class Volume:
     def index_to_world(self, zyx: Sequence[float]) -> npt.NDArray[np.float64]:
         """World position (z, y, x order, mm) of a continuous voxel index."""
         idx = np.asarray(zyx, dtype=np.float64)
-        return np.asarray(self.origin_mm) + self.direction @ (idx * np.asarray(self.spacing_mm))
+        world = np.asarray(self.origin_mm) + self.direction @ (idx * np.asarray(self.spacing_mm))
+        return np.asarray(world, dtype=np.float64)
 
     def world_to_index(self, world: Sequence[float]) -> npt.NDArray[np.float64]:
         """Continuous voxel index of a world position (z, y, x order, mm)."""
