@@ -41,6 +41,8 @@ def test_threshold_and_grow_read_only_a_box() -> None:
     assert t is not None and t.voxel_count == 4 * 5 * 5 and t.start == (8, 10, 10)
     g = grow(volume, (10, 12, 12), interval=(0, 8000))
     assert g is not None and g.same_as(t)
+    half_way = grow(volume, (10, 12, 12))  # threshold between the pore and the metal
+    assert half_way is not None and half_way.same_as(t)
     with pytest.raises(ReviewError):
         threshold_in_box(volume, (0, 0, 0, 5, 5, 5), 0, 8000)
 

@@ -172,3 +172,38 @@ def test_opening_a_scan_finds_its_calls_in_the_background(
         time.sleep(0.01)
     assert w.review.session is not None and w.review.session.scan_id != scan_id
     assert w.review.session.rows == []  # the newly recorded scan has no calls yet
+
+
+def test_edit_tools_correct_and_add_calls(qapp: Any, make_main_window: Any, tmp_path: Path) -> None:
+    volume, store, scan_id = _part_with_calls(tmp_path / "calls.db")
+    w = make_main_window()
+    w.show()
+    w.show_volume(volume)
+    w.review.set_session(ReviewSession(store, scan_id, "tester"))
+    session = w.review.session
+    w.review.step(+1)
+    selected = session.current
+    before = session.masks[selected].voxel_count
+    z, y, x = session.row(selected)["centroid_zyx"]
+    # A brush stroke across the call: press, drag, release -> one correction.
+    w.edits.set_tool("brush")
+    w.edits.radius = 1.5
+    for kind, dx in (("press", 0.0), ("drag", 2.0), ("drag", 4.0), ("release", 4.0)):
+        assert w.views[0].tool_handler(kind, 0, (z, y, x + dx))
+    assert session.row(selected)["status"] == "corrected"
+    assert session.masks[selected].voxel_count > before
+    w.review.undo()
+    assert session.masks[selected].voxel_count == before
+    # Nothing selected: region growing in an unlabelled pore makes a new manual call.
+    session.select(None)
+    w.edits.set_tool("grow")
+    volume.data[20:22, 30:33, 40:43] = 3000
+    n = len(session.rows)
+    assert w.views[0].tool_handler("press", 0, (21.0, 31.0, 41.0))
+    assert len(session.rows) == n + 1
+    new = session.row(session.current)
+    assert new["source"]["kind"] == "manual" and new["status"] == "accepted"
+    assert session.masks[session.current].voxel_count == 2 * 3 * 3
+    # Navigate mode leaves clicks to the crosshair.
+    w.edits.set_tool("navigate")
+    assert not w.views[0].tool_handler("press", 0, (1.0, 1.0, 1.0))
