@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -93,7 +93,8 @@ def fit_logistic(
     eta = np.clip(xm @ beta, -30, 30)
     p = 1 / (1 + np.exp(-eta))
     hess = (xm * (p * (1 - p))[:, None]).T @ xm + reg
-    return beta, np.linalg.inv(hess)
+    cov: npt.NDArray[np.float64] = np.asarray(np.linalg.inv(hess), dtype=np.float64)
+    return np.asarray(beta, dtype=np.float64), cov
 
 
 def fit_pod(sizes: Sequence[float], hits: Sequence[bool]) -> dict[str, Any]:
@@ -168,6 +169,24 @@ def eval_ct_params(seed: int, size: int) -> dict[str, Any]:
         "cupping": float(rng.uniform(0.0, 0.2)),
         "part": str(rng.choice(["housing", "cylinder", "block", "bracket"])),
     }
+
+
+def make_eval_phantom(seed: int, size: int, *, radiograph: bool = False) -> tuple[str, Phantom]:
+    """A held-out phantom (CT, or a weld/casting radiograph by the seed's parity) and its tag."""
+    if radiograph:
+        rng = np.random.default_rng(seed + 7_777_777)
+        kind: Literal["weld", "casting"] = "weld" if seed % 2 == 0 else "casting"
+        side = max(int(size), 256)
+        ph = make_radiograph(
+            side,
+            seed=seed,
+            kind=kind,
+            noise=float(rng.uniform(0.5, 2.0)),
+            blur_sigma_px=float(rng.uniform(0.6, 1.5)),
+        )
+        return f"radiograph-{kind}-{side}-{seed}", ph
+    params = eval_ct_params(seed, size)
+    return f"ct-{params['part']}-{size}-{seed}", make_ct_phantom(seed=seed, **params)
 
 
 Prelabeller = Callable[[Phantom], PrelabelResult]
@@ -296,16 +315,7 @@ def evaluate(
 
     def scans() -> Iterable[tuple[str, Phantom]]:
         for i, seed in enumerate(seeds):
-            size = int(sizes[i % len(sizes)])
-            if radiograph:
-                kind = "weld" if seed % 2 == 0 else "casting"
-                ph = make_radiograph(max(size, 256), seed=seed, kind=kind)
-                tag = f"radiograph-{kind}-{seed}"
-            else:
-                params = eval_ct_params(seed, size)
-                ph = make_ct_phantom(seed=seed, **params)
-                tag = f"ct-{params['part']}-{size}-{seed}"
-            yield tag, ph
+            yield make_eval_phantom(seed, int(sizes[i % len(sizes)]), radiograph=radiograph)
             report(progress, (i + 1) / len(seeds))
 
     raw = score_phantoms(scans(), runner, min_score=min_score, cancel=cancel)

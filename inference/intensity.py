@@ -62,8 +62,16 @@ def sample_voxels(volume: Volume, rng_seed: int = 0) -> npt.NDArray[np.float64]:
 
 
 def estimate_levels(volume: Volume) -> Levels:
-    """Air and material peaks of a CT scan (see the module docstring)."""
-    return levels_from_sample(sample_voxels(volume))
+    """Air and material peaks of a CT scan (see the module docstring).
+
+    A radiograph has no air/material pair in general (a weld fills the frame), so its 0.5 and
+    99.5 percentiles map to 0 and 1 instead.
+    """
+    values = sample_voxels(volume)
+    if volume.is_2d:
+        lo, hi = (float(v) for v in np.percentile(values, [0.5, 99.5]))
+        return Levels(lo, hi if hi > lo else lo + 1.0)
+    return levels_from_sample(values)
 
 
 def levels_from_sample(values: npt.NDArray[np.floating]) -> Levels:

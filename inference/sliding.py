@@ -76,13 +76,17 @@ class SlidingWindow:
         self.multiple = multiple
         self.batch_size = max(1, batch_size)
         self.device = device or torch.device("cpu")
+        self.planar = getattr(net, "dims", 3) == 2
         self.windows_run = 0
         self.windows_skipped = 0
 
     def _forward(self, blocks: list[npt.NDArray[np.float32]]) -> npt.NDArray[np.float32]:
         x = torch.from_numpy(np.stack(blocks)[:, None]).to(self.device)
         with torch.inference_mode():
-            p = self.net(x).float().softmax(1)
+            if self.planar:  # a 2D network on one-slice windows: drop z and put it back
+                p = self.net(x[:, :, 0]).float().softmax(1)[:, :, None]
+            else:
+                p = self.net(x).float().softmax(1)
         out: npt.NDArray[np.float32] = p.cpu().numpy()
         return out
 
@@ -95,10 +99,17 @@ class SlidingWindow:
         progress: Progress | None = None,
         cancel: Cancel | None = None,
     ) -> npt.NDArray[np.uint8]:
-        """Fill ``out`` (classes, z, y, x) uint8 with probabilities * 255 for a 3D volume."""
+        """Fill ``out`` (classes, z, y, x) uint8 with probabilities * 255.
+
+        A 2D network (``net.dims == 2``) runs on a one-slice volume with (1, w, w) windows.
+        """
         shape = volume.shape
         win = tuple(min(self.window, _ceil_to(n, self.multiple)) for n in shape)
         net_win = tuple(_ceil_to(w, self.multiple) for w in win)
+        if self.planar:
+            if shape[0] != 1:
+                raise ValueError("a 2D network runs on one-slice (radiograph) volumes only")
+            win, net_win = (1, *win[1:]), (1, *net_win[1:])
         starts = [window_starts(n, w, self.overlap) for n, w in zip(shape, win, strict=True)]
         weights = gaussian_weights(win)
         c, wz = self.classes, win[0]

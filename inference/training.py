@@ -25,7 +25,7 @@ from ndelab.inference.intensity import estimate_levels
 from ndelab.inference.models import BUILDERS
 from ndelab.inference.registry import ModelSpec, load_network, sha256_of
 from ndelab.volumes.errors import UsageError
-from ndelab.volumes.phantom import Phantom, make_ct_phantom
+from ndelab.volumes.phantom import Phantom, make_ct_phantom, make_radiograph
 from ndelab.volumes.progress import Cancel, Progress, check, report
 
 TRAIN_SEEDS = range(0, 1000)
@@ -37,6 +37,8 @@ CLASSES = ("background", "pore", "crack", "inclusion")
 DEFAULT_NAME = "ndelab-unet3d"
 DEFAULT_VERSION = "1.0.0"
 DEFAULT_ARCH: dict[str, Any] = {"base": 16, "levels": 2, "classes": 4, "in_channels": 1}
+DEFAULT_NAME_2D = "ndelab-unet2d"
+DEFAULT_ARCH_2D: dict[str, Any] = {"base": 16, "levels": 3, "classes": 4, "in_channels": 1}
 
 
 def random_ct_params(rng: np.random.Generator) -> dict[str, Any]:
@@ -48,6 +50,16 @@ def random_ct_params(rng: np.random.Generator) -> dict[str, Any]:
         "cupping": float(rng.uniform(0.0, 0.2)),
         "rings": float(rng.uniform(0.0, 0.4)),
         "part": str(rng.choice(PARTS)),
+    }
+
+
+def random_radiograph_params(rng: np.random.Generator) -> dict[str, Any]:
+    """Radiograph settings for one training image: welds and casting plates, mixed quality."""
+    return {
+        "size": int(rng.integers(4, 8)) * 64,
+        "kind": str(rng.choice(["weld", "casting"])),
+        "noise": float(rng.uniform(0.5, 1.8)),
+        "blur_sigma_px": float(rng.uniform(0.6, 1.4)),
     }
 
 
@@ -88,6 +100,7 @@ class CropSampler:
         p_part: float = 0.3,
         rng_seed: int = 0,
         make: Callable[[int, np.random.Generator], Phantom] | None = None,
+        dims: int = 3,
     ) -> None:
         if not seeds:
             raise UsageError("training needs at least one phantom seed")
@@ -98,7 +111,8 @@ class CropSampler:
         self.p_defect = p_defect
         self.p_part = p_part
         self.rng = np.random.default_rng(rng_seed)
-        self._make = make or self._default_make
+        self.dims = dims
+        self._make = make or (self._default_make if dims == 3 else self._default_make_2d)
         self._pool: list[Sample] = []
         self._draws = 0
         self.phantoms_used = 0
@@ -106,6 +120,10 @@ class CropSampler:
     @staticmethod
     def _default_make(seed: int, rng: np.random.Generator) -> Phantom:
         return make_ct_phantom(seed=seed, **random_ct_params(rng))
+
+    @staticmethod
+    def _default_make_2d(seed: int, rng: np.random.Generator) -> Phantom:
+        return make_radiograph(seed=seed, **random_radiograph_params(rng))
 
     def _new_sample(self) -> Sample:
         seed = int(self.rng.choice(self.seeds))
@@ -121,6 +139,7 @@ class CropSampler:
     def _corner(self, s: Sample) -> tuple[int, int, int]:
         shape = np.array(s.image.shape)
         c = self.crop
+        size = np.array([1 if self.dims == 2 else c, c, c])
         u = self.rng.random()
         if u < self.p_defect and len(s.defect_centers):
             center = s.defect_centers[int(self.rng.integers(len(s.defect_centers)))]
@@ -131,11 +150,14 @@ class CropSampler:
             center = np.array([z, y, x]) * 2
         else:
             center = self.rng.integers(0, shape)
-        lo = np.clip(center - c // 2, 0, shape - c)
+        lo = np.clip(center - size // 2, 0, np.maximum(shape - size, 0))
         return (int(lo[0]), int(lo[1]), int(lo[2]))
 
     def batch(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """(images (n,1,c,c,c) float32, targets (n,c,c,c) int64), flipped and permuted."""
+        """(images (n,1,c,c,c) float32, targets (n,c,c,c) int64), flipped and permuted.
+
+        2D: (n,1,c,c) and (n,c,c) from one-slice radiographs.
+        """
         if not self._pool or self._draws % self.refresh_every == 0:
             self._refresh()
             while len(self._pool) < min(2, self.pool_size):
@@ -146,11 +168,14 @@ class CropSampler:
         for _ in range(n):
             s = self._pool[int(self.rng.integers(len(self._pool)))]
             z, y, x = self._corner(s)
-            img = s.image[z : z + c, y : y + c, x : x + c]
-            lab = s.classes[z : z + c, y : y + c, x : x + c]
-            perm = tuple(int(a) for a in self.rng.permutation(3))
+            cz = 1 if self.dims == 2 else c
+            img = s.image[z : z + cz, y : y + c, x : x + c]
+            lab = s.classes[z : z + cz, y : y + c, x : x + c]
+            if self.dims == 2:
+                img, lab = img[0], lab[0]
+            perm = tuple(int(a) for a in self.rng.permutation(self.dims))
             img, lab = img.transpose(perm), lab.transpose(perm)
-            for ax in range(3):
+            for ax in range(self.dims):
                 if self.rng.random() < 0.5:
                     img, lab = np.flip(img, ax), np.flip(lab, ax)
             xs.append(np.ascontiguousarray(img))
@@ -220,19 +245,25 @@ def train_weights(
     seed: int = 0,
     lr: float = 2e-3,
     arch: dict[str, Any] | None = None,
+    dims: int = 3,
     progress: Progress | None = None,
     cancel: Cancel | None = None,
     log: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """Train the 3D network and save ``weights.pt``; returns the training record."""
+    """Train the 3D (or, ``dims=2``, radiograph) network and save ``weights.pt``.
+
+    Returns the training record.
+    """
     seed_list = list(seeds)
     if any(s >= CALIBRATION_SEEDS.start for s in seed_list):
         raise UsageError("training seeds must be below 1000 (higher seeds are held out)")
     configure_threads()
     torch.manual_seed(seed)
-    arch = dict(DEFAULT_ARCH if arch is None else arch)
-    model = BUILDERS["unet3d"](**arch)
-    sampler = CropSampler(seed_list, crop=crop, rng_seed=seed)
+    if arch is None:
+        arch = DEFAULT_ARCH if dims == 3 else DEFAULT_ARCH_2D
+    arch = dict(arch)
+    model = BUILDERS["unet3d" if dims == 3 else "unet2d"](**arch)
+    sampler = CropSampler(seed_list, crop=crop, rng_seed=seed, dims=dims)
     t0 = time.perf_counter()
     losses = train_network(
         model,
@@ -254,6 +285,7 @@ def train_weights(
     ]
     return {
         "arch": arch,
+        "dims": dims,
         "seeds": [min(seed_list), max(seed_list)],
         "epochs": epochs,
         "steps_per_epoch": steps_per_epoch,
@@ -319,7 +351,7 @@ def calibrate(
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Platt-scale call scores on held-out phantoms (seeds 1000-1999): hit = true defect."""
-    from ndelab.inference.evaluation import eval_ct_params, fit_logistic, score_phantoms
+    from ndelab.inference.evaluation import fit_logistic, make_eval_phantom, score_phantoms
     from ndelab.inference.prelabel import run_model
 
     if any(not CALIBRATION_SEEDS.start <= s < CALIBRATION_SEEDS.stop for s in seeds):
@@ -328,8 +360,7 @@ def calibrate(
 
     def phantoms() -> Iterable[tuple[str, Phantom]]:
         for i, seed in enumerate(seeds):
-            params = eval_ct_params(seed, int(sizes[i % len(sizes)]))
-            yield f"cal-{seed}", make_ct_phantom(seed=seed, **params)
+            yield make_eval_phantom(seed, int(sizes[i % len(sizes)]), radiograph=spec.dims == 2)
             report(progress, (i + 1) / len(seeds))
 
     raw = score_phantoms(
@@ -367,13 +398,17 @@ def train_default(
     seed: int = 0,
     calibration_seeds: Sequence[int] = tuple(range(1000, 1012)),
     eval_seeds: Sequence[int] = tuple(range(EVAL_SEED_START, EVAL_SEED_START + 12)),
-    name: str = DEFAULT_NAME,
+    name: str | None = None,
     version: str = DEFAULT_VERSION,
+    dims: int = 3,
     progress: Progress | None = None,
     cancel: Cancel | None = None,
     log: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """Train, calibrate and evaluate the default 3D model; write weights.pt and model.json.
+    """Train, calibrate and evaluate a default model; write weights.pt, model.json, pod.png.
+
+    ``dims=3``: the CT model on 32³ crops; ``dims=2``: the radiograph model (pass
+    ``crop=64``).
 
     Returns the metrics written to the model card. Progress: 70 % training, the rest
     calibration and held-out evaluation.
@@ -388,6 +423,7 @@ def train_default(
         batch=batch,
         crop=crop,
         seed=seed,
+        dims=dims,
         progress=lambda f: report(progress, 0.7 * f),
         cancel=cancel,
         log=log,
@@ -397,7 +433,7 @@ def train_default(
         record,
         calibration_seeds=calibration_seeds,
         eval_seeds=eval_seeds,
-        name=name,
+        name=name or (DEFAULT_NAME if dims == 3 else DEFAULT_NAME_2D),
         version=version,
         progress=lambda f: report(progress, 0.7 + 0.3 * f),
         cancel=cancel,
@@ -425,34 +461,41 @@ def finalize_model(
 
     t0 = time.perf_counter()
     weights = out_dir / "weights.pt"
+    dims = int(record.get("dims", 3))
     spec = ModelSpec(
         name=name,
         version=version,
-        dims=3,
-        builder="unet3d",
+        dims=dims,
+        builder="unet3d" if dims == 3 else "unet2d",
         arch=dict(record["arch"]),
         weights=weights,
         sha256=sha256_of(weights),
         classes=CLASSES,
         input={
-            "window": 64,
+            "window": 64 if dims == 3 else 256,
             "spacing_mm": None,
-            "normalisation": "air-material-peaks",
+            "normalisation": "air-material-peaks" if dims == 3 else "percentiles-0.5-99.5",
             "note": "voxel-scale model: trained on 0.1 mm phantoms but uses no spacing",
         },
         is_builtin_default=True,
     )
     net = load_network(spec)
     cal = calibrate(
-        spec, net, calibration_seeds, cancel=cancel, progress=lambda f: report(progress, 0.4 * f)
+        spec,
+        net,
+        calibration_seeds,
+        sizes=(96, 128, 160) if dims == 3 else (256, 384, 512),
+        cancel=cancel,
+        progress=lambda f: report(progress, 0.4 * f),
     )
     if log is not None:
         log(f"calibration: {json.dumps({k: cal[k] for k in ('coef', 'calls', 'true_calls')})}")
     spec = replace(spec, calibration=cal)
-    sizes = (96, 128, 160)
+    sizes = (96, 128, 160) if dims == 3 else (256, 384, 512)
     result = evaluate(
         seeds=eval_seeds,
         sizes=sizes,
+        radiograph=dims == 2,
         run=lambda ph: run_model(ph.volume, spec, min_voxels=3, net=net, cancel=cancel),
         progress=lambda f: report(progress, 0.4 + 0.6 * f),
         cancel=cancel,
@@ -470,7 +513,10 @@ def finalize_model(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``train`` entry for the CLI: ``--out DIR --seed N --epochs E --steps-per-epoch S``."""
+    """``train`` entry for the CLI: ``--out DIR --seed N --epochs E --steps-per-epoch S``.
+
+    Returns the exit status; the lead's ``ndelab train`` passes its arguments through.
+    """
     import argparse
 
     ap = argparse.ArgumentParser(prog="ndelab train", description=train_default.__doc__)
@@ -479,7 +525,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--epochs", type=int, default=12)
     ap.add_argument("--steps-per-epoch", type=int, default=50)
     ap.add_argument("--batch", type=int, default=8)
-    ap.add_argument("--crop", type=int, default=32)
+    ap.add_argument("--crop", type=int, default=None, help="default 32 (3D) or 64 (2D)")
+    ap.add_argument("--dims", type=int, choices=(2, 3), default=3)
     args = ap.parse_args(argv)
     metrics = train_default(
         args.out,
@@ -487,7 +534,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         epochs=args.epochs,
         steps_per_epoch=args.steps_per_epoch,
         batch=args.batch,
-        crop=args.crop,
+        crop=args.crop or (32 if args.dims == 3 else 64),
+        dims=args.dims,
         log=lambda s: print(s, flush=True),
     )
     held = metrics["held_out"]

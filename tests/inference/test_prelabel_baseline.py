@@ -6,13 +6,14 @@ import numpy as np
 import pytest
 
 from ndelab.inference.baseline import detect
+from ndelab.inference.calls import Call
 from ndelab.inference.evaluation import match_calls
 from ndelab.inference.prelabel import prelabel
-from ndelab.volumes.phantom import make_ct_phantom, make_radiograph
+from ndelab.volumes.phantom import Phantom, make_ct_phantom, make_radiograph
 from ndelab.volumes.progress import Cancelled
 
 
-def _recall(ph, calls, kind: str, min_diameter: float) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+def _recall(ph: Phantom, calls: list[Call], kind: str, min_diameter: float) -> tuple[int, int]:
     m = match_calls(calls, ph.labels, len(ph.defects))
     big = [
         h is not None
@@ -24,7 +25,7 @@ def _recall(ph, calls, kind: str, min_diameter: float) -> tuple[int, int]:  # ty
 
 @pytest.mark.parametrize("seed,part", [(20001, "cylinder"), (20002, "housing")])
 def test_baseline_finds_big_pores_in_ct(seed: int, part: str) -> None:
-    ph = make_ct_phantom(96, seed=seed, part=part, noise=1.0)  # type: ignore[arg-type]
+    ph = make_ct_phantom(96, seed=seed, part=part, noise=1.0)
     res = detect(ph.volume)
     assert res.model_name == "classical-baseline" and res.calls
     hit, n = _recall(ph, res.calls, "pore", 4.0)

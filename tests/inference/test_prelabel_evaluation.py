@@ -46,7 +46,7 @@ def test_logistic_matches_closed_form_for_one_group() -> None:
 
 
 def _call(bbox: tuple[int, ...], mask: np.ndarray, centroid: tuple[float, float, float]) -> Call:
-    return Call("pore", 0.9, centroid, bbox, int(mask.sum()), 0.0, mask, "m", "1")  # type: ignore[arg-type]
+    return Call("pore", 0.9, centroid, bbox, int(mask.sum()), 0.0, mask, "m", "1")
 
 
 def test_matching_overlap_and_centroid() -> None:

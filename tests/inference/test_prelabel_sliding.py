@@ -21,14 +21,16 @@ LEVELS = Levels(air=0.0, material=1000.0)
 
 def _net(seed: int = 0) -> torch.nn.Module:
     torch.manual_seed(seed)
-    net = BUILDERS["unet3d"](base=4, levels=2, classes=4)
+    net: torch.nn.Module = BUILDERS["unet3d"](base=4, levels=2, classes=4)
     # Move batch-norm statistics off their defaults so the test sees a real affine map.
     with torch.no_grad():
         for m in net.modules():
             if isinstance(m, torch.nn.BatchNorm3d):
+                assert m.running_mean is not None and m.running_var is not None
                 m.running_mean.uniform_(-0.1, 0.1)
                 m.running_var.uniform_(0.5, 1.5)
-    return net.eval()
+    net.eval()
+    return net
 
 
 def _volume(shape: tuple[int, int, int], seed: int = 0) -> npt.NDArray[np.uint16]:

@@ -1,0 +1,51 @@
+"""The shipped default model: its weights match model.json and it finds big pores in a
+phantom whose seed was never used in training."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ndelab.inference.evaluation import match_calls
+from ndelab.inference.prelabel import prelabel
+from ndelab.inference.registry import Registry, builtin_models_dir, sha256_of
+from ndelab.volumes.phantom import make_ct_phantom
+
+
+def _entries() -> list[Path]:
+    entries = sorted(builtin_models_dir().glob("*/model.json"))
+    if not entries:
+        pytest.fail("no built-in model ships in resources/models")
+    return entries
+
+
+def test_shipped_weights_match_their_entry() -> None:
+    for path in _entries():
+        entry = json.loads(path.read_text())
+        weights = path.parent / entry["weights"]
+        assert weights.stat().st_size <= 20 * 2**20
+        assert sha256_of(weights) == entry["sha256"]
+        assert entry["calibration"]["coef"] and entry["metrics"]["held_out"]
+
+
+def test_default_model_finds_big_pores_of_a_held_out_phantom() -> None:
+    reg = Registry()
+    spec = reg.default(3)
+    assert spec is not None and spec.source == "builtin"
+    ph = make_ct_phantom(96, seed=10_123, part="cylinder", noise=1.2, blur_sigma_vox=0.9)
+    progress: list[float] = []
+    res = prelabel(ph.volume, progress=progress.append, registry=reg)
+    assert (res.model_name, res.model_version) == (spec.name, spec.version)
+    assert all((c.model_name, c.model_version) == (spec.name, spec.version) for c in res.calls)
+    assert progress[-1] == 1.0
+    m = match_calls(res.calls, ph.labels, len(ph.defects))
+    big = [
+        h is not None
+        for d, h in zip(ph.defects, m.defect_hit, strict=True)
+        if d.kind == "pore" and d.equivalent_diameter_vox >= 3.5
+    ]
+    assert big and sum(big) / len(big) >= 0.9
+    assert sum(m.call_true) / len(res.calls) >= 0.9
+    assert all(0.0 <= c.score <= 1.0 for c in res.calls)
