@@ -81,6 +81,7 @@ def take_screenshot(
         window.review.set_session(session)
         if session.rows:
             window.review.step(+1)  # show the top call of the queue, as a reviewer starts
+    window.refresh_3d_indications()
     for _ in range(5):
         app.processEvents()
     shot = window.grab().toImage().convertToFormat(QImage.Format.Format_RGB888)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -140,6 +140,16 @@ class MainWindow(QMainWindow):
         self.review.message.connect(lambda text: self.statusBar().showMessage(text, 5000))
         if self.view3d is not None:
             self.controller.focusRequested.connect(self.view3d.focus_on)
+            self._surfaces_timer = QTimer(self)
+            self._surfaces_timer.setSingleShot(True)
+            self._surfaces_timer.setInterval(150)  # one rebuild for a burst of review actions
+            self._surfaces_timer.timeout.connect(self.refresh_3d_indications)
+            for signal in (
+                self.review.rowsChanged,
+                self.review.rowChanged,
+                self.review.selectionChanged,
+            ):
+                signal.connect(lambda *_: self._surfaces_timer.start())
 
         self.readout = QLabel("")
         self.statusBar().addWidget(self.readout, 1)
@@ -403,6 +413,19 @@ class MainWindow(QMainWindow):
         if preview is not None:
             codes = preview if codes is None else np.where(preview > 0, preview, codes)
         return codes
+
+    def refresh_3d_indications(self) -> None:
+        """Redraw every call's surface in the 3D view, coloured by status."""
+        session = self.review.session
+        volume = self.controller.volume
+        if self.view3d is None or volume is None:
+            return
+        items = []
+        if session is not None:
+            for row in session.rows:
+                status = "selected" if row["id"] == session.current else row["status"]
+                items.append((status, session.masks[row["id"]], volume.spacing_mm))
+        self.view3d.show_indications(items)
 
     def reject_current(self) -> None:
         if self.review.session is None or self.review.session.current is None:

@@ -14,8 +14,11 @@ import numpy.typing as npt
 import vtkmodules.vtkRenderingOpenGL2  # noqa: F401  (registers the OpenGL backends)
 from vtkmodules.util.numpy_support import numpy_to_vtk, vtk_to_numpy
 from vtkmodules.vtkCommonDataModel import vtkImageData, vtkPiecewiseFunction
+from vtkmodules.vtkFiltersCore import vtkAppendPolyData, vtkFlyingEdges3D
 from vtkmodules.vtkRenderingCore import (
+    vtkActor,
     vtkColorTransferFunction,
+    vtkPolyDataMapper,
     vtkRenderer,
     vtkRenderWindow,
     vtkVolume,
@@ -28,6 +31,14 @@ from ndelab.volumes.display import Window
 from ndelab.volumes.volume import Volume
 
 MAX_RENDER_EDGE = 192  # voxels along the longest axis of the rendered copy
+MAX_SURFACES = 3000  # indications drawn as surfaces; beyond that the 3D view would crawl
+STATUS_RGB = {
+    "proposed": (0.91, 0.77, 0.28),
+    "accepted": (0.36, 0.76, 0.36),
+    "rejected": (0.85, 0.33, 0.31),
+    "corrected": (0.31, 0.64, 0.88),
+    "selected": (1.0, 1.0, 1.0),
+}
 
 
 def render_step(shape: tuple[int, int, int], max_edge: int = MAX_RENDER_EDGE) -> int:
@@ -69,6 +80,7 @@ class VolumeScene:
         self.actor.SetProperty(prop)
         self._image: vtkImageData | None = None
         self.step = 1
+        self.surface_actors: dict[str, vtkActor] = {}
 
     def set_volume(self, volume: Volume) -> None:
         data, self.step = downsampled(volume)
@@ -82,6 +94,37 @@ class VolumeScene:
         if self.actor not in _actors(self.renderer):
             self.renderer.AddVolume(self.actor)
         self.reset_camera()
+
+    def set_indications(self, items: list[tuple[str, Any, tuple[float, float, float]]]) -> int:
+        """Draw each indication's surface, one actor per status: (status, SparseMask, spacing).
+
+        Surfaces come from the full-resolution mask crops (never the downsampled volume), so
+        a pore of a few voxels still shows. Returns how many were drawn.
+        """
+        for actor in self.surface_actors.values():
+            self.renderer.RemoveActor(actor)
+        self.surface_actors = {}
+        groups: dict[str, vtkAppendPolyData] = {}
+        drawn = 0
+        for status, mask, spacing in items[:MAX_SURFACES]:
+            surface = _mask_surface(mask, spacing)
+            if surface is None:
+                continue
+            groups.setdefault(status, vtkAppendPolyData()).AddInputConnection(
+                surface.GetOutputPort()
+            )
+            drawn += 1
+        for status, append in groups.items():
+            mapper = vtkPolyDataMapper()
+            mapper.SetInputConnection(append.GetOutputPort())
+            mapper.ScalarVisibilityOff()
+            actor = vtkActor()
+            actor.SetMapper(mapper)
+            actor.GetProperty().SetColor(*STATUS_RGB.get(status, (1.0, 0.0, 1.0)))
+            actor.GetProperty().SetOpacity(0.6 if status == "rejected" else 1.0)
+            self.renderer.AddActor(actor)
+            self.surface_actors[status] = actor
+        return drawn
 
     def set_window(self, window: Window) -> None:
         """Below the window is transparent air; the window ramps opacity and brightness."""
@@ -129,6 +172,25 @@ class VolumeScene:
     def render_mode(self) -> str:
         modes = {0: "default", 1: "cpu-raycast", 2: "gpu-raycast", 3: "ospray", 4: "anari"}
         return modes.get(self.mapper.GetLastUsedRenderMode(), "unknown")
+
+
+def _mask_surface(mask: Any, spacing: tuple[float, float, float]) -> vtkFlyingEdges3D | None:
+    """An iso-surface of one mask crop, placed in the scan's mm frame (VTK x, y, z)."""
+    local = np.pad(np.asarray(mask.local(), np.uint8), 1)
+    if not local.any():
+        return None
+    image = vtkImageData()
+    image.SetDimensions(local.shape[2], local.shape[1], local.shape[0])
+    sz, sy, sx = spacing
+    image.SetSpacing(sx, sy, sz)
+    z0, y0, x0 = (int(v) - 1 for v in mask.start)
+    image.SetOrigin(x0 * sx, y0 * sy, z0 * sz)
+    image.GetPointData().SetScalars(numpy_to_vtk(local.ravel(), deep=True))
+    surface = vtkFlyingEdges3D()
+    surface.SetInputData(image)
+    surface.SetValue(0, 0.5)
+    surface.ComputeNormalsOn()
+    return surface
 
 
 def _actors(renderer: vtkRenderer) -> list[Any]:

@@ -99,6 +99,10 @@ class VolumeView3D(QWidget):
         self.scene.set_window(window)
         self.request_render()
 
+    def show_indications(self, items: list[tuple[str, Any, tuple[float, float, float]]]) -> None:
+        self.scene.set_indications(items)
+        self.request_render()
+
     def focus_on(self, zyx: tuple[float, float, float]) -> None:
         """Centre the camera on a voxel index (VTK's world is x, y, z in mm from voxel 0)."""
         volume = self.controller.volume
