@@ -74,13 +74,37 @@ py::array_t<std::uint8_t> window_impl(const py::array& src, double low, double h
   return out;
 }
 
-// One contiguous row through the table. Restrict pointers keep the compiler from reloading
-// the table and row addresses after every byte store (a uint8 store may alias anything).
+// One contiguous row through the table, 8 voxels a step: two 8-byte loads, eight lookups
+// and one 8-byte store take about half the instructions of a voxel-at-a-time loop. int16
+// values become table keys by flipping the sign bit (v + 32768).
 template <typename T>
 void lut16_row(const T* __restrict row, std::uint8_t* __restrict orow, idx nx,
                const std::uint8_t* __restrict lut) {
-  const int offset = std::is_signed<T>::value ? 32768 : 0;
-  for (idx x = 0; x < nx; ++x) orow[x] = lut[static_cast<int>(row[x]) + offset];
+  const std::uint64_t flip = std::is_signed<T>::value ? 0x8000800080008000ULL : 0;
+  const std::uint16_t flip1 = std::is_signed<T>::value ? 0x8000 : 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  const idx n8 = nx - nx % 8;
+#else
+  const idx n8 = 0;  // the word trick below assumes little-endian byte order
+#endif
+  for (idx x = 0; x < n8; x += 8) {
+    std::uint64_t w0, w1;
+    std::memcpy(&w0, row + x, 8);
+    std::memcpy(&w1, row + x + 4, 8);
+    w0 ^= flip;
+    w1 ^= flip;
+    std::uint64_t r = 0;
+    for (int i = 0; i < 4; ++i) {
+      r |= static_cast<std::uint64_t>(lut[(w0 >> (16 * i)) & 0xffff]) << (8 * i);
+      r |= static_cast<std::uint64_t>(lut[(w1 >> (16 * i)) & 0xffff]) << (8 * i + 32);
+    }
+    std::memcpy(orow + x, &r, 8);
+  }
+  for (idx x = n8; x < nx; ++x) {
+    std::uint16_t key;
+    std::memcpy(&key, row + x, 2);
+    orow[x] = lut[static_cast<std::uint16_t>(key ^ flip1)];
+  }
 }
 
 // 16-bit inputs go through a 65536-entry table: one load per voxel instead of float math.
