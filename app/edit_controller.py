@@ -12,12 +12,13 @@ import numpy as np
 import numpy.typing as npt
 from PySide6.QtCore import QObject, Signal
 
-from ndelab.annotation import SparseMask, edit
+from ndelab.annotation import Source, SparseMask, edit
 from ndelab.app.controller import ViewerController
 from ndelab.app.review_controller import ReviewController
 from ndelab.volumes.errors import NdelabError
 
-TOOLS = ("navigate", "brush", "eraser", "sphere", "threshold", "grow", "polygon")
+TOOLS = ("navigate", "brush", "eraser", "sphere", "threshold", "grow", "polygon", "sam2d", "sam3d")
+SAM_TOOLS = ("sam2d", "sam3d")
 PREVIEW_CODE = 9
 
 
@@ -38,10 +39,23 @@ class EditController(QObject):
         self._box_start: tuple[float, float, float] | None = None
         self._polygon: list[tuple[float, float, float]] = []
         self._polygon_axis = 0
+        self.sam: Any = None  # SamController, set by the window
+        self._prompt_axis = 0
+        self._prompt_index = 0
+        self._points: list[tuple[int, int]] = []
+        self._labels: list[int] = []
+        self._box: tuple[int, int, int, int] | None = None
+        self._drag_from: tuple[float, float, float] | None = None
+        self.sam_mask: npt.NDArray[np.bool_] | None = None  # 2D preview on the prompt slice
 
     def set_tool(self, tool: str) -> None:
         self.cancel()
         self.tool = tool
+        if self.sam is not None:
+            if tool in SAM_TOOLS:
+                self.sam.activate()
+            else:
+                self.sam.stop()
         self.toolChanged.emit(tool)
 
     def cancel(self) -> None:
@@ -49,7 +63,13 @@ class EditController(QObject):
         self._touched = False
         self._box_start = None
         self._polygon = []
+        self._clear_prompts()
         self.previewChanged.emit()
+
+    def _clear_prompts(self) -> None:
+        self._points, self._labels, self._box = [], [], None
+        self._drag_from = None
+        self.sam_mask = None
 
     def _current_mask(self) -> SparseMask | None:
         session = self.review.session
@@ -118,6 +138,8 @@ class EditController(QObject):
         elif self.tool == "grow" and kind == "press":
             seed = tuple(int(round(v)) for v in zyx)
             self._commit(edit.grow(volume, seed, current=self._current_mask()))
+        elif self.tool in SAM_TOOLS:
+            self._sam_event(kind, axis, zyx)
         elif self.tool == "polygon":
             if kind == "press":
                 if self._polygon and self._polygon_axis != axis:
@@ -127,6 +149,88 @@ class EditController(QObject):
                 self.previewChanged.emit()
             elif kind == "double" and len(self._polygon) >= 3:
                 self.finish_polygon()
+
+    def _sam_event(self, kind: str, axis: int, zyx: tuple[float, float, float]) -> None:
+        """Clicks are prompts (Shift: negative), a drag is a box; each updates the preview."""
+        from PySide6.QtCore import Qt
+        from PySide6.QtGui import QGuiApplication
+
+        others = [a for a in range(3) if a != axis]
+        index = round(zyx[axis])
+        rc = (round(zyx[others[0]]), round(zyx[others[1]]))
+        if (axis, index) != (self._prompt_axis, self._prompt_index):
+            self._clear_prompts()
+            self._prompt_axis, self._prompt_index = axis, index
+        if kind == "press":
+            self._drag_from = zyx
+            return
+        if kind == "drag":
+            return
+        if kind != "release":
+            return
+        start = self._drag_from or zyx
+        self._drag_from = None
+        r0, c0 = round(start[others[0]]), round(start[others[1]])
+        if abs(r0 - rc[0]) + abs(c0 - rc[1]) >= 3:
+            self._box = (min(r0, rc[0]), min(c0, rc[1]), max(r0, rc[0]), max(c0, rc[1]))
+        else:
+            shift = QGuiApplication.keyboardModifiers() & Qt.KeyboardModifier.ShiftModifier
+            self._points.append(rc)
+            self._labels.append(0 if shift else 1)
+        segmenter = self.sam.segmenter() if self.sam is not None else None
+        if segmenter is None:
+            return
+        result = segmenter.segment_2d(axis, index, self._points, self._labels, self._box)
+        self.sam_mask = np.asarray(result.mask, bool)
+        self.previewChanged.emit()
+
+    def finish(self) -> None:
+        """Enter: close the polygon, or accept the SAM mask (2D, or extended to 3D)."""
+        if self.tool == "polygon":
+            self.finish_polygon()
+        elif self.tool in SAM_TOOLS:
+            try:
+                self._accept_sam()
+            except NdelabError as exc:
+                self.review.failed.emit(str(exc))
+
+    def _accept_sam(self) -> None:
+        volume = self.viewer.volume
+        segmenter = self.sam.segmenter() if self.sam is not None else None
+        if volume is None or segmenter is None or self.sam_mask is None or not self.sam_mask.any():
+            self.review.failed.emit("click on the defect first: there is no mask to accept")
+            return
+        axis, index = self._prompt_axis, self._prompt_index
+        if self.tool == "sam3d":
+            result = segmenter.segment_3d(axis, index, self._points, self._labels, self._box)
+            local = np.asarray(result.mask.mask, bool)
+            if not local.any():
+                self.review.failed.emit("the 3D extension found nothing")
+                return
+            mask: SparseMask | None = SparseMask.from_local(local, tuple(result.mask.offset))
+            current = None  # a 3D result replaces the selected call's mask
+        else:
+            plane = np.expand_dims(self.sam_mask, axis)
+            mask = SparseMask.from_local(plane, tuple(index if a == axis else 0 for a in range(3)))
+            current = self._current_mask()
+            if current is not None:
+                # Replace the call's mask on this slice only, keep the other slices.
+                b = current.bbox
+                stop = [max(b[a + 3], mask.stop[a]) for a in range(3)]
+                start = [min(b[a], mask.start[a]) for a in range(3)]
+                canvas = current.within(tuple(start), tuple(stop))  # type: ignore[arg-type]
+                cut = [slice(None)] * 3
+                cut[axis] = slice(index - start[axis], index - start[axis] + 1)
+                canvas[tuple(cut)] = mask.within(tuple(start), tuple(stop))[tuple(cut)]  # type: ignore[arg-type]
+                mask = SparseMask.from_local(canvas, tuple(start)) if canvas.any() else None
+        self._clear_prompts()
+        self._commit(mask, source=self._sam_source(segmenter))
+
+    @staticmethod
+    def _sam_source(segmenter: Any) -> Source:
+        if segmenter.mode == "sam":
+            return Source("sam", segmenter.backend.model_type, None)
+        return Source("manual", "region-growing", None)  # the fallback is not SAM: say so
 
     def finish_polygon(self) -> None:
         volume = self.viewer.volume
@@ -142,7 +246,7 @@ class EditController(QObject):
         except NdelabError as exc:
             self.review.failed.emit(str(exc))
 
-    def _commit(self, mask: SparseMask | None) -> None:
+    def _commit(self, mask: SparseMask | None, source: Source | None = None) -> None:
         session = self.review.session
         volume = self.viewer.volume
         self.working = None
@@ -159,7 +263,7 @@ class EditController(QObject):
             self.review.correct(mask=mask, reason=f"mask edited with the {self.tool} tool")
         elif mask is not None:
             try:
-                session.add_manual(mask, self.new_class, volume.spacing_mm)
+                session.add_manual(mask, self.new_class, volume.spacing_mm, source=source)
             except NdelabError as exc:
                 self.review.failed.emit(str(exc))
                 return

@@ -23,6 +23,12 @@ def _ensure_platform() -> None:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
 
+def _before_first_window() -> None:
+    from ndelab.inference.preload import preload_before_gl
+
+    preload_before_gl()
+
+
 def run_gui(path: str | None, demo: bool, read_options: dict[str, Any] | None) -> int:
     if not (
         os.environ.get("DISPLAY")
@@ -35,6 +41,7 @@ def run_gui(path: str | None, demo: bool, read_options: dict[str, Any] | None) -
         )
     from ndelab.widgets.main_window import MainWindow, application
 
+    _before_first_window()
     app = application()
     window = MainWindow()
     window.show()
@@ -62,6 +69,7 @@ def take_screenshot(
     from ndelab.volumes.io import open_volume
     from ndelab.widgets.main_window import MainWindow, application
 
+    _before_first_window()
     if demo:
         volume = demo_volume()
     else:

@@ -141,12 +141,18 @@ class ReviewSession:
             self.undo_stack.review(call_id, "correct", reason, cls=cls, mask=mask)
         )
 
-    def add_manual(self, mask: SparseMask, cls: str, spacing_mm: Sequence[float]) -> dict[str, Any]:
-        """A new call drawn by the reviewer (source: manual), selected."""
+    def add_manual(
+        self,
+        mask: SparseMask,
+        cls: str,
+        spacing_mm: Sequence[float],
+        source: Source | None = None,
+    ) -> dict[str, Any]:
+        """A new call drawn by the reviewer (manual unless ``source`` says, e.g. SAM), selected."""
         item = NewIndication(
             mask=mask,
             cls=cls,
-            source=Source("manual", self.user),
+            source=source or Source("manual", self.user),
             measurements=measure(mask, spacing_mm),
             score=None,
         )

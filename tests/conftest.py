@@ -14,6 +14,14 @@ REAL_DATA = REPO.parent / "shared" / "data" / "real"
 
 
 @pytest.fixture(autouse=True, scope="session")
+def _triton_before_opengl() -> None:
+    """Every worker loads Triton's LLVM before any test opens an OpenGL context (see preload)."""
+    from ndelab.inference.preload import preload_before_gl
+
+    preload_before_gl()
+
+
+@pytest.fixture(autouse=True, scope="session")
 def _isolated_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """No test reads or writes the user's real settings, logs or database."""
     saved = {k: os.environ.get(k) for k in ("NDELAB_CONFIG_DIR", "NDELAB_DATA_DIR")}
@@ -81,3 +89,14 @@ def make_main_window(qapp: object, tmp_path: Path) -> Iterator[object]:
     QApplication.processEvents()
     leaked = [w for w in QApplication.topLevelWidgets() if id(w) not in before and w.isVisible()]
     assert not leaked, f"widgets left open: {leaked}"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """GUI tests share one X display: run them one after another on one xdist worker.
+
+    Two windows on one screen at once would take each other's keyboard focus and clicks.
+    """
+    for item in items:
+        uses_display = "qapp" in getattr(item, "fixturenames", ())
+        if uses_display or item.get_closest_marker("gui") is not None:
+            item.add_marker(pytest.mark.xdist_group("display"))

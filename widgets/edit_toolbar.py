@@ -16,6 +16,8 @@ TOOL_BUTTONS = (
     ("threshold", "Threshold box", "T", "Drag a box: voxels darker (or brighter) than the level"),
     ("grow", "Grow", "G", "Click a seed: native 3D region growing"),
     ("polygon", "Polygon", "Y", "Click vertices; double-click or Enter closes"),
+    ("sam2d", "SAM 2D", "M", "Click (Shift: exclude) or drag a box; Enter accepts the slice mask"),
+    ("sam3d", "SAM 3D", "Shift+M", "One click: SAM mask extended into 3D; Enter accepts"),
 )
 
 
@@ -56,4 +58,16 @@ class EditToolBar(QToolBar):
         self.bright.setToolTip("Threshold box keeps voxels brighter than the level (inclusions)")
         self.bright.toggled.connect(lambda b: setattr(edits, "bright", bool(b)))
         self.addWidget(self.bright)
+        self.sam_status = QLabel("")
+        self.sam_status.setStyleSheet("color: #c9a227; padding-left: 8px;")
+        self.addWidget(self.sam_status)
         edits.toolChanged.connect(lambda t: self.actions_by_tool[t].setChecked(True))
+        edits.toolChanged.connect(self._tool_changed)
+
+    def _tool_changed(self, tool: str) -> None:
+        if not tool.startswith("sam"):
+            self.sam_status.setText("")
+
+    def show_sam_status(self, text: str) -> None:
+        if self.edits.tool.startswith("sam"):
+            self.sam_status.setText(text)

@@ -32,6 +32,7 @@ from ndelab.app.pdf_report import write_pdf
 from ndelab.app.report import build_report
 from ndelab.app.review_controller import ReviewController
 from ndelab.app.review_session import ReviewSession
+from ndelab.app.sam_controller import SamController
 from ndelab.app.settings import Settings
 from ndelab.app.workspace import open_review, prelabel_into
 from ndelab.volumes.errors import NdelabError
@@ -79,6 +80,8 @@ class MainWindow(QMainWindow):
         self.controller = ViewerController()
         self.review = ReviewController(self.controller)
         self.edits = EditController(self.controller, self.review)
+        self.sam = SamController(self.controller, self.settings.sam_checkpoint)
+        self.edits.sam = self.sam
         self.views = [SliceView(self.controller, axis) for axis in range(3)]
         for view in self.views:
             view.overlay_provider = self._overlay
@@ -159,6 +162,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self.tools = EditToolBar(self.edits, self)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.tools)
+        self.sam.statusChanged.connect(self.tools.show_sam_status)
         self.setAcceptDrops(True)
         self.resize(1600, 1000)
 
@@ -192,6 +196,7 @@ class MainWindow(QMainWindow):
         )
         self.recent_menu = file_menu.addMenu("Open &recent")
         self._action(file_menu, "Open &demo part", self.open_demo, "Ctrl+D")
+        self._action(file_menu, "SAM &checkpoint…", self.choose_sam_checkpoint)
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         self._refresh_recent()
@@ -223,7 +228,9 @@ class MainWindow(QMainWindow):
         self._action(review, "Re&open", lambda: self.review.act("reopen", advance=False), "O")
         self._action(review, "&Edit (correct class)…", self.edit_current, "E")
         review.addSeparator()
-        self._action(review, "Finish &polygon", self.edits.finish_polygon, "Return")
+        self._action(
+            review, "Finish the &polygon / accept the SAM mask", self.edits.finish, "Return"
+        )
         self._action(
             review, "Cancel the edit / navigate", lambda: self.edits.set_tool("navigate"), "Esc"
         )
@@ -244,6 +251,19 @@ class MainWindow(QMainWindow):
             self._action(self.recent_menu, path, lambda _c=False, p=path: self.open_path(p))
         self.recent_menu.setEnabled(bool(self.settings.recent_files))
 
+    def choose_sam_checkpoint(self) -> None:
+        """Preferences: the local Segment Anything checkpoint (nothing is ever downloaded)."""
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Segment Anything checkpoint (vit_b, vit_l or vit_h)", "", "PyTorch (*.pth *.pt)"
+        )
+        if not path:
+            return
+        self.settings.sam_checkpoint = path
+        self._save_settings()
+        self.sam.set_checkpoint(path)
+        if self.sam.segmenter() is not None:
+            self.statusBar().showMessage(self.sam.status_text(), 10000)
+
     def show_help(self) -> None:
         QMessageBox.information(
             self,
@@ -257,7 +277,8 @@ class MainWindow(QMainWindow):
                 "N / P next and previous call, A accept, R reject, O reopen, E edit\n"
                 "Ctrl+Z undo, Ctrl+Shift+Z redo, Ctrl+L pre-label\n"
                 "Tools: B brush, X eraser, S sphere, T threshold box, G grow,\n"
-                "Y polygon (Enter ends), Esc back to navigating\n"
+                "Y polygon (Enter ends), M SAM 2D, Shift+M SAM 3D (Enter accepts),\n"
+                "Esc back to navigating\n"
                 "Ctrl+O open file, Ctrl+Shift+O open folder, Ctrl+D demo part"
             ),
         )
@@ -593,6 +614,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         if self._job is not None:
             self._job.cancel()
+        self.sam.stop()
         if self._store is not None:
             self._store.close()
         if self.view3d is not None:

@@ -207,3 +207,65 @@ def test_edit_tools_correct_and_add_calls(qapp: Any, make_main_window: Any, tmp_
     # Navigate mode leaves clicks to the crosshair.
     w.edits.set_tool("navigate")
     assert not w.views[0].tool_handler("press", 0, (1.0, 1.0, 1.0))
+
+
+def test_sam_tool_falls_back_and_says_so(qapp: Any, make_main_window: Any, tmp_path: Path) -> None:
+    volume, store, scan_id = _part_with_calls(tmp_path / "calls.db")
+    volume.data[20:23, 28:33, 38:43] = 3000  # an unlabelled pore
+    w = make_main_window()
+    w.show()
+    w.show_volume(volume)
+    w.review.set_session(ReviewSession(store, scan_id, "tester"))
+    session = w.review.session
+    session.select(None)
+    w.edits.set_tool("sam2d")
+    assert "SAM not configured" in w.tools.sam_status.text()
+    for kind in ("press", "release"):
+        assert w.views[0].tool_handler(kind, 0, (21.0, 30.0, 40.0))
+    assert w.edits.sam_mask is not None and w.edits.sam_mask.sum() == 25
+    n = len(session.rows)
+    w.edits.finish()
+    assert len(session.rows) == n + 1
+    new = session.row(session.current)
+    assert new["source"] == {"kind": "manual", "name": "region-growing", "version": None}
+    # 3D from one click: the slice mask extended through the pore's three slices.
+    session.select(None)
+    w.edits.set_tool("sam3d")
+    for kind in ("press", "release"):
+        w.views[0].tool_handler(kind, 0, (21.0, 30.0, 40.0))
+    w.edits.finish()
+    grown = session.masks[session.current]
+    assert grown.shape[0] == 3 and grown.voxel_count == 75
+
+
+def test_sam_tool_with_a_checkpoint_makes_sam_calls(
+    qapp: Any, make_main_window: Any, tmp_path: Path
+) -> None:
+    from ndelab.inference.sam.testing import save_tiny_checkpoint
+
+    checkpoint = save_tiny_checkpoint(tmp_path / "tiny_sam.pth")
+    volume, store, scan_id = _part_with_calls(tmp_path / "calls.db")
+    w = make_main_window()
+    w.sam.set_checkpoint(str(checkpoint))
+    w.show()
+    w.show_volume(volume)
+    w.review.set_session(ReviewSession(store, scan_id, "tester"))
+    session = w.review.session
+    session.select(None)
+    w.edits.set_tool("sam2d")
+    assert w.sam.segmenter().mode == "sam"
+    assert w.tools.sam_status.text().startswith("SAM")
+    # A box prompt around the labelled pore (random tiny weights: the mask is whatever SAM says).
+    for kind, zyx in (
+        ("press", (9.0, 8.0, 8.0)),
+        ("drag", (9.0, 12.0, 12.0)),
+        ("release", (9.0, 14.0, 14.0)),
+    ):
+        assert w.views[0].tool_handler(kind, 0, zyx)
+    assert w.edits.sam_mask is not None and w.edits.sam_mask.shape == (40, 50)
+    if w.edits.sam_mask.any():
+        n = len(session.rows)
+        w.edits.finish()
+        assert len(session.rows) == n + 1
+        assert session.row(session.current)["source"]["kind"] == "sam"
+    w.edits.set_tool("navigate")
