@@ -618,6 +618,7 @@ class MainWindow(QMainWindow):
         if self._store is not None:
             self._store.close()
         if self.view3d is not None:
+            self._surfaces_timer.stop()
             self.view3d.close_vtk()
         super().closeEvent(event)
 

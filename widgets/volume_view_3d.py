@@ -81,6 +81,7 @@ class VolumeView3D(QWidget):
             layout.addWidget(self._canvas)
             self.scene = VolumeScene(offscreen_window(400, 400))
         self._has_volume = False
+        self._closed = False  # after close_vtk the OpenGL context is gone: never render again
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(30)  # coalesce bursts of window drags into one frame
@@ -113,11 +114,11 @@ class VolumeView3D(QWidget):
         self.request_render()
 
     def request_render(self) -> None:
-        if self._has_volume:
+        if self._has_volume and not self._closed:
             self._timer.start()
 
     def render(self) -> None:
-        if not self._has_volume:
+        if not self._has_volume or self._closed:
             return
         if self._vtk_widget is not None:
             self._vtk_widget.GetRenderWindow().Render()
@@ -138,6 +139,8 @@ class VolumeView3D(QWidget):
 
     def capture(self) -> np.ndarray[Any, Any]:
         """The current frame (h, w, 3) uint8, rendered now; Qt's grab() paints VTK black."""
+        if self._closed:
+            raise RuntimeError("the 3D view is closed")
         if self._vtk_widget is not None:
             self._vtk_widget.GetRenderWindow().Render()
         else:
@@ -146,6 +149,7 @@ class VolumeView3D(QWidget):
 
     def close_vtk(self) -> None:
         """Release the OpenGL context before Qt tears the widget down."""
+        self._closed = True
         self._timer.stop()
         if self._vtk_widget is not None:
             self._vtk_widget.Finalize()
