@@ -319,6 +319,22 @@ def _proposal(row: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+# Measured columns a create event's proposal lacks, and those a mask change recomputes.
+_SYNC_CREATE_EXTRA = ("centroid_z", "centroid_y", "centroid_x", "surface_area_mm2")
+MASK_MEASURES = (
+    "centroid_z",
+    "centroid_y",
+    "centroid_x",
+    "voxel_count",
+    "volume_mm3",
+    "equivalent_diameter_mm",
+    "feret_mm",
+    "surface_area_mm2",
+    "sphericity",
+    "distance_to_surface_mm",
+)
+
+
 def add_indications(
     store: Store, scan_id: str, items: Iterable[NewIndication], *, user: str
 ) -> list[str]:
@@ -341,6 +357,8 @@ def add_indications(
         }
         rows.append(row)
         after = {**row["proposal"], "status": "proposed", "mask": mask_json(item.mask)}
+        # With these the event alone rebuilds the row on another workstation (sync).
+        after.update({k: fields[k] for k in _SYNC_CREATE_EXTRA})
         events.append(
             _event(
                 store,
@@ -554,7 +572,9 @@ def apply_change(
             )
             before["mask"] = mask_json(old_mask)
             after["mask"] = mask_json(mask)
-            before["volume_mm3"], after["volume_mm3"] = row["volume_mm3"], m.volume_mm3
+            # Every recomputed measure travels with the mask, so sync can rebuild the row.
+            for key in MASK_MEASURES:
+                before[key], after[key] = row[key], values[key]
         if not values:
             raise ReviewError(f"call {call_id}: {action} changes nothing")
         revision = int(row["revision"]) + 1

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     DateTime,
     Float,
     ForeignKey,
@@ -162,6 +163,48 @@ class ReviewEvent(Base):
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     reason: Mapped[str | None] = mapped_column(Text)
+    # Sync (migration 0002). server_seq: the event's sequence number on the sync server, set
+    # on events pulled from it. parent_id: the event this one was made on top of (the previous
+    # event of the same row). applied: on the server, 1 if the event changed the server's row,
+    # 0 if it lost a race to another workstation's change (kept for the audit, not pulled).
+    server_seq: Mapped[int | None] = mapped_column(BigInteger)
+    parent_id: Mapped[str | None] = mapped_column(String(UUID_LEN))
+    applied: Mapped[int | None] = mapped_column(Integer)
+
+
+class SyncState(Base):
+    """Key/value sync bookkeeping: this database's id and the high-water marks per server."""
+
+    __tablename__ = "sync_state"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class SyncConflict(Base):
+    """An incoming change to a row this workstation had changed too: never applied silently.
+
+    local_state / remote_state are the row's changeable fields on each side; remote_events the
+    server's events (as JSON) that are not applied here until the conflict is resolved.
+    """
+
+    __tablename__ = "sync_conflicts"
+
+    id: Mapped[str] = mapped_column(String(UUID_LEN), primary_key=True)
+    entity_type: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[str] = mapped_column(String(UUID_LEN), index=True)
+    scan_id: Mapped[str | None] = mapped_column(String(UUID_LEN))
+    local_revision: Mapped[int] = mapped_column(Integer)
+    local_state: Mapped[dict[str, Any]] = mapped_column(JSON)
+    remote_revision: Mapped[int] = mapped_column(Integer)
+    remote_state: Mapped[dict[str, Any]] = mapped_column(JSON)
+    remote_events: Mapped[list[Any]] = mapped_column(JSON)
+    detected_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    resolution: Mapped[str | None] = mapped_column(String(16))
+    resolved_by: Mapped[str | None] = mapped_column(String(128))
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resolution_event_id: Mapped[str | None] = mapped_column(String(UUID_LEN))
 
 
 class Disposition(Versioned, Base):
