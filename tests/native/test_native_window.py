@@ -52,6 +52,24 @@ def test_window_property(v: npt.NDArray[np.int16], low: int, width: int) -> None
     assert np.array_equal(native.window(v, low, low + width), reference(v, low, low + width))
 
 
+@settings(max_examples=80, deadline=None)
+@given(
+    v=hnp.arrays(np.uint16, st.integers(1, 70), elements=st.integers(0, 65535)),
+    low=st.floats(-70000, 70000),
+    width=st.floats(0.01, 80000),
+    extra=st.integers(0, 65535),
+)
+def test_window_uint16_simd_equals_exact_table(
+    v: npt.NDArray[np.uint16], low: float, width: float, extra: int
+) -> None:
+    # Values sitting exactly on level boundaries, where float32 math could round the other way.
+    ties = np.round(low + (np.arange(256) - 0.5) * width / 255).clip(0, 65535).astype(np.uint16)
+    v = np.concatenate([v, ties, [extra]]).astype(np.uint16)
+    assert np.array_equal(native.window(v, low, low + width), reference(v, low, low + width))
+    s = v.view(np.int16)
+    assert np.array_equal(native.window(s, low, low + width), reference(s, low, low + width))
+
+
 def test_window_rejects_bad_input() -> None:
     with pytest.raises(TypeError):
         native.window(np.zeros((2, 2), np.float64), 0, 1)
