@@ -1,0 +1,101 @@
+"""Database credentials for the shared server: never stored in plain text in settings.
+
+A password comes from the URL itself, NDELAB_DB_PASSWORD, PGPASSWORD, or the system keyring
+(only when the optional ``keyring`` package is importable). sslmode travels in the URL's
+query to psycopg (libpq), which enforces it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from typing import Any
+
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+from ndelab.annotation.errors import StoreError
+
+KEYRING_SERVICE = "ndelab"
+SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+
+
+def _keyring() -> Any | None:
+    try:
+        return importlib.import_module("keyring")
+    except Exception:  # not installed, or no usable backend on this system
+        return None
+
+
+def keyring_key(url: URL) -> str:
+    return f"{url.username}@{url.host}:{url.port or 5432}/{url.database}"
+
+
+def keyring_password(url: URL) -> str | None:
+    ring = _keyring()
+    if ring is None:
+        return None
+    try:
+        value = ring.get_password(KEYRING_SERVICE, keyring_key(url))
+    except Exception:  # a locked or absent keyring backend is not fatal: no password
+        return None
+    return str(value) if value else None
+
+
+def save_password(url: str, password: str) -> bool:
+    """Keep a password in the system keyring; False when no keyring is available."""
+    ring = _keyring()
+    if ring is None:
+        return False
+    try:
+        ring.set_password(KEYRING_SERVICE, keyring_key(_parse(url)), password)
+    except Exception:
+        return False
+    return True
+
+
+def _parse(url: str) -> URL:
+    try:
+        return make_url(url)
+    except ArgumentError as e:
+        raise StoreError(f"database URL {url!r} is not a valid URL ({e})") from e
+
+
+def resolve_url(url: str, *, sslmode: str | None = None) -> str:
+    """The URL to connect with: driver psycopg, the password filled in from the environment
+    or keyring when the URL has none, and ``sslmode`` (if given) in its query."""
+    parsed = _parse(url)
+    if parsed.get_backend_name() != "postgresql":
+        return url
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    mode = sslmode or parsed.query.get("sslmode")
+    if mode is not None:
+        if not isinstance(mode, str) or mode not in SSLMODES:
+            raise StoreError(
+                f"database URL {parsed.render_as_string(hide_password=True)} has sslmode"
+                f" {mode!r}; use one of {', '.join(SSLMODES)}"
+            )
+        parsed = parsed.update_query_dict({"sslmode": mode})
+    if parsed.password is None:
+        password = (
+            os.environ.get("NDELAB_DB_PASSWORD")
+            or os.environ.get("PGPASSWORD")
+            or keyring_password(parsed)
+        )
+        if password:
+            parsed = parsed.set(password=password)
+    return parsed.render_as_string(hide_password=False)
+
+
+def connect_params(url: str) -> dict[str, Any]:
+    """The keyword arguments SQLAlchemy hands psycopg for this URL (what libpq receives)."""
+    from sqlalchemy.dialects import registry
+
+    parsed = _parse(url)
+    dialect = registry.load(parsed.drivername.replace("+", "."))()
+    _args, kwargs = dialect.create_connect_args(parsed)
+    return dict(kwargs)
+
+
+__all__ = ["connect_params", "keyring_password", "resolve_url", "save_password"]
