@@ -40,6 +40,7 @@ class EditController(QObject):
         self._polygon: list[tuple[float, float, float]] = []
         self._polygon_axis = 0
         self.sam: Any = None  # SamController, set by the window
+        self._shift = False  # Shift held on the current mouse event: a negative SAM click
         self._prompt_axis = 0
         self._prompt_index = 0
         self._points: list[tuple[int, int]] = []
@@ -78,9 +79,12 @@ class EditController(QObject):
         return session.masks[session.current]
 
     # -- mouse events from a slice view: (kind, axis, zyx). True when the tool took it.
-    def handle(self, kind: str, axis: int, zyx: tuple[float, float, float]) -> bool:
+    def handle(
+        self, kind: str, axis: int, zyx: tuple[float, float, float], shift: bool = False
+    ) -> bool:
         if self.tool == "navigate" or self.viewer.volume is None or self.review.session is None:
             return False
+        self._shift = shift
         try:
             self._handle(kind, axis, zyx)
         except NdelabError as exc:
@@ -152,9 +156,6 @@ class EditController(QObject):
 
     def _sam_event(self, kind: str, axis: int, zyx: tuple[float, float, float]) -> None:
         """Clicks are prompts (Shift: negative), a drag is a box; each updates the preview."""
-        from PySide6.QtCore import Qt
-        from PySide6.QtGui import QGuiApplication
-
         others = [a for a in range(3) if a != axis]
         index = round(zyx[axis])
         rc = (round(zyx[others[0]]), round(zyx[others[1]]))
@@ -174,9 +175,8 @@ class EditController(QObject):
         if abs(r0 - rc[0]) + abs(c0 - rc[1]) >= 3:
             self._box = (min(r0, rc[0]), min(c0, rc[1]), max(r0, rc[0]), max(c0, rc[1]))
         else:
-            shift = QGuiApplication.keyboardModifiers() & Qt.KeyboardModifier.ShiftModifier
             self._points.append(rc)
-            self._labels.append(0 if shift else 1)
+            self._labels.append(0 if self._shift else 1)
         segmenter = self.sam.segmenter() if self.sam is not None else None
         if segmenter is None:
             return

@@ -61,10 +61,11 @@ class _SliceViewBox(pg.ViewBox):
     def mouseClickEvent(self, ev: Any) -> None:
         if ev.button() == Qt.MouseButton.LeftButton:
             point = self.mapSceneToView(ev.scenePos())
+            shift = bool(ev.modifiers() & Qt.KeyboardModifier.ShiftModifier)
             if ev.double():
-                self._view.tool_event("double", point)
-            elif self._view.tool_event("press", point):
-                self._view.tool_event("release", point)
+                self._view.tool_event("double", point, shift)
+            elif self._view.tool_event("press", point, shift):
+                self._view.tool_event("release", point, shift)
             else:
                 self._view.point_at(point)
             ev.accept()
@@ -76,7 +77,8 @@ class _SliceViewBox(pg.ViewBox):
         if button == Qt.MouseButton.LeftButton:
             point = self.mapSceneToView(ev.scenePos())
             kind = "press" if ev.isStart() else "release" if ev.isFinish() else "drag"
-            if not self._view.tool_event(kind, point):
+            shift = bool(ev.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+            if not self._view.tool_event(kind, point, shift):
                 self._view.point_at(point)
             ev.accept()
         elif button == Qt.MouseButton.RightButton:
@@ -121,7 +123,10 @@ class SliceView(QWidget):
         self.viewbox.addItem(self.overlay)
         self.overlay_provider: OverlayProvider | None = None
         # Editing tools take left-button events first: (kind, axis, zyx) -> taken?
-        self.tool_handler: Callable[[str, int, tuple[float, float, float]], bool] | None = None
+        # (kind, axis, zyx, shift held) -> taken?
+        self.tool_handler: Callable[[str, int, tuple[float, float, float], bool], bool] | None = (
+            None
+        )
         pen = pg.mkPen(AXIS_COLORS[axis], width=1)
         self.hline = pg.InfiniteLine(
             angle=0, movable=False, pen=pg.mkPen(AXIS_COLORS[self.row_axis])
@@ -228,11 +233,11 @@ class SliceView(QWidget):
         zyx[self.col_axis] = point.x() / self._spacing[1] - 0.5
         return (zyx[0], zyx[1], zyx[2])
 
-    def tool_event(self, kind: str, point: QPointF) -> bool:
+    def tool_event(self, kind: str, point: QPointF, shift: bool = False) -> bool:
         if self.tool_handler is None:
             return False
         zyx = self.scene_to_index(point)
-        return zyx is not None and self.tool_handler(kind, self.axis, zyx)
+        return zyx is not None and self.tool_handler(kind, self.axis, zyx, shift)
 
     def point_at(self, point: QPointF) -> None:
         zyx = self.scene_to_index(point)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ndelab.volumes.errors import UsageError
+
 from collections.abc import Sequence
 
 import numpy as np
@@ -58,7 +60,7 @@ def region_grow_2d(
             pos = [((r0 + r1) // 2, (c0 + c1) // 2)]
     pos = [p for p in pos if 0 <= p[0] < h and 0 <= p[1] < w]
     if not pos:
-        raise ValueError("region growing needs a positive click or a box inside the slice")
+        raise UsageError("region growing needs a positive click or a box inside the slice")
     # A box bounds the region itself; a bare click must not flood the slice.
     cap = int(np.count_nonzero(allowed)) if box is not None else max(1, int(max_fraction * h * w))
     neg = [p for p in neg if 0 <= p[0] < h and 0 <= p[1] < w]

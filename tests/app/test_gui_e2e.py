@@ -69,17 +69,21 @@ def test_user_clicks_scrolls_windows_and_quits(
         line.split("=") for line in _xdotool("getwindowgeometry", "--shell", wid).splitlines()
     )
     x, y = int(geometry["X"]), int(geometry["Y"])
-    axial = (x + 40, y + 60, 400, 380)  # inside the top-left (axial) view
-    time.sleep(1.0)
-    start = _grab(qapp, axial)
+    w, h = int(geometry["WIDTH"]), int(geometry["HEIGHT"])
+    # The whole window but the status bar (hover readouts change it without any click).
+    window = (x, y, w, h - 40)
+    # The axial view is the top-left slice view, right of the review queue dock.
+    ax, ay = x + int(0.37 * w), y + int(0.3 * h)
+    time.sleep(2.0)
+    start = _grab(qapp, window)
 
-    _xdotool("mousemove", str(x + 250), str(y + 230), "click", "1")  # crosshair
-    moved = _wait_change(qapp, axial, start)
+    _xdotool("mousemove", str(ax), str(ay), "click", "1")  # crosshair
+    moved = _wait_change(qapp, window, start)
     for _ in range(6):
         _xdotool("click", "4")  # wheel up: next slices
-    scrolled = _wait_change(qapp, axial, moved)
+    scrolled = _wait_change(qapp, window, moved)
     _xdotool("key", "shift+d")  # narrow window on the material
-    _wait_change(qapp, axial, scrolled)
+    _wait_change(qapp, window, scrolled)
     _xdotool("key", "ctrl+q")
     assert demo_process.wait(timeout=60) == 0
     output = demo_process.stdout.read().decode(errors="replace") if demo_process.stdout else ""

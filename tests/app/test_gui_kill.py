@@ -69,17 +69,22 @@ def test_kill_during_review_keeps_every_decision(qapp: Any, tmp_path: Path, requ
     )
     try:
         wid = _xdotool("search", "--sync", "--name", "ndelab — part.npy").splitlines()[0]
-        time.sleep(2.0)  # the review loads in the background after the window shows
-        _xdotool("mousemove", "--window", wid, "700", "300", "click", "1")  # focus the window
-        _xdotool("key", "--delay", "80", "n")
-        _xdotool("key", "--delay", "80", *(["a"] * 12))
-        end = time.monotonic() + 60
+        geometry = dict(
+            line.split("=") for line in _xdotool("getwindowgeometry", "--shell", wid).splitlines()
+        )
+        # Click into the axial view to give the window the keyboard.
+        ax = int(geometry["X"]) + int(0.37 * int(geometry["WIDTH"]))
+        ay = int(geometry["Y"]) + int(0.3 * int(geometry["HEIGHT"]))
+        _xdotool("mousemove", str(ax), str(ay), "click", "1")
+        # The review loads in the background after the window shows: keep reviewing (N, A)
+        # until the database has acknowledged a few decisions.
+        accepted = 0
+        end = time.monotonic() + 90
         with open_store(data_dir / "ndelab.db") as store:
-            while time.monotonic() < end:
+            while time.monotonic() < end and accepted < 3:
+                _xdotool("key", "--delay", "100", "n", "a")
+                time.sleep(0.3)
                 accepted = sum(c["status"] == "accepted" for c in list_calls(store, scan))
-                if accepted >= 3:
-                    break
-                time.sleep(0.1)
         assert accepted >= 3, "the key presses reached the review"
         # More decisions are in flight when the process dies.
         subprocess.Popen(["xdotool", "key", "--delay", "20", *(["a"] * 20)])
