@@ -1,0 +1,349 @@
+"""Offline-first sync of a workstation's SQLite store with the shared PostgreSQL server.
+
+The audit log is the outbox. ``sync`` pushes the local events the server lacks, in batches,
+and applies them to the server's rows; then it pulls the other workstations' events past the
+last server sequence number seen and applies them here. Both directions are idempotent and
+resumable: events are keyed by UUID (the server skips ids it has), and each high-water mark
+is committed in the same local transaction as the work it covers (pull), or right after the
+server committed it (push, where a repeat is harmless). A killed or disconnected sync resumes
+on the next run with nothing lost and nothing twice.
+
+Pushes hold a transaction-scoped advisory lock, so the server's sequence numbers are assigned
+in commit order and a pull (which takes the lock shared) never skips an event that commits
+later with a smaller number.
+
+An incoming change that was not made on top of this workstation's row (its parent event is
+not the row's last) opens a conflict instead (see conflicts.py); it is never applied silently.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Connection, Table, func, insert, select, text, update
+
+from ndelab.annotation.calls import EVENTS, new_id
+from ndelab.annotation.credentials import resolve_url
+from ndelab.annotation.errors import StoreError
+from ndelab.annotation.schema import SyncConflict, SyncState, utcnow
+from ndelab.annotation.store import Store
+from ndelab.annotation.sync_apply import (
+    COPIED,
+    EVENT_COLUMNS,
+    apply_events,
+    bulk_insert,
+    fetch_ids,
+    fetch_rows,
+    state_of,
+)
+from ndelab.volumes.progress import Cancel, Progress, check, report
+
+STATE = cast(Table, SyncState.__table__)
+CONFLICTS = cast(Table, SyncConflict.__table__)
+PUSH_LOCK = 0x6E64_6C62  # "ndlb": the advisory lock that orders pushes on the server
+DEFAULT_BATCH = 2000
+
+
+# -- key/value state -------------------------------------------------------------------------
+
+
+def get_state(conn: Connection, key: str) -> str | None:
+    return conn.execute(select(STATE.c.value).where(STATE.c.key == key)).scalar()
+
+
+def set_state(conn: Connection, key: str, value: str) -> None:
+    if conn.execute(update(STATE).where(STATE.c.key == key).values(value=value)).rowcount == 0:
+        conn.execute(insert(STATE).values(key=key, value=value))
+
+
+def database_id(conn: Connection) -> str:
+    value = get_state(conn, "database_id")
+    if value is None:
+        raise StoreError("the database has no id; it was not created by ndelab's migrations")
+    return value
+
+
+# -- events as JSON --------------------------------------------------------------------------
+
+
+def event_json(ev: Mapping[str, Any]) -> dict[str, Any]:
+    out = {k: ev[k] for k in EVENT_COLUMNS}
+    out["at"] = ev["at"].isoformat()
+    out["server_seq"] = ev.get("server_seq")
+    return out
+
+
+def event_from_json(data: Mapping[str, Any]) -> dict[str, Any]:
+    out = {k: data.get(k) for k in EVENT_COLUMNS}
+    out["at"] = datetime.fromisoformat(data["at"])
+    return out
+
+
+# -- push ----------------------------------------------------------------------------------
+
+
+def _outbox(conn: Connection, after_seq: int, limit: int) -> list[dict[str, Any]]:
+    """Local events not yet pushed (made here or resolved here), with their parent event."""
+    prev = EVENTS.alias("prev")
+    parent = (
+        select(prev.c.id)
+        .where(prev.c.entity_id == EVENTS.c.entity_id, prev.c.seq < EVENTS.c.seq)
+        .order_by(prev.c.seq.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    query = (
+        select(EVENTS, func.coalesce(EVENTS.c.parent_id, parent).label("_parent"))
+        .where(EVENTS.c.seq > after_seq, EVENTS.c.server_seq.is_(None))
+        .order_by(EVENTS.c.seq)
+        .limit(limit)
+    )
+    out = []
+    for r in conn.execute(query).mappings():
+        ev = dict(r)
+        ev["parent_id"] = ev.pop("_parent")
+        out.append(ev)
+    return out
+
+
+def _copied_rows(conn: Connection, events: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    rows: dict[str, Any] = {}
+    for kind, table in COPIED.items():
+        ids = [e["entity_id"] for e in events if e["entity_type"] == kind]
+        if ids:
+            rows.update(fetch_rows(conn, table, ids))
+    return rows
+
+
+def _push_batch(
+    rconn: Connection, events: list[dict[str, Any]], copied: dict[str, Any]
+) -> tuple[int, int]:
+    """Insert and apply the events the server lacks; returns (inserted, not applied)."""
+    with rconn.begin():
+        rconn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PUSH_LOCK})
+        have = set(fetch_ids(rconn, EVENTS, [e["id"] for e in events]))
+        new = [e for e in events if e["id"] not in have]
+        rejected: set[str] = set()
+        apply_events(rconn, new, copied, lambda ev, _row: rejected.add(ev["id"]))
+        rows = []
+        for ev in new:
+            row = {k: ev[k] for k in EVENT_COLUMNS}
+            row["server_seq"] = None
+            row["applied"] = 0 if ev["id"] in rejected else 1
+            rows.append(row)
+        bulk_insert(rconn, EVENTS, rows)
+    return len(new), len(rejected)
+
+
+# -- pull ----------------------------------------------------------------------------------
+
+
+class _ConflictBook:
+    """Open conflicts of this pull: new ones and existing ones that get more remote events."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        query = select(CONFLICTS).where(CONFLICTS.c.status == "open")
+        self.open = {r["entity_id"]: dict(r) for r in conn.execute(query).mappings()}
+        self.blocked = set(self.open)
+        self.new: dict[str, dict[str, Any]] = {}
+        self.changed: set[str] = set()
+
+    def add(self, ev: dict[str, Any], row: dict[str, Any] | None) -> None:
+        eid = ev["entity_id"]
+        current = self.new.get(eid) or self.open.get(eid)
+        if current is not None:
+            current["remote_state"] = {**current["remote_state"], **(ev["after"] or {})}
+            current["remote_revision"] = ev["revision"]
+            current["remote_events"] = [*current["remote_events"], event_json(ev)]
+            if eid not in self.new:
+                self.changed.add(eid)
+            return
+        local = state_of(row) if row is not None else {}
+        remote = {**self._base_state(eid, ev["parent_id"], local), **(ev["after"] or {})}
+        self.new[eid] = {
+            "id": new_id(),
+            "entity_type": ev["entity_type"],
+            "entity_id": eid,
+            "scan_id": ev["scan_id"],
+            "local_revision": int(row["revision"]) if row is not None else 0,
+            "local_state": local,
+            "remote_revision": ev["revision"],
+            "remote_state": remote,
+            "remote_events": [event_json(ev)],
+            "detected_at": utcnow(),
+            "status": "open",
+            "resolution": None,
+            "resolved_by": None,
+            "resolved_at": None,
+            "resolution_event_id": None,
+        }
+        self.blocked.add(eid)
+
+    def _base_state(self, eid: str, parent: str | None, local: dict[str, Any]) -> dict[str, Any]:
+        """The row as it was at the remote event's parent: undo the local changes since."""
+        since = 0
+        if parent is not None:
+            seq = self.conn.execute(select(EVENTS.c.seq).where(EVENTS.c.id == parent)).scalar()
+            since = int(seq) if seq is not None else 0
+        query = (
+            select(EVENTS.c.before)
+            .where(EVENTS.c.entity_id == eid, EVENTS.c.seq > since)
+            .order_by(EVENTS.c.seq.desc())
+        )
+        base = dict(local)
+        for (before,) in self.conn.execute(query):
+            base.update(before or {})
+        return base
+
+    def write(self) -> None:
+        if self.new:
+            self.conn.execute(insert(CONFLICTS), list(self.new.values()))
+        for eid in self.changed:
+            c = self.open[eid]
+            self.conn.execute(
+                update(CONFLICTS)
+                .where(CONFLICTS.c.id == c["id"])
+                .values(
+                    remote_state=c["remote_state"],
+                    remote_revision=c["remote_revision"],
+                    remote_events=c["remote_events"],
+                )
+            )
+
+
+def _pull_batch(
+    rconn: Connection, local: Store, mark: int, limit: int, mark_key: str
+) -> tuple[int, int, int, bool]:
+    """Pull one batch; returns (new mark, applied, conflicts opened, more to come)."""
+    with rconn.begin():
+        rconn.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": PUSH_LOCK})
+        top = int(rconn.execute(select(func.coalesce(func.max(EVENTS.c.seq), 0))).scalar_one())
+        query = (
+            select(EVENTS)
+            .where(
+                EVENTS.c.seq > mark,
+                EVENTS.c.seq <= top,
+                EVENTS.c.workstation_id != local.workstation_id,
+                EVENTS.c.applied.is_distinct_from(0),
+            )
+            .order_by(EVENTS.c.seq)
+            .limit(limit)
+        )
+        events = [dict(r) for r in rconn.execute(query).mappings()]
+        copied = _copied_rows(rconn, events)
+    more = len(events) == limit
+    new_mark = int(events[-1]["seq"]) if more else top
+    for ev in events:
+        ev["server_seq"] = ev.pop("seq")
+        ev["applied"] = 1
+    with local.transaction("apply the pulled changes") as conn:
+        have = set(fetch_ids(conn, EVENTS, [e["id"] for e in events]))
+        fresh = [e for e in events if e["id"] not in have]
+        book = _ConflictBook(conn)
+        outcome = apply_events(conn, fresh, copied, book.add, book.blocked)
+        if outcome.applied:
+            conn.execute(
+                insert(EVENTS), [{k: e[k] for k in EVENT_COLUMNS} for e in outcome.applied]
+            )
+        book.write()
+        set_state(conn, mark_key, str(new_mark))
+    return new_mark, len(outcome.applied), len(book.new), more
+
+
+# -- the whole sync -------------------------------------------------------------------------
+
+
+def sync(
+    local: Store,
+    remote_url: str,
+    user: str,
+    *,
+    batch_size: int = DEFAULT_BATCH,
+    progress: Progress | None = None,
+    cancel: Cancel | None = None,
+    sslmode: str | None = None,
+) -> dict[str, Any]:
+    """Push this workstation's changes to the server and pull everyone else's.
+
+    Returns {"pushed", "rejected", "pulled", "conflicts", "open_conflicts", "server_id",
+    "batches"}: pushed = events the server did not have; rejected = pushed changes the server
+    kept but did not apply (another workstation changed the row first: this sync's pull opens
+    the conflict here); conflicts = conflicts opened by this sync.
+    """
+    if batch_size < 1:
+        raise StoreError(f"sync batch size must be at least 1, not {batch_size}")
+    if not local.is_sqlite:
+        raise StoreError(f"database {local.name} is not a workstation (SQLite) store")
+    remote = Store(resolve_url(remote_url, sslmode=sslmode), workstation=local.workstation_id)
+    try:
+        if remote.is_sqlite:
+            raise StoreError(f"sync server {remote.name} must be PostgreSQL")
+        return _sync(local, remote, user, batch_size, progress, cancel)
+    finally:
+        remote.close()
+
+
+def _sync(
+    local: Store,
+    remote: Store,
+    user: str,
+    batch_size: int,
+    progress: Progress | None,
+    cancel: Cancel | None,
+) -> dict[str, Any]:
+    counts = {"pushed": 0, "rejected": 0, "pulled": 0, "conflicts": 0, "batches": 0}
+    doing = f"sync with server {remote.name}"
+    with remote.guard(doing), remote.engine.connect() as rconn:
+        with rconn.begin():
+            server = database_id(rconn)
+            top = int(rconn.execute(select(func.coalesce(func.max(EVENTS.c.seq), 0))).scalar_one())
+        push_key, pull_key = f"pushed_seq:{server}", f"pulled_seq:{server}"
+        with local.reading("read the sync state") as conn:
+            pushed = int(get_state(conn, push_key) or 0)
+            pulled = int(get_state(conn, pull_key) or 0)
+            to_push = conn.execute(
+                select(func.count()).where(EVENTS.c.seq > pushed, EVENTS.c.server_seq.is_(None))
+            ).scalar_one()
+        total = max(1, int(to_push) + max(0, top - pulled))
+        done = 0
+        while True:
+            check(cancel, "the sync")
+            with local.reading("read the changes to push") as conn:
+                batch = _outbox(conn, pushed, batch_size)
+                copied = _copied_rows(conn, batch)
+            if not batch:
+                break
+            inserted, rejected = _push_batch(rconn, batch, copied)
+            pushed = int(batch[-1]["seq"])
+            with local.transaction("record the pushed changes") as conn:
+                set_state(conn, push_key, str(pushed))
+            counts["pushed"] += inserted
+            counts["rejected"] += rejected
+            counts["batches"] += 1
+            done += len(batch)
+            report(progress, done / total)
+        more = True
+        while more:
+            check(cancel, "the sync")
+            before = pulled
+            pulled, applied, opened, more = _pull_batch(rconn, local, pulled, batch_size, pull_key)
+            counts["pulled"] += applied
+            counts["conflicts"] += opened
+            counts["batches"] += 1
+            done += pulled - before
+            report(progress, min(1.0, done / total))
+    with local.transaction("record the sync") as conn:
+        stamp = {"at": utcnow().isoformat(), "user": user, **counts}
+        set_state(conn, f"last_sync:{server}", json.dumps(stamp))
+        open_count = conn.execute(
+            select(func.count()).select_from(CONFLICTS).where(CONFLICTS.c.status == "open")
+        ).scalar_one()
+    report(progress, 1.0)
+    return {**counts, "open_conflicts": int(open_count), "server_id": server}
+
+
+__all__ = ["DEFAULT_BATCH", "event_from_json", "event_json", "sync"]
