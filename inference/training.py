@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 import torch
 import torch.nn.functional as F  # noqa: N812
+from scipy import ndimage
 from torch import nn
 
 from ndelab.inference.device import configure_threads
@@ -71,6 +72,15 @@ class Sample:
     classes: npt.NDArray[np.uint8]
     part_mask: npt.NDArray[np.bool_]
     defect_centers: npt.NDArray[np.int64]  # (n, 3)
+    defect_kinds: tuple[str, ...] = ()
+    surface: npt.NDArray[np.int64] | None = None  # (n, 3) voxels on the part's surface
+
+
+def _surface_points(part_mask: npt.NDArray[np.bool_], step: int = 2) -> npt.NDArray[np.int64]:
+    """Voxels (on a coarse grid) where the part meets air: holes, bores, edges, thin walls."""
+    sub = part_mask[::step, ::step, ::step]
+    edge = sub & ~ndimage.binary_erosion(sub)
+    return np.argwhere(edge).astype(np.int64) * step
 
 
 def sample_from_phantom(ph: Phantom) -> Sample:
@@ -79,14 +89,16 @@ def sample_from_phantom(ph: Phantom) -> Sample:
     centers = np.array(
         [np.round(d.center_zyx).astype(np.int64) for d in ph.defects], dtype=np.int64
     ).reshape(-1, 3)
-    return Sample(image, ph.classes, ph.part_mask, centers)
+    kinds = tuple(d.kind for d in ph.defects)
+    return Sample(image, ph.classes, ph.part_mask, centers, kinds, _surface_points(ph.part_mask))
 
 
 class CropSampler:
     """Random crops from a pool of phantoms that is refreshed as training goes on.
 
-    Fractions: ``p_defect`` centred (jittered) on a defect, ``p_part`` anywhere in the part
-    (edges, thin walls and noise are the hard negatives), the rest anywhere in the scan.
+    Fractions: ``p_defect`` centred (jittered) on a defect, ``p_part`` anywhere in the part,
+    ``p_surface`` on the part's surface (bolt holes, bores and edges are the hard negatives:
+    air next to metal that is not a defect), the rest anywhere in the scan.
     """
 
     def __init__(
@@ -98,9 +110,11 @@ class CropSampler:
         refresh_every: int = 8,
         p_defect: float = 0.6,
         p_part: float = 0.3,
+        p_surface: float = 0.0,
         rng_seed: int = 0,
         make: Callable[[int, np.random.Generator], Phantom] | None = None,
         dims: int = 3,
+        balance: bool = False,
     ) -> None:
         if not seeds:
             raise UsageError("training needs at least one phantom seed")
@@ -110,8 +124,10 @@ class CropSampler:
         self.refresh_every = refresh_every
         self.p_defect = p_defect
         self.p_part = p_part
+        self.p_surface = p_surface
         self.rng = np.random.default_rng(rng_seed)
         self.dims = dims
+        self.balance = balance
         self._make = make or (self._default_make if dims == 3 else self._default_make_2d)
         self._pool: list[Sample] = []
         self._draws = 0
@@ -136,15 +152,34 @@ class CropSampler:
         else:
             self._pool[int(self.rng.integers(len(self._pool)))] = self._new_sample()
 
+    def _pick_defect(self, s: Sample) -> int:
+        """A defect index; with ``balance``, each present kind is equally likely first, so the
+        few inclusions of a casting are not drowned by its many pores."""
+        n = len(s.defect_centers)
+        if not self.balance or len(s.defect_kinds) != n:
+            return int(self.rng.integers(n))
+        kinds = sorted(set(s.defect_kinds))
+        kind = kinds[int(self.rng.integers(len(kinds)))]
+        idx = [i for i, k in enumerate(s.defect_kinds) if k == kind]
+        return idx[int(self.rng.integers(len(idx)))]
+
     def _corner(self, s: Sample) -> tuple[int, int, int]:
         shape = np.array(s.image.shape)
         c = self.crop
         size = np.array([1 if self.dims == 2 else c, c, c])
         u = self.rng.random()
         if u < self.p_defect and len(s.defect_centers):
-            center = s.defect_centers[int(self.rng.integers(len(s.defect_centers)))]
+            center = s.defect_centers[self._pick_defect(s)]
             center = center + self.rng.integers(-c // 3, c // 3 + 1, size=3)
-        elif u < self.p_defect + self.p_part:
+        elif (
+            u < self.p_defect + self.p_surface
+            and s.surface is not None
+            and len(s.surface)
+            and self.dims == 3
+        ):
+            center = s.surface[int(self.rng.integers(len(s.surface)))]
+            center = center + self.rng.integers(-c // 4, c // 4 + 1, size=3)
+        elif u < self.p_defect + self.p_surface + self.p_part:
             idx = np.flatnonzero(s.part_mask[::2, ::2, ::2])
             z, y, x = np.unravel_index(self.rng.choice(idx), s.part_mask[::2, ::2, ::2].shape)
             center = np.array([z, y, x]) * 2
@@ -246,6 +281,8 @@ def train_weights(
     lr: float = 2e-3,
     arch: dict[str, Any] | None = None,
     dims: int = 3,
+    balance: bool = True,
+    surface_negatives: bool = True,
     progress: Progress | None = None,
     cancel: Cancel | None = None,
     log: Callable[[str], None] | None = None,
@@ -263,7 +300,18 @@ def train_weights(
         arch = DEFAULT_ARCH if dims == 3 else DEFAULT_ARCH_2D
     arch = dict(arch)
     model = BUILDERS["unet3d" if dims == 3 else "unet2d"](**arch)
-    sampler = CropSampler(seed_list, crop=crop, rng_seed=seed, dims=dims)
+    surface = surface_negatives and dims == 3
+    p_defect, p_surface, p_part = (0.5, 0.2, 0.2) if surface else (0.6, 0.0, 0.3)
+    sampler = CropSampler(
+        seed_list,
+        crop=crop,
+        rng_seed=seed,
+        dims=dims,
+        balance=balance,
+        p_defect=p_defect,
+        p_surface=p_surface,
+        p_part=p_part,
+    )
     t0 = time.perf_counter()
     losses = train_network(
         model,
@@ -293,6 +341,8 @@ def train_weights(
         "crop": crop,
         "seed": seed,
         "lr": lr,
+        "class_balanced_defect_crops": balance,
+        "surface_negative_crops": surface,
         "phantoms_generated": sampler.phantoms_used,
         "loss_per_epoch": per_epoch,
         "train_seconds": round(seconds, 1),
@@ -401,6 +451,9 @@ def train_default(
     name: str | None = None,
     version: str = DEFAULT_VERSION,
     dims: int = 3,
+    balance: bool = True,
+    surface_negatives: bool = True,
+    make_default: bool = True,
     progress: Progress | None = None,
     cancel: Cancel | None = None,
     log: Callable[[str], None] | None = None,
@@ -424,6 +477,8 @@ def train_default(
         crop=crop,
         seed=seed,
         dims=dims,
+        balance=balance,
+        surface_negatives=surface_negatives,
         progress=lambda f: report(progress, 0.7 * f),
         cancel=cancel,
         log=log,
@@ -435,6 +490,7 @@ def train_default(
         eval_seeds=eval_seeds,
         name=name or (DEFAULT_NAME if dims == 3 else DEFAULT_NAME_2D),
         version=version,
+        make_default=make_default,
         progress=lambda f: report(progress, 0.7 + 0.3 * f),
         cancel=cancel,
         log=log,
@@ -451,11 +507,15 @@ def finalize_model(
     eval_seeds: Sequence[int],
     name: str = DEFAULT_NAME,
     version: str = DEFAULT_VERSION,
+    make_default: bool = True,
     progress: Progress | None = None,
     cancel: Cancel | None = None,
     log: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """Calibrate and evaluate trained weights in ``out_dir``; write model.json and pod.png."""
+    """Calibrate and evaluate trained weights in ``out_dir``; write model.json and pod.png.
+
+    ``make_default`` marks the entry as the built-in default for its dimensionality.
+    """
     from ndelab.inference.evaluation import evaluate, plot_pod
     from ndelab.inference.prelabel import run_model
 
@@ -477,7 +537,7 @@ def finalize_model(
             "normalisation": "air-material-peaks" if dims == 3 else "percentiles-0.5-99.5",
             "note": "voxel-scale model: trained on 0.1 mm phantoms but uses no spacing",
         },
-        is_builtin_default=True,
+        is_builtin_default=make_default,
     )
     net = load_network(spec)
     cal = calibrate(
@@ -527,6 +587,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--crop", type=int, default=None, help="default 32 (3D) or 64 (2D)")
     ap.add_argument("--dims", type=int, choices=(2, 3), default=3)
+    ap.add_argument("--no-balance", action="store_true", help="defect crops uniform over defects")
+    ap.add_argument("--no-surface-negatives", action="store_true")
+    ap.add_argument("--not-default", action="store_true", help="do not mark it the default")
     args = ap.parse_args(argv)
     metrics = train_default(
         args.out,
@@ -536,6 +599,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         batch=args.batch,
         crop=args.crop or (32 if args.dims == 3 else 64),
         dims=args.dims,
+        balance=not args.no_balance,
+        surface_negatives=not args.no_surface_negatives,
+        make_default=not args.not_default,
         log=lambda s: print(s, flush=True),
     )
     held = metrics["held_out"]
