@@ -10,7 +10,8 @@ Cases, each in its own subprocess so that peak RSS belongs to that case alone:
                quick mode only; in full mode its first-slice time is projected from the
                measured read throughput (it would need the whole 8 GB in memory).
 Both files are read through once after writing; then their pages are dropped from the page
-cache (posix_fadvise DONTNEED) before each case, so every case starts equally cold. Full mode writes ~8.4 GB twice under build/bench and deletes it.
+cache (posix_fadvise DONTNEED) before each case, so every case starts equally cold. Full mode
+writes ~8.4 GB twice under build/bench and deletes it.
 """
 
 from __future__ import annotations

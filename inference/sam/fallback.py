@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from ndelab.volumes.errors import UsageError
-
 from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
 
 from ndelab import native
+from ndelab.volumes.errors import UsageError
 
 BoolArray = npt.NDArray[np.bool_]
 
