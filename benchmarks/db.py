@@ -60,15 +60,17 @@ def populate(store: Store, n: int, *, user: str = "bench") -> tuple[str, list[st
 
 
 def snapshot(store: Store) -> dict[str, Any]:
-    """Every synced row (parts, scans, calls, dispositions) by id, and the set of event ids
-    the row history holds (the server's events it did not apply are left out)."""
+    """Every synced row (parts, scans, calls, dispositions) by id, the ids of all events, and
+    of those the rows' history holds (the server keeps, unapplied, changes that lost a race)."""
     out: dict[str, Any] = {}
     with store.reading("read a snapshot") as conn:
         for kind, table in ENTITY_TABLES.items():
             rows = conn.execute(select(table)).mappings()
             out[kind] = {r["id"]: {k: _plain(v) for k, v in r.items()} for r in rows}
-        query = select(EVENTS.c.id).where(EVENTS.c.applied.is_distinct_from(0))
-        out["events"] = {r[0] for r in conn.execute(query)}
+        query = select(EVENTS.c.id, EVENTS.c.applied)
+        events = list(conn.execute(query))
+        out["events"] = {r[0] for r in events}
+        out["applied_events"] = {r[0] for r in events if r[1] != 0}
     return out
 
 
@@ -128,7 +130,8 @@ def snapshot_remote(url: str) -> dict[str, Any]:
         snap = snapshot(remote)
     # The ORM peer's rows (if any) are not part of the synced state.
     snap["indication"] = {k: v for k, v in snap["indication"].items() if not k.startswith("orm-")}
-    snap["events"] = {k for k in snap["events"] if not k.startswith("orm-")}
+    for key in ("events", "applied_events"):
+        snap[key] = {k for k in snap[key] if not k.startswith("orm-")}
     return snap
 
 
