@@ -107,7 +107,7 @@ def resolve_conflict(
         row = conn.execute(select(IND).where(IND.c.id == c["entity_id"])).mappings().first()
         if row is None:
             raise ReviewError(f"call {c['entity_id']} of conflict {conflict_id} is not here")
-        mine = state_of(row)
+        mine = state_of(dict(row))
         theirs = {k: v for k, v in c["remote_state"].items() if k in STATE_KEYS}
         if choice == "mine":
             chosen = mine

@@ -98,9 +98,7 @@ def create_user(admin_url: str, name: str, role: str, password: str) -> None:
     if role not in ROLES:
         raise StoreError(f"role {role!r} is not one of {', '.join(ROLES)}")
     if not _NAME.match(name):
-        raise StoreError(
-            f"user name {name!r} is not allowed; use lower-case letters, digits and _"
-        )
+        raise StoreError(f"user name {name!r} is not allowed; use lower-case letters, digits and _")
     if not password:
         raise StoreError(f"user {name} needs a non-empty password")
     engine = create_engine(resolve_url(admin_url))

@@ -55,7 +55,7 @@ class PgServer:
             args.append(user)
         with self._connect() as conn:
             row = conn.execute(sql, args).fetchone()
-        return int(row[0]) if row else 0
+        return int(str(row[0])) if row else 0
 
 
 @pytest.fixture(scope="session")

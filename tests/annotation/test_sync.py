@@ -29,7 +29,8 @@ pytestmark = pytest.mark.postgres
 
 def _server(url: str) -> dict[str, Any]:
     with Store(url) as remote:
-        return snapshot(remote)
+        out: dict[str, Any] = snapshot(remote)
+    return out
 
 
 def _same(a: Store, url: str) -> None:
