@@ -569,6 +569,8 @@ def finalize_model(
     }
     card = spec.to_json() | {"training": record, "metrics": metrics}
     write_model_json(out_dir, card)
+    command = reproduce_command(out_dir, record, make_default=make_default)
+    (out_dir / "README.md").write_text(model_card(card, command))
     return {"training": record, "calibration": cal, **metrics}
 
 
@@ -607,3 +609,89 @@ def main(argv: Sequence[str] | None = None) -> int:
     held = metrics["held_out"]
     print(json.dumps({k: held[k] for k in ("recall_by_diameter_vox", "precision")}, indent=2))
     return 0
+
+
+def reproduce_command(out_dir: Path, record: dict[str, Any], *, make_default: bool) -> str:
+    """The ``main`` call (run in the repository root) that trains, calibrates and evaluates
+    this model again."""
+    args = [
+        "--out", f"resources/models/{out_dir.name}", "--dims", str(record.get("dims", 3)),
+        "--seed", str(record["seed"]), "--epochs", str(record["epochs"]),
+        "--steps-per-epoch", str(record["steps_per_epoch"]), "--batch", str(record["batch"]),
+        "--crop", str(record["crop"]),
+    ]  # fmt: skip
+    if not record.get("class_balanced_defect_crops", False):
+        args.append("--no-balance")
+    if not record.get("surface_negative_crops", False) and record.get("dims", 3) == 3:
+        args.append("--no-surface-negatives")
+    if not make_default:
+        args.append("--not-default")
+    return (
+        '.venv/bin/python -c "from ndelab.inference.training import main; main('
+        + repr(args)
+        + ')"  # or: ndelab train '
+        + " ".join(args)
+    )
+
+
+def model_card(entry: dict[str, Any], command: str, notes: str = "") -> str:
+    """A Markdown model card from a model.json entry and the command that reproduces it."""
+    tr = entry.get("training", {})
+    met = entry.get("metrics", {}).get("held_out", {})
+    cal = entry.get("calibration", {})
+    pod = met.get("pod_pores_diameter_vox", {})
+    lines = [
+        f"# {entry['name']} {entry['version']}",
+        "",
+        f"{entry['dims']}D U-Net ({tr.get('parameters', '?')} parameters, arch {entry['arch']}),"
+        f" classes {', '.join(entry['classes'])}. "
+        + ("The built-in default." if entry.get("default") else "Not the default."),
+        "",
+        *([notes, ""] if notes else []),
+        "## Reproduce",
+        "",
+        "```",
+        command,
+        "```",
+        "",
+        f"Training phantom seeds {tr.get('seeds')} (never >= 1000), {tr.get('epochs')} epochs x "
+        f"{tr.get('steps_per_epoch')} steps, batch {tr.get('batch')} crops of {tr.get('crop')} "
+        f"voxels, seed {tr.get('seed')}, {tr.get('phantoms_generated')} phantoms generated, "
+        f"{tr.get('train_seconds')} s on {tr.get('threads')} CPU threads (shared machine). "
+        f"Class-balanced defect crops: {tr.get('class_balanced_defect_crops', False)}; "
+        f"surface hard negatives: {tr.get('surface_negative_crops', False)}.",
+        f"Loss per epoch: {tr.get('loss_per_epoch')}.",
+        "",
+        "## Calibration",
+        "",
+        f"Platt scaling on {', '.join(cal.get('features', []))}; coef {cal.get('coef')}; fitted on"
+        f" seeds {cal.get('seeds')} ({cal.get('calls')} calls, {cal.get('true_calls')} true)."
+        f" ECE {cal.get('before', {}).get('ece')} -> {cal.get('after', {}).get('ece')}, Brier"
+        f" {cal.get('before', {}).get('brier')} -> {cal.get('after', {}).get('brier')}.",
+        "",
+        "## Held-out quality (seeds >= 10000; size, noise, blur, cupping and part vary)",
+        "",
+        "| pore diameter (vox) | pores | recall | all defects recall |",
+        "|---|---|---|---|",
+    ]
+    for key, row in met.get("recall_by_diameter_vox", {}).items():
+        p, a = row["pores"], row["all_defects"]
+        lines.append(f"| {key} | {p['n']} | {p['recall']} | {a['recall']} |")
+    kinds = met.get("recall_by_kind", {})
+    lines += [
+        "",
+        "Recall by kind: "
+        + ", ".join(f"{k} {v['recall']} (n={v['n']})" for k, v in kinds.items())
+        + "."
+        f" Precision {met.get('precision')} ({met.get('false_calls')} false of {met.get('calls')}"
+        f" calls); class agreement on hits {met.get('class_agreement')}.",
+        f"POD (hit/miss, ML logistic on ln diameter, Wald 95 % bound): a50 {_r(pod.get('a50'))},"
+        f" a90 {_r(pod.get('a90'))}, a90/95 {_r(pod.get('a90_95'))} voxels (pod.png).",
+        f"Evaluated scans: seeds {met.get('seeds')}, sizes {met.get('sizes')}.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _r(v: Any) -> str:
+    return "n/a" if v is None else f"{float(v):.2f}"

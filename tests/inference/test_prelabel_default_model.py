@@ -49,3 +49,18 @@ def test_default_model_finds_big_pores_of_a_held_out_phantom() -> None:
     assert big and sum(big) / len(big) >= 0.9
     assert sum(m.call_true) / len(res.calls) >= 0.9
     assert all(0.0 <= c.score <= 1.0 for c in res.calls)
+
+
+def test_radiographs_use_the_baseline_unless_a_2d_model_is_named() -> None:
+    from ndelab.volumes.phantom import make_radiograph
+
+    reg = Registry()
+    ph = make_radiograph(256, seed=10_321, kind="weld")
+    res = prelabel(ph.volume, registry=reg)
+    if reg.default(2) is None:
+        assert res.model_name == "classical-baseline" and "note" in res.details
+    named = [s for s in reg.specs() if s.dims == 2]
+    if named:
+        res2 = prelabel(ph.volume, model=named[0].name, registry=reg)
+        assert (res2.model_name, res2.model_version) == (named[0].name, named[0].version)
+        assert all(c.mask.shape[0] == 1 and c.bbox_zyx[0] == 0 for c in res2.calls)
