@@ -421,6 +421,10 @@ class MainWindow(QMainWindow):
             return
         self.review.set_session(session)
         counts = session.counts()
+        self.setWindowTitle(
+            f"{self.windowTitle().split(' — ')[0]} — {self._volume_name()} — "
+            f"{len(session.rows)} calls"
+        )
         self.statusBar().showMessage(
             f"{len(session.rows)} calls ({counts['proposed']} to review): "
             "N next, A accept, R reject",
@@ -567,10 +571,13 @@ class MainWindow(QMainWindow):
     def show_volume(self, volume: Volume) -> None:
         self.set_layout_2d(volume.is_2d)
         self.controller.set_volume(volume)
-        name = Path(volume.source).name if volume.source else "demo part"
-        self.setWindowTitle(f"ndelab — {name}")
+        self.setWindowTitle(f"ndelab — {self._volume_name()}")
         for warning in volume.warnings:
             self.statusBar().showMessage(warning, 10000)
+
+    def _volume_name(self) -> str:
+        volume = self.controller.volume
+        return Path(volume.source).name if volume is not None and volume.source else "demo part"
 
     def set_layout_2d(self, radiograph: bool) -> None:
         """Radiographs get one large view; CT gets the three orthogonal views and 3D."""

@@ -64,7 +64,8 @@ def demo_process(tmp_path: Path, require: Any) -> Iterator[subprocess.Popen[byte
 def test_user_clicks_scrolls_windows_and_quits(
     qapp: Any, demo_process: subprocess.Popen[bytes]
 ) -> None:
-    wid = _xdotool("search", "--sync", "--name", "ndelab — demo part").splitlines()[0]
+    # The title gains the number of calls once the pre-labeled review is ready.
+    wid = _xdotool("search", "--sync", "--name", "ndelab — demo part — .* calls").splitlines()[0]
     geometry = dict(
         line.split("=") for line in _xdotool("getwindowgeometry", "--shell", wid).splitlines()
     )
@@ -74,7 +75,7 @@ def test_user_clicks_scrolls_windows_and_quits(
     window = (x, y, w, h - 40)
     # The axial view is the top-left slice view, right of the review queue dock.
     ax, ay = x + int(0.37 * w), y + int(0.3 * h)
-    time.sleep(2.0)
+    time.sleep(1.0)
     start = _grab(qapp, window)
 
     _xdotool("mousemove", str(ax), str(ay), "click", "1")  # crosshair

@@ -10,6 +10,7 @@ import pytest
 from ndelab.inference.sam.fallback import region_grow_2d
 from ndelab.inference.sam.interactive import NOT_CONFIGURED, InteractiveSegmenter
 from ndelab.inference.sam.testing import save_tiny_checkpoint
+from ndelab.volumes.errors import UsageError
 
 
 def _sphere_volume() -> tuple[np.ndarray, np.ndarray]:
@@ -81,7 +82,7 @@ def test_region_grow_2d_clicks_and_boxes() -> None:
     assert left[20, 20] and not left[20, 45] and np.count_nonzero(left) >= 390
     boxed = region_grow_2d(img, [], [], box=(8, 8, 31, 31))
     assert boxed[10:30, 10:30].mean() >= 0.95 and not boxed[:, 32:].any()  # box is inclusive
-    with pytest.raises(ValueError, match="positive click or a box"):
+    with pytest.raises(UsageError, match="positive click or a box"):  # the user's to fix
         region_grow_2d(img, [(5, 5)], [0])
     with pytest.raises(ValueError, match="one label per point"):
         region_grow_2d(img, [(5, 5)], [])
