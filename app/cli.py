@@ -243,6 +243,42 @@ def cmd_prelabel(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sync(args: argparse.Namespace) -> int:
+    from ndelab.annotation.sync import sync
+
+    with _store(args) as store:
+        result = sync(
+            store, args.remote, args.user, batch_size=args.batch_size, sslmode=args.sslmode
+        )
+    if args.json:
+        _print_json(result)
+    else:
+        print(
+            f"pushed {result['pushed']}, pulled {result['pulled']}, "
+            f"conflicts {result['conflicts']} new ({result['open_conflicts']} open)"
+        )
+    return 0
+
+
+def cmd_conflicts(args: argparse.Namespace) -> int:
+    from ndelab.annotation.conflicts import list_conflicts, resolve_conflict
+
+    with _store(args) as store:
+        if args.resolve:
+            conflict_id, how = args.resolve
+            if args.user is None:
+                raise UsageError("resolving a conflict needs --user")
+            _print_json(resolve_conflict(store, conflict_id, how, args.user))
+            return 0
+        conflicts = list_conflicts(store, status=None if args.all else "open")
+    if args.json:
+        _print_json(conflicts)
+    else:
+        for c in conflicts:
+            print(f"{c['id']}  {c.get('status')}  call {c.get('entity_id')}")
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from ndelab.benchmarks import run_benchmark
 
@@ -337,6 +373,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--user")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_prelabel)
+
+    p = sub.add_parser("sync", help="push local review work to the shared database and pull")
+    p.add_argument("--db", required=True, help="the local (SQLite) store")
+    p.add_argument("--remote", required=True, help="postgresql+psycopg://user@host/db")
+    p.add_argument("--user", required=True)
+    p.add_argument("--batch-size", type=int, default=2000)
+    p.add_argument(
+        "--sslmode", choices=("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+    )
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_sync)
+
+    p = sub.add_parser("conflicts", help="list (or resolve) sync conflicts")
+    p.add_argument("--db", required=True)
+    p.add_argument("--all", action="store_true", help="resolved ones too")
+    p.add_argument("--resolve", nargs=2, metavar=("CONFLICT_ID", "mine|theirs"))
+    p.add_argument("--user")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_conflicts)
 
     p = sub.add_parser("bench", help="run a benchmark against its peer")
     p.add_argument("area")
