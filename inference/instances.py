@@ -17,7 +17,9 @@ import numpy.typing as npt
 
 from ndelab import native
 from ndelab.inference.calls import Call
+from ndelab.inference.intensity import Levels
 from ndelab.volumes.progress import Cancel, check
+from ndelab.volumes.volume import Volume
 
 DEFAULT_MIN_VOXELS = 3
 
@@ -126,3 +128,30 @@ def instances_from_probabilities(
         )
     calls.sort(key=lambda c: -c.score)
     return calls
+
+
+def open_fraction(
+    volume: Volume, levels: Levels, call: Call, *, inner: int = 1, outer: int = 3
+) -> float:
+    """Share of air in a shell ``inner``..``outer`` voxels around a call (read lazily).
+
+    A pore, crack or inclusion is enclosed by material, so its shell is metal; a call on a
+    bolt hole, a bore or the part's outline opens onto air. The inner voxel is skipped: the
+    scanner's blur makes a real pore's rim read half-way to air.
+    """
+    z0, y0, x0, z1, y1, x1 = call.bbox_zyx
+    shape = volume.shape
+    pad = outer if not volume.is_2d else 0
+    lo = (max(z0 - pad, 0), max(y0 - outer, 0), max(x0 - outer, 0))
+    hi = (min(z1 + pad, shape[0]), min(y1 + outer, shape[1]), min(x1 + outer, shape[2]))
+    mask = np.zeros(tuple(h - low for low, h in zip(lo, hi, strict=True)), dtype=bool)
+    mask[
+        z0 - lo[0] : z1 - lo[0],
+        y0 - lo[1] : y1 - lo[1],
+        x0 - lo[2] : x1 - lo[2],
+    ] = call.mask
+    shell = native.dilate(mask, outer) & ~native.dilate(mask, inner)
+    if not shell.any():
+        return 0.0
+    image = levels.apply(np.asarray(volume.data[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]]))
+    return float(np.mean(image[shell] < 0.5))

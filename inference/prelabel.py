@@ -15,8 +15,12 @@ import torch
 from ndelab.inference.baseline import detect as baseline_detect
 from ndelab.inference.calls import Call, PrelabelResult
 from ndelab.inference.device import choose_batch_size, choose_device, configure_threads
-from ndelab.inference.instances import instances_from_probabilities, min_voxels_for
-from ndelab.inference.intensity import estimate_levels
+from ndelab.inference.instances import (
+    instances_from_probabilities,
+    min_voxels_for,
+    open_fraction,
+)
+from ndelab.inference.intensity import Levels, estimate_levels
 from ndelab.inference.registry import BASELINE_NAME, ModelSpec, Registry, load_network
 from ndelab.inference.sliding import SlidingWindow
 from ndelab.volumes.errors import UsageError
@@ -35,6 +39,22 @@ def _allocate(shape: tuple[int, ...], tmp: Path | None) -> npt.NDArray[np.uint8]
     return np.memmap(tmp / "probabilities.u8", dtype=np.uint8, mode="w+", shape=shape)
 
 
+def drop_open_calls(
+    volume: Volume, levels: Levels, calls: list[Call], open_max: float | None
+) -> list[Call]:
+    """Record each 3D call's open fraction (air in its shell) and drop those above
+    ``open_max``, the model's limit fitted on calibration phantoms (None keeps all)."""
+    if volume.is_2d:
+        return calls
+    kept = []
+    for call in calls:
+        frac = open_fraction(volume, levels, call)
+        call.evidence["open_fraction"] = frac
+        if open_max is None or frac <= float(open_max):
+            kept.append(call)
+    return kept
+
+
 def predict_probabilities(
     volume: Volume,
     spec: ModelSpec,
@@ -44,6 +64,7 @@ def predict_probabilities(
     out: npt.NDArray[np.uint8] | None = None,
     overlap: float = 0.25,
     batch_size: int | None = None,
+    levels: Levels | None = None,
     progress: Progress | None = None,
     cancel: Cancel | None = None,
 ) -> npt.NDArray[np.uint8]:
@@ -64,7 +85,8 @@ def predict_probabilities(
         batch_size=bs,
         device=device,
     )
-    runner.run(volume, estimate_levels(volume), out, progress=progress, cancel=cancel)
+    lv = estimate_levels(volume) if levels is None else levels
+    runner.run(volume, lv, out, progress=progress, cancel=cancel)
     return out
 
 
@@ -148,6 +170,7 @@ def run_model(
         net = load_network(spec, dev)
     else:
         net = net.to(dev).eval()
+    levels = estimate_levels(volume)
     nbytes = len(spec.classes) * math.prod(volume.shape)
     with tempfile.TemporaryDirectory(prefix="ndelab-prelabel-") as tmp:
         out = _allocate(
@@ -160,6 +183,7 @@ def run_model(
             device=dev,
             out=out,
             overlap=overlap,
+            levels=levels,
             progress=lambda f: report(progress, 0.9 * f),
             cancel=cancel,
         )
@@ -175,6 +199,7 @@ def run_model(
             cancel=cancel,
         )
         del out
+    calls = drop_open_calls(volume, levels, calls, spec.input.get("open_fraction_max"))
     report(progress, 1.0)
     return PrelabelResult(
         calls=calls,

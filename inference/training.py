@@ -8,6 +8,7 @@ sampled mostly around defects, with hard negatives inside the part and some anyw
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -418,7 +419,14 @@ def calibrate(
         lambda ph: run_model(ph.volume, raw_spec, min_voxels=3, net=net, cancel=cancel),
         cancel=cancel,
     )
-    calls = raw["calls"]
+    every = raw["calls"]
+    # Calls that open onto air (bolt holes, bores): the limit is twice the largest share of
+    # air around any true call, so real defects keep a wide margin.
+    open_true = [c.get("open_fraction", 0.0) for c in every if c["true"]]
+    open_max = None
+    if spec.dims == 3 and open_true:
+        open_max = math.ceil(200 * max(open_true)) / 100
+    calls = [c for c in every if open_max is None or c.get("open_fraction", 0.0) <= open_max]
     mean = np.array([c["fg_mean"] for c in calls])
     peak = np.array([c["fg_max"] for c in calls])
     truth = np.array([c["true"] for c in calls], dtype=bool)
@@ -430,6 +438,9 @@ def calibrate(
         "features": ["logit(mean foreground probability)", "logit(max foreground probability)"],
         "coef": [round(float(c), 5) for c in coef],
         "seeds": [min(seeds), max(seeds)],
+        "open_fraction_max": open_max,
+        "calls_before_open_filter": len(every),
+        "true_calls_before_open_filter": int(sum(c["true"] for c in every)),
         "calls": len(calls),
         "true_calls": int(truth.sum()),
         "before": reliability(mean.tolist(), truth.tolist()),
@@ -550,7 +561,9 @@ def finalize_model(
     )
     if log is not None:
         log(f"calibration: {json.dumps({k: cal[k] for k in ('coef', 'calls', 'true_calls')})}")
-    spec = replace(spec, calibration=cal)
+    spec = replace(
+        spec, calibration=cal, input=spec.input | {"open_fraction_max": cal["open_fraction_max"]}
+    )
     sizes = (96, 128, 160) if dims == 3 else (256, 384, 512)
     result = evaluate(
         seeds=eval_seeds,

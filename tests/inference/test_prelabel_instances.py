@@ -68,3 +68,30 @@ def test_calibration_is_monotone_in_confidence() -> None:
     scores = [calibrated_score(m, m, cal) for m in (0.55, 0.7, 0.9, 0.99)]
     assert scores == sorted(scores) and 0 < scores[0] < scores[-1] < 1
     assert calibrated_score(0.7, 0.9, {}) == pytest.approx(0.7)
+
+
+def test_open_fraction_tells_enclosed_pores_from_holes() -> None:
+    from ndelab.inference.calls import Call
+    from ndelab.inference.instances import open_fraction
+    from ndelab.inference.intensity import Levels
+    from ndelab.volumes.volume import Volume
+
+    img = np.full((40, 40, 40), 1000, np.uint16)  # air
+    img[5:35, 5:35, 5:35] = 20000  # a metal block
+    zz, yy, xx = np.mgrid[:40, :40, :40]
+    pore = (zz - 20) ** 2 + (yy - 20) ** 2 + (xx - 20) ** 2 <= 9
+    img[pore] = 1000
+    img[5:35, 10:13, 10:13] = 1000  # a hole right through the block along z
+    vol, levels = Volume(img), Levels(1000.0, 20000.0)
+
+    def call_for(mask: np.ndarray) -> Call:
+        idx = np.argwhere(mask)
+        lo, hi = idx.min(0), idx.max(0) + 1
+        crop = mask[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]]
+        box = (*map(int, lo), *map(int, hi))
+        return Call("pore", 1.0, (0.0, 0.0, 0.0), box, int(crop.sum()), 0.0, crop, "m", "1")
+
+    hole = np.zeros_like(pore)
+    hole[5:35, 10:13, 10:13] = True
+    assert open_fraction(vol, levels, call_for(pore)) == 0.0
+    assert open_fraction(vol, levels, call_for(hole)) > 0.1
