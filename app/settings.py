@@ -34,6 +34,7 @@ class Settings:
     recent_files: list[str] = field(default_factory=list)
     sam_checkpoint: str | None = None
     database_url: str | None = None
+    remote_url: str | None = None  # the shared PostgreSQL, without a password
     user: str | None = None
 
     def add_recent(self, path: str | Path) -> None:

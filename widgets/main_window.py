@@ -34,9 +34,11 @@ from ndelab.app.review_controller import ReviewController
 from ndelab.app.review_session import ReviewSession
 from ndelab.app.sam_controller import SamController
 from ndelab.app.settings import Settings
+from ndelab.app.sync_controller import SyncController, without_password
 from ndelab.app.workspace import open_review, prelabel_into
 from ndelab.volumes.errors import NdelabError
 from ndelab.volumes.volume import Volume
+from ndelab.widgets.conflicts_dialog import ConflictsDialog
 from ndelab.widgets.disposition_panel import DispositionPanel
 from ndelab.widgets.edit_toolbar import EditToolBar
 from ndelab.widgets.histogram_panel import HistogramPanel
@@ -156,6 +158,11 @@ class MainWindow(QMainWindow):
 
         self.readout = QLabel("")
         self.statusBar().addWidget(self.readout, 1)
+        self.sync = SyncController()
+        self.sync_label = QLabel("")
+        self.statusBar().addPermanentWidget(self.sync_label)
+        self.sync.stateChanged.connect(self.sync_label.setText)
+        self.sync.synced.connect(self._after_sync)
         self.controller.hoverChanged.connect(self.readout.setText)
         self.controller.cursorChanged.connect(self._cursor_readout)
         self.controller.volumeChanged.connect(self._on_volume)
@@ -197,6 +204,7 @@ class MainWindow(QMainWindow):
         self.recent_menu = file_menu.addMenu("Open &recent")
         self._action(file_menu, "Open &demo part", self.open_demo, "Ctrl+D")
         self._action(file_menu, "SAM &checkpoint…", self.choose_sam_checkpoint)
+        self._action(file_menu, "Shared data&base…", self.choose_remote)
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         self._refresh_recent()
@@ -238,6 +246,9 @@ class MainWindow(QMainWindow):
         self._action(review, "Re&do", self.review.redo, "Ctrl+Shift+Z")
         review.addSeparator()
         self._action(review, "Pre-label with the default &model", self.run_prelabel, "Ctrl+L")
+        review.addSeparator()
+        self._action(review, "&Sync with the shared database", self.sync.sync_now, "Ctrl+Shift+S")
+        self._action(review, "Sync &conflicts…", self.show_conflicts)
         view.addAction(self.queue_dock.toggleViewAction())
         view.addAction(self.inspector_dock.toggleViewAction())
         view.addAction(self.disposition_dock.toggleViewAction())
@@ -250,6 +261,49 @@ class MainWindow(QMainWindow):
         for path in self.settings.recent_files:
             self._action(self.recent_menu, path, lambda _c=False, p=path: self.open_path(p))
         self.recent_menu.setEnabled(bool(self.settings.recent_files))
+
+    def choose_remote(self) -> None:
+        """Preferences: the shared PostgreSQL. The password comes from NDELAB_DB_PASSWORD,
+        PGPASSWORD or the system keyring, never from settings."""
+        url, ok = QInputDialog.getText(
+            self,
+            "Shared database",
+            "PostgreSQL URL (postgresql+psycopg://user@host:5432/ndelab?sslmode=require);\n"
+            "passwords are taken from NDELAB_DB_PASSWORD or the keyring, never saved:",
+            text=self.settings.remote_url or "",
+        )
+        if not ok:
+            return
+        self.settings.remote_url = without_password(url.strip()) if url.strip() else None
+        self._save_settings()
+        self.sync.configure(self.store(), url.strip() or None, self.user)
+
+    def show_conflicts(self) -> None:
+        store = self.store()
+        if store is None:
+            return
+        dialog = ConflictsDialog(store, self.user, self)
+        dialog.goToCall.connect(lambda call_id: self.review.select(call_id))
+        dialog.exec()
+        self._reload_review()
+
+    def _after_sync(self, result: dict[str, Any]) -> None:
+        if result.get("pulled"):
+            self._reload_review()
+        if result.get("conflicts"):
+            self.statusBar().showMessage(
+                f"{result['conflicts']} new sync conflict(s): Review ▸ Sync conflicts", 15000
+            )
+
+    def _reload_review(self) -> None:
+        session = self.review.session
+        if session is None:
+            return
+        current = session.current
+        session.reload()
+        self.review.set_session(session)
+        if current is not None:
+            self.review.select(current, centre=False)
 
     def choose_sam_checkpoint(self) -> None:
         """Preferences: the local Segment Anything checkpoint (nothing is ever downloaded)."""
@@ -419,6 +473,7 @@ class MainWindow(QMainWindow):
     def _review_ready(self, session: ReviewSession) -> None:
         if self.controller.volume is None:
             return
+        self.sync.configure(session.store, self.settings.remote_url, self.user)
         self.review.set_session(session)
         counts = session.counts()
         self.setWindowTitle(
@@ -622,6 +677,7 @@ class MainWindow(QMainWindow):
         if self._job is not None:
             self._job.cancel()
         self.sam.stop()
+        self.sync.stop()
         if self._store is not None:
             self._store.close()
         if self.view3d is not None:

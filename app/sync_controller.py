@@ -1,0 +1,108 @@
+"""Background sync with the shared database, and the sync state the window shows.
+
+The local store keeps working offline: a failed sync is a status line, not a dialog, and the
+next timer tick tries again. Passwords never enter settings (environment or keyring only).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer, Signal
+from sqlalchemy.engine import make_url
+
+from ndelab.annotation import Store
+from ndelab.app import jobs
+
+log = logging.getLogger(__name__)
+
+SYNC_EVERY_MS = 5 * 60 * 1000
+
+
+def without_password(url: str) -> str:
+    """The URL as settings may keep it: never with a password in it."""
+    try:
+        parsed = make_url(url)
+    except Exception:  # an unparsable URL is reported when sync tries it
+        return url
+    return parsed.set(password=None).render_as_string(hide_password=False)
+
+
+class SyncController(QObject):
+    stateChanged = Signal(str)  # the status-bar text
+    synced = Signal(object)  # the sync result dict
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.remote_url: str | None = None
+        self.store: Store | None = None
+        self.user = ""
+        self.last: dict[str, Any] | None = None
+        self.last_at: datetime | None = None
+        self.error: str | None = None
+        self._job: jobs.Job | None = None
+        self._timer = QTimer(self)
+        self._timer.setInterval(SYNC_EVERY_MS)
+        self._timer.timeout.connect(self.sync_now)
+
+    def configure(self, store: Store | None, remote_url: str | None, user: str) -> None:
+        self.store, self.remote_url, self.user = store, remote_url or None, user
+        if self.remote_url and self.store is not None:
+            self._timer.start()
+        else:
+            self._timer.stop()
+        self.stateChanged.emit(self.text())
+
+    @property
+    def running(self) -> bool:
+        return self._job is not None
+
+    def sync_now(self) -> None:
+        if self.store is None or not self.remote_url or self._job is not None:
+            return
+        from ndelab.annotation.sync import sync
+
+        store, remote, user = self.store, self.remote_url, self.user
+        job = jobs.Job(
+            "Sync",
+            lambda progress, cancel: sync(store, remote, user, progress=progress, cancel=cancel),
+        )
+        job.finished.connect(self._done)
+        job.failed.connect(self._failed)
+        job.cancelled.connect(lambda: self._failed("cancelled"))
+        self._job = job
+        self.stateChanged.emit("Sync: running…")
+        jobs.start(job)
+
+    def _done(self, result: dict[str, Any]) -> None:
+        self._job = None
+        self.last, self.last_at, self.error = result, datetime.now(UTC), None
+        self.stateChanged.emit(self.text())
+        self.synced.emit(result)
+
+    def _failed(self, message: str) -> None:
+        self._job = None
+        self.error = message
+        log.info("sync failed: %s", message)
+        self.stateChanged.emit(self.text())
+
+    def stop(self) -> None:
+        self._timer.stop()
+        if self._job is not None:
+            self._job.cancel()
+
+    def text(self) -> str:
+        if not self.remote_url:
+            return "Local database only"
+        if self.error:
+            return f"Sync: offline ({self.error}) — work is kept locally"
+        if self.last is None or self.last_at is None:
+            return "Sync: not yet"
+        open_conflicts = self.last.get("open_conflicts", 0)
+        when = self.last_at.astimezone().strftime("%H:%M")
+        text = f"Synced {when}: ↑{self.last['pushed']} ↓{self.last['pulled']}"
+        if open_conflicts:
+            text += f", {open_conflicts} conflict(s) to resolve"
+        return text
