@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -64,3 +65,31 @@ def test_radiographs_use_the_baseline_unless_a_2d_model_is_named() -> None:
         res2 = prelabel(ph.volume, model=named[0].name, registry=reg)
         assert (res2.model_name, res2.model_version) == (named[0].name, named[0].version)
         assert all(c.mask.shape[0] == 1 and c.bbox_zyx[0] == 0 for c in res2.calls)
+
+
+def test_prelabel_reads_a_lazy_volume_in_pieces(tmp_path: Path) -> None:
+    import numpy as np
+
+    from ndelab.volumes.volume import Volume
+
+    ph = make_ct_phantom(seed=10_777, shape=(144, 64, 64), part="cylinder")
+    data = np.asarray(ph.volume.data)
+    mm = np.memmap(tmp_path / "scan.u16", dtype=np.uint16, mode="w+", shape=data.shape)
+    mm[:] = data
+    mm.flush()
+
+    class Counting:
+        def __init__(self, arr: Any) -> None:
+            self.arr, self.shape, self.dtype = arr, arr.shape, arr.dtype
+            self.largest = 0
+
+        def __getitem__(self, key: Any) -> Any:
+            block = np.asarray(self.arr[key])
+            self.largest = max(self.largest, block.size)
+            return block
+
+    lazy = Counting(np.memmap(tmp_path / "scan.u16", dtype=np.uint16, mode="r", shape=data.shape))
+    res = prelabel(Volume(lazy, spacing_mm=ph.volume.spacing_mm))
+    direct = prelabel(ph.volume)
+    assert lazy.largest <= 64 * 64 * 64 < data.size  # one slab of windows at most
+    assert [c.bbox_zyx for c in res.calls] == [c.bbox_zyx for c in direct.calls]
