@@ -19,7 +19,7 @@ class Call:
     centroid_zyx: tuple[float, float, float]  # voxel index
     bbox_zyx: tuple[int, int, int, int, int, int]  # z0, y0, x0, z1, y1, x1
     volume_voxels: int
-    volume_mm3: float
+    volume_mm3: float  # on a radiograph (one slice): the area in mm²
     mask: npt.NDArray[np.bool_]
     model_name: str
     model_version: str

@@ -93,7 +93,8 @@ def instances_from_probabilities(
     mask = foreground_mask(probs, threshold, cancel)
     labels, stats = native.label_stats(mask, connectivity=26)
     del mask
-    vox_mm3 = math.prod(spacing_mm)
+    # A radiograph's calls measure area (mm²): its z spacing means nothing.
+    vox_mm3 = spacing_mm[1] * spacing_mm[2] if probs.shape[1] == 1 else math.prod(spacing_mm)
     calls: list[Call] = []
     keep = np.flatnonzero(stats.voxel_count >= min_voxels)
     for i in keep:
