@@ -367,3 +367,40 @@ def test_bad_options_and_cancel(store: Store, built: Built, tmp_path: Path) -> N
     done: list[float] = []
     export_dataset(store, tmp_path / "d", progress=done.append)
     assert done[-1] == 1.0 and done == sorted(done)
+
+
+def test_coco_radiographs_keep_negatives_and_shift_signed_values(
+    store: Store, tmp_path: Path
+) -> None:
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    data = np.arange(-600, 600, dtype=np.int16).reshape(1, 30, 40)
+    ids = []
+    for name in ("dx_hit", "dx_clean"):
+        path = folder / f"{name}.npy"
+        write_volume(Volume(data, modality="DX"), path)
+        vol = open_volume(path)
+        labels = np.zeros(vol.shape, np.int32)
+        labels[0, 5:9, 10:20] = 1
+        made = import_labels(
+            store, vol, labels, "crack", source="model:weldnet@1", user="r", part_name=name
+        )
+        action = ("accept", None) if name == "dx_hit" else ("reject", "scratch on the plate")
+        review(store, made["call_ids"][0], action[0], "ana", reason=action[1])
+        ids.append((made["scan_id"], made["call_ids"][0]))
+    out = tmp_path / "ds"
+    summary = export_dataset(store, out, fmt="coco", val_fraction=0.0)
+    assert summary["splits"]["train"]["scans"] == 2 and summary["labels"] == 1
+    doc = json.loads((out / "annotations/instances_train.json").read_text())
+    assert json.loads((out / "annotations/instances_val.json").read_text())["images"] == []
+    images = {i["scan_id"]: i for i in doc["images"]}
+    assert set(images) == {ids[0][0], ids[1][0]}  # the all-rejected radiograph is a negative
+    assert images[ids[1][0]]["file_name"] == f"images/train/{ids[1][0]}.png"
+    (ann,) = doc["annotations"]
+    assert ann["image_id"] == images[ids[0][0]]["id"] and ann["category_id"] == 2
+    assert ann["bbox"] == [10, 5, 10, 4] and ann["area"] == 40
+    mapping = images[ids[0][0]]["value_mapping"]
+    assert mapping == {"scale": 1.0, "offset": -32768.0}
+    png = cv2.imread(str(out / images[ids[0][0]]["file_name"]), cv2.IMREAD_UNCHANGED)
+    assert png is not None
+    np.testing.assert_array_equal(png * mapping["scale"] + mapping["offset"], data[0])
