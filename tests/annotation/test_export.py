@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -275,7 +276,7 @@ def test_nrrd_files_read_back_with_geometry(store: Store, built: Built, tmp_path
 
 
 def test_nifti_files_read_back_with_ras_affine(store: Store, built: Built, tmp_path: Path) -> None:
-    nibabel = pytest.importorskip("nibabel")
+    nibabel: Any = importlib.import_module("nibabel")  # a dependency of the nifti export
     out = tmp_path / "ds"
     export_dataset(store, out, fmt="nifti")
     entry = _manifest(out)["scans"][0]
@@ -404,3 +405,15 @@ def test_coco_radiographs_keep_negatives_and_shift_signed_values(
     png = cv2.imread(str(out / images[ids[0][0]]["file_name"]), cv2.IMREAD_UNCHANGED)
     assert png is not None
     np.testing.assert_array_equal(png * mapping["scale"] + mapping["offset"], data[0])
+
+
+def test_scan_hash_matches_the_workstations(tmp_path: Path) -> None:
+    """Export re-checks a scan with the same hash the workstation recorded (app.workspace)."""
+    from ndelab.app.workspace import volume_sha256
+
+    data = np.arange(2 * 3 * 4, dtype=np.uint16).reshape(2, 3, 4)
+    for name in ("a.nrrd", "b.mhd"):
+        write_volume(Volume(data), tmp_path / name)
+        vol = open_volume(tmp_path / name)
+        assert files_sha256(vol) == volume_sha256(vol)
+    assert files_sha256(Volume(data)) is None
