@@ -45,6 +45,7 @@ from ndelab.annotation.export_volumes import (
 from ndelab.annotation.schema import utcnow
 from ndelab.annotation.store import Store
 from ndelab.volumes.errors import NdelabError, UsageError, VolumeWriteError
+from ndelab.volumes.identity import volume_sha256
 from ndelab.volumes.io import open_volume
 from ndelab.volumes.progress import Cancel, Cancelled, Progress, check, report
 from ndelab.volumes.volume import Volume
@@ -81,24 +82,8 @@ def split_parts(part_ids: list[str], val_fraction: float, seed: int) -> dict[str
 
 
 def files_sha256(volume: Volume) -> str | None:
-    """sha256 of the scan's files as the workstation records it (header and data files; every
-    file of a folder, sorted). None when the volume came from no file."""
-    if volume.source is None:
-        return None
-    source = Path(volume.source)
-    if source.is_dir():
-        files = sorted(p for p in source.rglob("*") if p.is_file())
-    else:
-        files = [source]
-        data_file = volume.metadata.get("data_file") if isinstance(volume.metadata, dict) else None
-        if isinstance(data_file, str) and Path(data_file).is_file() and Path(data_file) != source:
-            files.append(Path(data_file))
-    digest = hashlib.sha256()
-    for path in files:
-        with path.open("rb") as f:
-            while block := f.read(_HASH_CHUNK):
-                digest.update(block)
-    return digest.hexdigest()
+    """sha256 of the scan's files as the workstation records it; None without files."""
+    return volume_sha256(volume) if volume.source is not None else None
 
 
 def _scans(store: Store, scan_ids: list[str]) -> dict[str, dict[str, Any]]:

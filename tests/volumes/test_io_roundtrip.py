@@ -139,3 +139,16 @@ def test_unwritable_targets_raise_one_sentence(tmp_path: Path) -> None:
     cplx = Volume(data=np.zeros((1, 2, 2), np.complex64))
     with pytest.raises(VolumeWriteError, match="complex64 cannot be written"):
         write_volume(cplx, tmp_path / "c.nrrd")
+
+
+def test_detached_data_files_are_part_of_the_scan_identity(tmp_path: Path) -> None:
+    from ndelab.volumes.identity import source_files, volume_sha256
+
+    header = tmp_path / "part.mhd"
+    write_volume(Volume(np.arange(24, dtype=np.uint16).reshape(2, 3, 4)), header)
+    volume = open_volume(header)
+    assert len(source_files(volume)) == 2
+    before = volume_sha256(volume)
+    data_file = source_files(volume)[1]
+    data_file.write_bytes(data_file.read_bytes()[::-1])  # same size, other voxels
+    assert volume_sha256(open_volume(header)) != before

@@ -155,8 +155,15 @@ def read_metaimage(
         format="metaimage",
         source=str(path),
         warnings=warnings,
-        metadata={"header": fields},
+        metadata=_with_data_file({"header": fields}, path, fields["ElementDataFile"]),
     )
+
+
+def _with_data_file(meta: dict[str, Any], path: Path, where: str) -> dict[str, Any]:
+    """Name the detached data file, so the scan's identity (sha256) covers the voxels too."""
+    if where.upper() != "LOCAL" and not where.upper().startswith("LIST"):
+        meta["data_file"] = str(path.parent / where)
+    return meta
 
 
 def _voxels(

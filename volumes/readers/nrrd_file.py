@@ -110,8 +110,19 @@ def read_nrrd(
         format="nrrd",
         source=str(path),
         warnings=warnings,
-        metadata={"header": {k: v for k, v in header.items() if k != "sizes"}},
+        metadata=_with_data_file(
+            {"header": {k: v for k, v in header.items() if k != "sizes"}}, path, header
+        ),
     )
+
+
+def _with_data_file(meta: dict[str, Any], path: Path, header: dict[str, Any]) -> dict[str, Any]:
+    """Name a detached data file, so the scan's identity (sha256) covers the voxels too."""
+    detached = header.get("data file", header.get("datafile"))
+    if detached is not None:
+        name = str(detached).split()[0]
+        meta["data_file"] = str(Path(name) if Path(name).is_absolute() else path.parent / name)
+    return meta
 
 
 def _geometry(
