@@ -333,7 +333,7 @@ def evaluate(
 
 
 def plot_pod(result: dict[str, Any], png_path: Path, *, title: str | None = None) -> Path:
-    """Draw the pore POD curve with its 95 % lower bound and the hit/miss data (Agg)."""
+    """Draw the pore POD curve with its 95 % lower bound, a90 and a90/95 (matplotlib Agg)."""
     import matplotlib
 
     matplotlib.use("Agg")
