@@ -16,10 +16,9 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
-import torch
 
 from ndelab.inference.baseline import detect
-from ndelab.inference.device import choose_device
+from ndelab.inference.device import choose_device, configure_threads
 from ndelab.inference.prelabel import prelabel
 from ndelab.inference.registry import Registry
 from ndelab.volumes.phantom import make_ct_phantom
@@ -88,7 +87,7 @@ def run(*, quick: bool = False) -> dict[str, Any]:
         "area": "prelabel",
         "model": spec.key if spec is not None else None,
         "device": device,
-        "torch_threads": torch.get_num_threads(),
+        "torch_threads": configure_threads(),
         "peer": "classical-baseline (scipy filters + native label_stats)",
         "cases": cases,
         "note": (
