@@ -91,6 +91,7 @@ def make_main_window(qapp: object, tmp_path: Path) -> Iterator[object]:
     assert not leaked, f"widgets left open: {leaked}"
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook turns the marker into a group
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """GUI tests share one X display: run them one after another on one xdist worker.
 
