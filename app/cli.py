@@ -279,6 +279,26 @@ def cmd_conflicts(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from ndelab.annotation.export_dataset import export_dataset
+
+    with _store(args) as store:
+        summary = export_dataset(
+            store, args.out, fmt=args.format, val_fraction=args.val_fraction, seed=args.seed
+        )
+    if args.json:
+        _print_json(summary)
+    else:
+        splits = summary["splits"]
+        print(
+            f"exported {summary['labels']} labels of {summary['scans']} scans to {args.out} "
+            f"(train {splits['train']['labels']}, val {splits['val']['labels']})"
+        )
+        for warning in summary.get("warnings", []):
+            print(f"  warning: {warning}")
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from ndelab.benchmarks import run_benchmark
 
@@ -392,6 +412,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--user")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_conflicts)
+
+    p = sub.add_parser("export", help="export reviewed labels as a data set for training")
+    p.add_argument("--db", required=True)
+    p.add_argument("--format", required=True, choices=("hdf5", "nifti", "nrrd", "coco"))
+    p.add_argument("--out", required=True, help="an empty or new folder")
+    p.add_argument("--val-fraction", type=float, default=0.2)
+    p.add_argument("--seed", type=int, default=0, help="of the train/validation split by part")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("bench", help="run a benchmark against its peer")
     p.add_argument("area")

@@ -45,7 +45,7 @@ def attach_scan(store: Store, volume: Volume, sha256: str, user: str) -> tuple[s
         store,
         part_id,
         user=user,
-        path=volume.source or "",
+        path=str(Path(volume.source).resolve()) if volume.source else "",
         shape=volume.shape,
         spacing_mm=volume.spacing_mm,
         origin_mm=volume.origin_mm,
