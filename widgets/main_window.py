@@ -38,6 +38,7 @@ from ndelab.app.sync_controller import SyncController, without_password
 from ndelab.app.workspace import open_review, prelabel_into
 from ndelab.volumes.errors import NdelabError
 from ndelab.volumes.volume import Volume
+from ndelab.widgets.audit_view import AuditView
 from ndelab.widgets.conflicts_dialog import ConflictsDialog
 from ndelab.widgets.disposition_panel import DispositionPanel
 from ndelab.widgets.edit_toolbar import EditToolBar
@@ -249,6 +250,7 @@ class MainWindow(QMainWindow):
         review.addSeparator()
         self._action(review, "&Sync with the shared database", self.sync.sync_now, "Ctrl+Shift+S")
         self._action(review, "Sync &conflicts…", self.show_conflicts)
+        self._action(review, "Model &audit (model versus human)…", self.show_audit)
         view.addAction(self.queue_dock.toggleViewAction())
         view.addAction(self.inspector_dock.toggleViewAction())
         view.addAction(self.disposition_dock.toggleViewAction())
@@ -286,6 +288,34 @@ class MainWindow(QMainWindow):
         dialog.goToCall.connect(lambda call_id: self.review.select(call_id))
         dialog.exec()
         self._reload_review()
+
+    def show_audit(self) -> None:
+        store = self.store()
+        if store is None:
+            return
+        session = self.review.session
+        view = AuditView(store, session.scan_id if session else None, self)
+        view.goToCall.connect(self.go_to_call)
+        view.show()
+        self._audit_view = view
+
+    def go_to_call(self, scan_id: str, call_id: str) -> None:
+        """Jump to a call: in this scan at once; in another, open that scan's file first."""
+        session = self.review.session
+        if session is not None and session.scan_id == scan_id:
+            self.review.select(call_id)
+            return
+        from ndelab.annotation import get_scan
+
+        store = session.store if session else self.store()
+        if store is None:
+            return
+        path = get_scan(store, scan_id)["path"]
+        if not path:
+            self.error("Go to call", f"scan {scan_id} has no file recorded; open it by hand")
+            return
+        self._pending_call = call_id
+        self.open_path(path)
 
     def _after_sync(self, result: dict[str, Any]) -> None:
         if result.get("pulled"):
@@ -475,6 +505,9 @@ class MainWindow(QMainWindow):
             return
         self.sync.configure(session.store, self.settings.remote_url, self.user)
         self.review.set_session(session)
+        pending, self._pending_call = getattr(self, "_pending_call", None), None
+        if pending is not None and pending in {r["id"] for r in session.rows}:
+            self.review.select(pending)
         counts = session.counts()
         self.setWindowTitle(
             f"{self.windowTitle().split(' — ')[0]} — {self._volume_name()} — "

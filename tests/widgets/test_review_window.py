@@ -269,3 +269,27 @@ def test_sam_tool_with_a_checkpoint_makes_sam_calls(
         assert len(session.rows) == n + 1
         assert session.row(session.current)["source"]["kind"] == "sam"
     w.edits.set_tool("navigate")
+
+
+def test_audit_view_shows_agreement_and_jumps_to_overruled_calls(
+    qapp: Any, make_main_window: Any, tmp_path: Path
+) -> None:
+    volume, store, scan_id = _part_with_calls(tmp_path / "calls.db")
+    w = make_main_window()
+    w._store = store
+    w.show()
+    w.show_volume(volume)
+    w.review.set_session(ReviewSession(store, scan_id, "tester"))
+    ids = [r["id"] for r in w.review.session.rows]
+    w.review.select(ids[0])
+    w.review.act("reject", "ring artefact", advance=False)
+    w.review.select(ids[1])
+    w.review.act("accept", advance=False)
+    w.show_audit()
+    view = w._audit_view
+    assert view.model.count() == 1 and "test 1" in view.model.currentText()
+    assert "2 reviewed" in view.rates.text() and "false calls 50.0 %" in view.rates.text()
+    assert view.overruled.rowCount() == 1
+    view._go(0, 0)  # double-click: the call is selected and centred
+    assert w.review.session.current == ids[0]
+    view.close()

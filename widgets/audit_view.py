@@ -1,0 +1,180 @@
+"""The reviewers' audit view: how models and humans agree, per model version.
+
+Confusion matrix (model class vs final human decision), false-call, acceptance and
+correction rates, miss rate by size, and the calls humans overruled, each one click away.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMessageBox,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ndelab.annotation import Store
+from ndelab.annotation.agreement import agreement, overruled
+from ndelab.volumes.errors import NdelabError
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.1f} %"
+
+
+class AuditView(QDialog):
+    goToCall = Signal(str, str)  # scan id, call id
+
+    def __init__(
+        self, store: Store, scan_id: str | None = None, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Model audit: model versus human")
+        self.resize(1100, 700)
+        self.store, self.scan_id = store, scan_id
+        self.scope = QComboBox()
+        self.scope.addItems(["All scans", "This scan"] if scan_id else ["All scans"])
+        self.model = QComboBox()
+        self.rates = QLabel("")
+        self.matrix = QTableWidget()
+        self.matrix.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.plot = pg.PlotWidget(background="#181818", title="Miss rate by equivalent diameter")
+        self.plot.setLabel("left", "miss rate")
+        self.plot.setLabel("bottom", "size bin")
+        self.plot.setYRange(0, 1)
+        self.overruled = QTableWidget(0, 5)
+        self.overruled.setHorizontalHeaderLabels(["Call", "What changed", "Reason", "By", "When"])
+        self.overruled.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.overruled.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.overruled.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Scope"))
+        top.addWidget(self.scope)
+        top.addWidget(QLabel("Model version"))
+        top.addWidget(self.model, 1)
+        upper = QWidget()
+        upper_layout = QHBoxLayout(upper)
+        upper_layout.addWidget(self.matrix, 1)
+        upper_layout.addWidget(self.plot, 1)
+        split = QSplitter()
+        split.setOrientation(pg.QtCore.Qt.Orientation.Vertical)
+        split.addWidget(upper)
+        lower = QWidget()
+        lower_layout = QVBoxLayout(lower)
+        lower_layout.addWidget(QLabel("Calls humans overruled (double-click to go there)"))
+        lower_layout.addWidget(self.overruled)
+        split.addWidget(lower)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.rates)
+        layout.addWidget(split, 1)
+        self.result: dict[str, Any] = {"models": []}
+        self.rows: list[dict[str, Any]] = []
+        self.scope.currentIndexChanged.connect(lambda _i: self.refresh())
+        self.model.currentIndexChanged.connect(lambda _i: self._show())
+        self.overruled.cellDoubleClicked.connect(self._go)
+        self.refresh()
+
+    def _scan(self) -> str | None:
+        return self.scan_id if self.scope.currentText() == "This scan" else None
+
+    def refresh(self) -> None:
+        try:
+            self.result = agreement(self.store, scan_id=self._scan())
+            self.all_overruled = overruled(self.store, scan_id=self._scan())
+        except NdelabError as exc:
+            QMessageBox.critical(self, "Model audit", str(exc))
+            return
+        self.model.blockSignals(True)
+        self.model.clear()
+        for entry in self.result["models"]:
+            m = entry["model"]
+            self.model.addItem(f"{m['name']} {m['version']}", (m["name"], m["version"]))
+        self.model.blockSignals(False)
+        self._show()
+
+    def _entry(self) -> dict[str, Any] | None:
+        i = self.model.currentIndex()
+        return self.result["models"][i] if 0 <= i < len(self.result["models"]) else None
+
+    def _show(self) -> None:
+        entry = self._entry()
+        self.matrix.clear()
+        self.plot.clear()
+        self.overruled.setRowCount(0)
+        if entry is None:
+            self.rates.setText("No model calls have been reviewed yet.")
+            return
+        c = entry["counts"]
+        self.rates.setText(
+            f"{c['reviewed']} reviewed ({c['open']} open): "
+            f"accepted {_pct(entry['acceptance_rate'])}, "
+            f"false calls {_pct(entry['false_call_rate'])}, "
+            f"corrected {_pct(entry['correction_rate'])}, "
+            f"class agreement {_pct(entry['class_agreement'])}"
+        )
+        conf = entry["confusion"]
+        matrix = np.asarray(conf["matrix"], float)
+        self.matrix.setRowCount(len(conf["rows"]))
+        self.matrix.setColumnCount(len(conf["columns"]))
+        self.matrix.setVerticalHeaderLabels([f"model: {r}" for r in conf["rows"]])
+        self.matrix.setHorizontalHeaderLabels(conf["columns"])
+        peak = max(matrix.max(), 1.0)
+        for i, row in enumerate(matrix):
+            for j, value in enumerate(row):
+                item = QTableWidgetItem(str(int(value)))
+                agree = j < len(conf["rows"]) and conf["columns"][j] == conf["rows"][i]
+                shade = int(40 + 160 * value / peak)
+                item.setBackground(
+                    QBrush(QColor(30, shade, 60) if agree else QColor(shade, 40, 40))
+                )
+                self.matrix.setItem(i, j, item)
+        bins = entry["miss_rate_by_size"]
+        rates = [b["miss_rate"] or 0.0 for b in bins]
+        self.plot.addItem(
+            pg.BarGraphItem(x=np.arange(len(bins)), height=rates, width=0.7, brush="#d9534f")
+        )
+        labels = [
+            (
+                i,
+                f"{b['min_mm']}–{b['max_mm'] if b['max_mm'] is not None else '∞'} mm\n"
+                f"n={b['true_defects']}",
+            )
+            for i, b in enumerate(bins)
+        ]
+        self.plot.getAxis("bottom").setTicks([labels])
+        name, version = self.model.currentData()
+        self.rows = [
+            r
+            for r in self.all_overruled
+            if r["model"].get("name") == name and r["model"].get("version") == version
+        ]
+        self.overruled.setRowCount(len(self.rows))
+        for i, r in enumerate(self.rows):
+            cells = [
+                r["id"][:8],
+                r["summary"],
+                r.get("reason") or "",
+                str(r.get("by") or ""),
+                str(r.get("at") or "")[:19],
+            ]
+            for j, text in enumerate(cells):
+                self.overruled.setItem(i, j, QTableWidgetItem(text))
+
+    def _go(self, row: int, _column: int) -> None:
+        if 0 <= row < len(self.rows):
+            self.goToCall.emit(self.rows[row]["scan_id"], self.rows[row]["id"])
