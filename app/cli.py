@@ -299,6 +299,73 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    from ndelab.inference.training import main as train_main
+
+    return train_main(args.train_args)
+
+
+def _seeds(text: str) -> list[int]:
+    try:
+        if "-" in text:
+            lo, hi = (int(v) for v in text.split("-", 1))
+            return list(range(lo, hi + 1))
+        return [int(v) for v in text.split(",")]
+    except ValueError:
+        raise UsageError(f"--seeds takes A-B or A,B,C; got {text!r}") from None
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from ndelab.inference.evaluation import evaluate, plot_pod
+
+    seeds = _seeds(args.seeds)
+    if min(seeds) < 10000:
+        raise UsageError("evaluation seeds start at 10000: lower seeds are used for training")
+    sizes = [int(v) for v in args.sizes.split(",")]
+    result = evaluate(args.model, seeds, sizes, radiograph=args.radiograph)
+    if args.plot:
+        result["plot"] = str(plot_pod(result, Path(args.plot)))
+    if args.json:
+        _print_json(result)
+    else:
+        print(json.dumps(result.get("summary", result), indent=2, default=str))
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from ndelab.inference.registry import Registry
+
+    registry = Registry()
+    if args.action == "list":
+        defaults = {d: registry.default(d) for d in (2, 3)}
+        rows = []
+        for spec in registry.specs():
+            row = spec.to_json()
+            row["default"] = any(d is not None and d.key == spec.key for d in defaults.values())
+            rows.append(row)
+        if args.json:
+            _print_json(rows)
+        else:
+            for r in rows:
+                print(
+                    f"{r['name']}@{r['version']}  {r['dims']}D  {r.get('source', '')}"
+                    + ("  (default)" if r["default"] else "")
+                )
+        return 0
+    if len(args.names) != 2:
+        raise UsageError("models compare takes two models: NAME[@VERSION] NAME[@VERSION]")
+    specs = []
+    for text in args.names:
+        name, _, version = text.partition("@")
+        specs.append(registry.get(name, version or None))
+    out = {
+        "models": [s.key for s in specs],
+        "held_out": [s.metrics.get("held_out", s.metrics) for s in specs],
+    }
+    _print_json(out)
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from ndelab.benchmarks import run_benchmark
 
@@ -421,6 +488,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="of the train/validation split by part")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("train", help="train the pre-label model on phantoms (see its --help)")
+    p.add_argument("train_args", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help="recall, precision and POD on held-out phantoms")
+    p.add_argument("--model", default="default", help="a registered name, or classical-baseline")
+    p.add_argument("--seeds", default="10000-10005", help="A-B or A,B,C (10000 and up)")
+    p.add_argument("--sizes", default="96,128,160")
+    p.add_argument("--radiograph", action="store_true")
+    p.add_argument("--plot", help="write the POD curve to this PNG")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("models", help="list or compare registered pre-label models")
+    p.add_argument("action", choices=("list", "compare"))
+    p.add_argument("names", nargs="*")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_models)
 
     p = sub.add_parser("bench", help="run a benchmark against its peer")
     p.add_argument("area")
