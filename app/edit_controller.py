@@ -276,10 +276,16 @@ class EditController(QObject):
         self, axis: int, index: int, plane: tuple[int, int]
     ) -> npt.NDArray[np.uint8] | None:
         out: npt.NDArray[np.uint8] | None = None
+        if (
+            self.sam_mask is not None
+            and (axis, index) == (self._prompt_axis, self._prompt_index)
+            and self.sam_mask.shape == tuple(plane)
+        ):
+            out = np.where(self.sam_mask, PREVIEW_CODE, 0).astype(np.uint8)
         if self.working is not None:
             b = self.working.bbox
             if b[axis] <= index < b[axis + 3]:
-                out = np.zeros(plane, np.uint8)
+                out = out if out is not None else np.zeros(plane, np.uint8)
                 local = np.take(self.working.local(), index - b[axis], axis=axis)
                 others = [a for a in range(3) if a != axis]
                 r0, c0 = b[others[0]], b[others[1]]

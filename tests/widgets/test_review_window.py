@@ -218,11 +218,14 @@ def test_sam_tool_falls_back_and_says_so(qapp: Any, make_main_window: Any, tmp_p
     w.review.set_session(ReviewSession(store, scan_id, "tester"))
     session = w.review.session
     session.select(None)
+    w.controller.set_slice(0, 21)  # the user clicks on the slice the view shows
     w.edits.set_tool("sam2d")
     assert "SAM not configured" in w.tools.sam_status.text()
     for kind in ("press", "release"):
         assert w.views[0].tool_handler(kind, 0, (21.0, 30.0, 40.0))
     assert w.edits.sam_mask is not None and w.edits.sam_mask.sum() == 25
+    # The proposal is drawn over the slice before anyone accepts it.
+    assert w.views[0].overlay.image is not None and (w.views[0].overlay.image == 9).sum() == 25
     n = len(session.rows)
     w.edits.finish()
     assert len(session.rows) == n + 1
