@@ -22,6 +22,9 @@ def _nearest(shape: tuple[int, int], centres: list[tuple[int, int]]) -> npt.NDAr
     return out
 
 
+NEAR = 32  # pixels around a click that set the background level and bound a bare click
+
+
 def region_grow_2d(
     image: npt.NDArray[np.generic],
     points: Sequence[Sequence[int]],
@@ -60,7 +63,12 @@ def region_grow_2d(
     pos = [p for p in pos if 0 <= p[0] < h and 0 <= p[1] < w]
     if not pos:
         raise UsageError("region growing needs a positive click or a box inside the slice")
-    # A box bounds the region itself; a bare click must not flood the slice.
+    # A box bounds the region itself; a bare click must not flood the slice: it grows within
+    # NEAR pixels of a positive click (a defect bigger than that wants a box).
+    if box is None:
+        allowed[:] = False
+        for r, c in pos:
+            allowed[max(0, r - NEAR) : r + NEAR + 1, max(0, c - NEAR) : c + NEAR + 1] = True
     cap = int(np.count_nonzero(allowed)) if box is not None else max(1, int(max_fraction * h * w))
     neg = [p for p in neg if 0 <= p[0] < h and 0 <= p[1] < w]
     neg_mask: BoolArray | None = None
@@ -82,12 +90,27 @@ def _grow(
     k_sigma: float,
     cap: int,
 ) -> BoolArray:
+    """Grow from each seed through pixels on the seed's side of the half-way level.
+
+    The level is half-way between the seed (median of its 3x3) and its surroundings (median of
+    the pixels within NEAR): the classic half-maximum edge, robust where a defect touches both
+    metal and air, where mean ± k·sigma statistics straddle the edge and flood the slice.
+    k_sigma is kept for callers; it only widens the level when the two are close.
+    """
+    img = vol[0]
     region = np.zeros(roi.shape, dtype=bool)
     for r, c in seeds:
         if region[r, c] or not roi[r, c]:
             continue
-        grown = native.region_grow(
-            vol, (0, r, c), k_sigma=k_sigma, radius=2, max_voxels=cap, roi=roi[None]
-        )
+        near = img[max(0, r - 1) : r + 2, max(0, c - 1) : c + 2]
+        around = img[max(0, r - NEAR) : r + NEAR + 1, max(0, c - NEAR) : c + NEAR + 1]
+        level, background = float(np.median(near)), float(np.median(around))
+        if level == background:
+            spread = k_sigma * float(np.std(around)) or 1.0
+            interval = (level - spread, level + spread)
+        else:
+            middle = (level + background) / 2.0
+            interval = (-np.inf, middle) if level < background else (middle, np.inf)
+        grown = native.region_grow(vol, (0, r, c), interval=interval, max_voxels=cap, roi=roi[None])
         region |= grown.mask[0]
     return region
