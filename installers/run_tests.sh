@@ -12,7 +12,9 @@ echo "== import contracts"
 lint-imports
 echo "== mypy --strict (Qt-free packages)"
 bash installers/typecheck.sh
-echo "== pytest"
 # QT_QPA_PLATFORM=xcb: GUI tests use the real X server that xvfb-run starts.
-QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1920x1080x24 -nolisten tcp" \
-  python -m pytest -n 2 --dist loadgroup -p no:cacheprovider "$@"
+xvfb() { QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1920x1080x24 -nolisten tcp" "$@"; }
+echo "== pytest: everything but the GUI, on both cores"
+xvfb python -m pytest -n 2 -p no:cacheprovider -m "not gui" "$@"
+echo "== pytest: GUI tests, one at a time on one screen"
+xvfb python -m pytest -p no:cacheprovider -m gui "$@"

@@ -91,13 +91,14 @@ def make_main_window(qapp: object, tmp_path: Path) -> Iterator[object]:
     assert not leaked, f"widgets left open: {leaked}"
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook turns the marker into a group
+@pytest.hookimpl(tryfirst=True)  # before -m selects: the mark must be there first
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """GUI tests share one X display: run them one after another on one xdist worker.
+    """Every test that uses the X display is a GUI test.
 
-    Two windows on one screen at once would take each other's keyboard focus and clicks.
+    GUI tests share one screen, so the test command runs them in one process, one after the
+    other (two windows at once would take each other's keyboard focus and clicks), and the
+    rest in parallel.
     """
     for item in items:
-        uses_display = "qapp" in getattr(item, "fixturenames", ())
-        if uses_display or item.get_closest_marker("gui") is not None:
-            item.add_marker(pytest.mark.xdist_group("display"))
+        if "qapp" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.gui)
