@@ -130,6 +130,32 @@ def _event(
 # -- parts and scans -----------------------------------------------------------------------
 
 
+def _created(
+    store: Store,
+    entity_type: str,
+    entity_id: str,
+    scan_id: str | None,
+    user: str,
+    at: datetime,
+    after: dict[str, Any],
+) -> dict[str, Any]:
+    """The audit event that records a new row (revision 1, nothing before it)."""
+    return _event(
+        store,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        scan_id=scan_id,
+        action="create",
+        base_revision=None,
+        revision=1,
+        user=user,
+        at=at,
+        before=None,
+        after=after,
+        reason=None,
+    )
+
+
 def add_part(
     store: Store,
     name: str,
@@ -155,22 +181,7 @@ def add_part(
         conn.execute(insert(PARTS), [row])
         conn.execute(
             insert(EVENTS),
-            [
-                _event(
-                    store,
-                    entity_type="part",
-                    entity_id=row["id"],
-                    scan_id=None,
-                    action="create",
-                    base_revision=None,
-                    revision=1,
-                    user=user,
-                    at=now,
-                    before=None,
-                    after=after,
-                    reason=None,
-                )
-            ],
+            [_created(store, "part", row["id"], None, user, now, after)],
         )
     return str(row["id"])
 
@@ -220,22 +231,7 @@ def add_scan(
         conn.execute(insert(SCANS), [row])
         conn.execute(
             insert(EVENTS),
-            [
-                _event(
-                    store,
-                    entity_type="scan",
-                    entity_id=row["id"],
-                    scan_id=row["id"],
-                    action="create",
-                    base_revision=None,
-                    revision=1,
-                    user=user,
-                    at=now,
-                    before=None,
-                    after=after,
-                    reason=None,
-                )
-            ],
+            [_created(store, "scan", row["id"], row["id"], user, now, after)],
         )
     return str(row["id"])
 
@@ -359,22 +355,7 @@ def add_indications(
         after = {**row["proposal"], "status": "proposed", "mask": mask_json(item.mask)}
         # With these the event alone rebuilds the row on another workstation (sync).
         after.update({k: fields[k] for k in _SYNC_CREATE_EXTRA})
-        events.append(
-            _event(
-                store,
-                entity_type="indication",
-                entity_id=row["id"],
-                scan_id=scan_id,
-                action="create",
-                base_revision=None,
-                revision=1,
-                user=user,
-                at=now,
-                before=None,
-                after=after,
-                reason=None,
-            )
-        )
+        events.append(_created(store, "indication", row["id"], scan_id, user, now, after))
     if not rows:
         return []
     with store.transaction("add indications") as conn:
