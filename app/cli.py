@@ -300,9 +300,37 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from ndelab.inference.training import main as train_main
+    """On phantoms (the shipped recipe), or with --dataset: fine-tune on reviewed labels."""
+    if args.dataset is None:
+        from ndelab.inference.training import main as train_main
 
-    return train_main(args.train_args)
+        if args.out is None:
+            raise UsageError("train needs --out DIR (phantom training) or --dataset DIR")
+        argv = ["--out", args.out, "--seed", str(args.seed), "--dims", str(args.dims)]
+        for flag, value in (
+            ("--epochs", args.epochs),
+            ("--steps-per-epoch", args.steps_per_epoch),
+            ("--batch", args.batch),
+            ("--crop", args.crop),
+        ):
+            if value is not None:
+                argv += [flag, str(value)]
+        argv += [flag for flag, on in (("--not-default", args.not_default),) if on]
+        return train_main(argv)
+    from ndelab.inference.finetune import finetune
+
+    result = finetune(
+        args.dataset, name=args.name, version=args.version, steps=args.steps, batch=args.batch or 4
+    )
+    if args.json:
+        _print_json(result)
+    else:
+        print(
+            f"registered {result['registered']} (default still {result['default']}): "
+            f"val recall {result['new']['recall']} vs {result['current']['recall']}, "
+            f"precision {result['new']['precision']} vs {result['current']['precision']}"
+        )
+    return 0
 
 
 def _seeds(text: str) -> list[int]:
@@ -489,8 +517,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser("train", help="train the pre-label model on phantoms (see its --help)")
-    p.add_argument("train_args", nargs=argparse.REMAINDER)
+    p = sub.add_parser(
+        "train",
+        help="train the pre-label model on phantoms, or fine-tune it "
+        "on an exported data set (--dataset)",
+    )
+    p.add_argument("--dataset", help="a folder written by ndelab export (fine-tune, register)")
+    p.add_argument("--steps", type=int, default=200, help="fine-tuning steps")
+    p.add_argument("--name", help="registry name of the fine-tuned version")
+    p.add_argument("--version", help="version of the fine-tuned model")
+    p.add_argument("--out", help="phantom training: where the model folder goes")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--dims", type=int, choices=(2, 3), default=3)
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--steps-per-epoch", type=int)
+    p.add_argument("--batch", type=int)
+    p.add_argument("--crop", type=int)
+    p.add_argument("--not-default", action="store_true")
+    p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help="recall, precision and POD on held-out phantoms")

@@ -1,0 +1,235 @@
+"""Retraining from reviewed labels: fine-tune the default model on an exported data set.
+
+The data set is what ``ndelab export --format hdf5|nrrd`` writes (manifest.json, a train/val
+split by part). The current default is fine-tuned on the train scans, both are scored on the
+validation scans, and the new weights are registered as a new user version with that
+comparison. The default never moves here: Registry.set_default is a separate, explicit step.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+import numpy.typing as npt
+import torch
+from scipy import ndimage
+
+from ndelab import native
+from ndelab.inference.evaluation import match_calls
+from ndelab.inference.intensity import estimate_levels
+from ndelab.inference.prelabel import run_model
+from ndelab.inference.registry import ModelError, ModelSpec, Registry
+from ndelab.inference.training import CropSampler, train_network
+from ndelab.volumes.errors import UsageError
+from ndelab.volumes.io import open_volume
+from ndelab.volumes.phantom.model import Defect, DefectKind, Phantom
+from ndelab.volumes.progress import Cancel, Progress, report
+from ndelab.volumes.volume import Volume
+
+# Export class codes -> training codes (1 pore, 2 crack, 3 inclusion). Lack of fusion is a
+# planar defect like a crack; "other" has no output channel and stays background.
+_TRAIN_CODE = {1: 1, 2: 2, 3: 3, 4: 2, 5: 0}
+_KIND: dict[int, DefectKind] = {1: "pore", 2: "crack", 3: "inclusion"}
+
+
+@dataclass
+class LabelledScan:
+    scan_id: str
+    split: str
+    volume: Volume
+    labels: npt.NDArray[np.uint16]
+    classes: npt.NDArray[np.uint8]  # training codes
+
+
+def _read_arrays(folder: Path, scan: dict[str, Any], fmt: str) -> tuple[Any, Any, Any]:
+    files = [folder / f for f in scan["files"]]
+    if fmt == "hdf5":
+        path = next(f for f in files if f.suffix in (".h5", ".hdf5"))
+        with h5py.File(path, "r") as h5:
+            return h5["image"][()], h5["labels"][()], h5["classes"][()]
+    if fmt == "nrrd":
+        by_name = {f.stem: f for f in files}
+        image, labels, classes = (
+            open_volume(by_name[k]).array() for k in ("image", "labels", "classes")
+        )
+        return image, labels, classes
+    raise UsageError(f"fine-tuning reads hdf5 or nrrd data sets, not {fmt!r}")
+
+
+def load_dataset(folder: str | Path) -> list[LabelledScan]:
+    """The scans of an exported data set with their label volumes."""
+    folder = Path(folder)
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{folder}: not an ndelab data set (no readable manifest.json)") from exc
+    out = []
+    lut = np.zeros(256, np.uint8)
+    for code, train_code in _TRAIN_CODE.items():
+        lut[code] = train_code
+    for scan in manifest["scans"]:
+        image, labels, classes = _read_arrays(folder, scan, manifest["format"])
+        volume = Volume(
+            np.asarray(image),
+            spacing_mm=scan["spacing_mm"],
+            origin_mm=scan["origin_mm"],
+            modality=scan.get("modality", "CT"),
+        )
+        out.append(
+            LabelledScan(
+                scan["id"],
+                scan["split"],
+                volume,
+                np.asarray(labels, np.uint16),
+                lut[np.asarray(classes, np.uint8)],
+            )
+        )
+    return out
+
+
+def as_phantom(scan: LabelledScan) -> Phantom:
+    """A labelled scan in the shape the crop sampler trains from (defects from its labels)."""
+    image = np.asarray(scan.volume.data)
+    levels = estimate_levels(scan.volume)
+    part = native.fill_holes(image > (levels.air + levels.material) / 2) | (scan.labels > 0)
+    defects = []
+    for i, box in enumerate(ndimage.find_objects(scan.labels), start=1):
+        if box is None:
+            continue
+        local = scan.labels[box] == i
+        code = int(np.bincount(scan.classes[box][local], minlength=4)[1:].argmax()) + 1
+        centre = np.argwhere(local).mean(axis=0) + [s.start for s in box]
+        count = int(local.sum())
+        defects.append(
+            Defect(
+                id=i,
+                kind=_KIND[code],
+                center_zyx=(float(centre[0]), float(centre[1]), float(centre[2])),
+                equivalent_diameter_vox=float((6.0 * count / np.pi) ** (1 / 3)),
+                volume_vox=count,
+                bbox_zyx=(
+                    box[0].start,
+                    box[1].start,
+                    box[2].start,
+                    box[0].stop,
+                    box[1].stop,
+                    box[2].stop,
+                ),
+            )
+        )
+    return Phantom(scan.volume, scan.labels, scan.classes, np.asarray(part, bool), defects)
+
+
+def score(
+    scans: list[LabelledScan],
+    spec: ModelSpec,
+    net: torch.nn.Module | None = None,
+    min_voxels: int = 3,
+) -> dict[str, Any]:
+    """Recall of labelled defects and precision of calls over ``scans``."""
+    defects = hits = calls = true = 0
+    for scan in scans:
+        result = run_model(scan.volume, spec, min_voxels=min_voxels, net=net)
+        n = int(scan.labels.max())
+        match = match_calls(result.calls, scan.labels, n)
+        defects += n
+        hits += sum(h is not None for h in match.defect_hit)
+        calls += len(result.calls)
+        true += sum(match.call_true)
+    return {
+        "scans": len(scans),
+        "defects": defects,
+        "calls": calls,
+        "recall": round(hits / defects, 4) if defects else None,
+        "precision": round(true / calls, 4) if calls else None,
+    }
+
+
+def finetune(
+    dataset: str | Path,
+    *,
+    name: str | None = None,
+    version: str | None = None,
+    steps: int = 200,
+    batch: int = 4,
+    crop: int = 32,
+    lr: float = 5e-4,
+    registry: Registry | None = None,
+    progress: Progress | None = None,
+    cancel: Cancel | None = None,
+    log: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Fine-tune the default 3D model on a data set, compare on its val split, register."""
+    reg = registry or Registry()
+    base = reg.default(3)
+    if base is None:
+        raise ModelError("there is no default 3D model to fine-tune")
+    scans = [s for s in load_dataset(dataset) if not s.volume.is_2d]
+    train = [s for s in scans if s.split == "train" and s.labels.any()]
+    val = [s for s in scans if s.split == "val"]
+    if not train or not val:
+        raise UsageError(
+            f"{dataset}: fine-tuning needs labelled train scans and val scans "
+            f"(found {len(train)} and {len(val)}); export more reviewed parts"
+        )
+    phantoms = [as_phantom(s) for s in train]
+    sampler = CropSampler(
+        list(range(len(phantoms))),
+        crop=crop,
+        pool=min(4, len(phantoms)),
+        make=lambda seed, _rng: phantoms[seed % len(phantoms)],
+        rng_seed=0,
+    )
+    net = reg.load(base)
+    report(progress, 0.05)
+    losses = train_network(
+        net,
+        sampler,
+        steps=steps,
+        batch=batch,
+        lr=lr,
+        cancel=cancel,
+        progress=None if progress is None else (lambda f: progress(0.05 + 0.7 * f)),
+        log=log,
+    )
+    current = score(val, base)
+    new = score(val, base, net=net)
+    report(progress, 0.95)
+    version = version or f"{base.version}+ft{datetime.now(UTC):%Y%m%d%H%M%S}"
+    with tempfile.TemporaryDirectory(prefix="ndelab-finetune-") as tmp:
+        weights = Path(tmp) / "weights.pt"
+        torch.save(net.state_dict(), weights)
+        metrics = {
+            "held_out": new,
+            "compared_with": {"model": base.key, "held_out": current},
+            "fine_tuned_on": {
+                "dataset": str(Path(dataset).resolve()),
+                "train_scans": len(train),
+                "val_scans": len(val),
+                "steps": steps,
+                "final_loss": losses[-1],
+            },
+        }
+        spec = reg.register(
+            name or base.name, version, weights, metrics, base=base, calibration=base.calibration
+        )
+    default = reg.default(3)
+    report(progress, 1.0)
+    return {
+        "registered": spec.key,
+        "base": base.key,
+        "default": default.key if default else None,
+        "default_unchanged": default is not None and default.key == base.key,
+        "new": new,
+        "current": current,
+        "train_scans": len(train),
+        "val_scans": len(val),
+    }
