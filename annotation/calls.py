@@ -138,6 +138,7 @@ def _created(
     user: str,
     at: datetime,
     after: dict[str, Any],
+    action: str = "create",
 ) -> dict[str, Any]:
     """The audit event that records a new row (revision 1, nothing before it)."""
     return _event(
@@ -145,7 +146,7 @@ def _created(
         entity_type=entity_type,
         entity_id=entity_id,
         scan_id=scan_id,
-        action="create",
+        action=action,
         base_revision=None,
         revision=1,
         user=user,

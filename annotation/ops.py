@@ -118,9 +118,11 @@ def disposition(
     sign_user: str | None = None,
     *,
     zone_masks: Mapping[str, npt.NDArray[np.bool_]] | None = None,
+    include_nearness: bool = False,
 ) -> dict[str, Any]:
     """Sentence a scan: {verdict, reasons, criteria {name, version, sha256, path}, signed_by,
-    signed_at, id, scan_id, preview, open_calls, counted_calls}.
+    signed_at, id, scan_id, preview, open_calls, counted_calls} (and, when asked, the
+    nearness of every call to its strictest limit, from the same evaluation).
 
     Without ``sign_user`` it is an unsigned preview (not stored). With it, the scan must have
     no open (proposed) calls; the signed disposition is stored with an audit event.
@@ -140,6 +142,8 @@ def disposition(
         "open_calls": result["open_calls"],
         "counted_calls": result["counted_calls"],
     }
+    if include_nearness:
+        out["nearness"] = result["nearness"]
     if sign_user is None:
         return out
     user = calls._user(sign_user)
@@ -172,22 +176,7 @@ def disposition(
         conn.execute(insert(DISPOSITIONS), [row])
         conn.execute(
             insert(calls.EVENTS),
-            [
-                calls._event(
-                    store,
-                    entity_type="disposition",
-                    entity_id=row["id"],
-                    scan_id=scan_id,
-                    action="sign",
-                    base_revision=None,
-                    revision=1,
-                    user=user,
-                    at=now,
-                    before=None,
-                    after=after,
-                    reason=None,
-                )
-            ],
+            [calls._created(store, "disposition", row["id"], scan_id, user, now, after, "sign")],
         )
     out.update(id=row["id"], signed_by=user, signed_at=now.isoformat(), preview=False)
     return out

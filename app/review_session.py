@@ -22,12 +22,12 @@ from ndelab.annotation import (
     Store,
     UndoStack,
     add_indications,
+    disposition,
     get_call,
     get_masks,
     list_calls,
     load_criteria,
     measure,
-    nearness,
 )
 
 #: Overlay codes per status; +SELECTED marks the selected call.
@@ -44,6 +44,8 @@ class ReviewSession:
         self.undo_stack = UndoStack(store, user)
         self.criteria: Criteria | None = None
         self.nearness: dict[str, dict[str, Any]] = {}
+        # The unsigned disposition under the criteria: one evaluation gives it and nearness.
+        self.preview: dict[str, Any] | None = None
         self.current: str | None = None
         self._decoded: OrderedDict[str, npt.NDArray[np.bool_]] = OrderedDict()
         self.reload()
@@ -88,8 +90,10 @@ class ReviewSession:
     def _refresh_nearness(self) -> None:
         if self.criteria is None or not self.rows:
             self.nearness = {}
+            self.preview = None
             return
-        self.nearness = nearness(self.store, self.scan_id, self.criteria)
+        self.preview = disposition(self.store, self.scan_id, self.criteria, include_nearness=True)
+        self.nearness = self.preview["nearness"]
 
     def nearness_ratio(self, call_id: str) -> float | None:
         entry = self.nearness.get(call_id)

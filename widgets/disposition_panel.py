@@ -20,10 +20,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ndelab.annotation import disposition
 from ndelab.app.resources_paths import criteria_files
 from ndelab.app.review_controller import ReviewController
-from ndelab.volumes.errors import NdelabError
 
 VERDICT_COLORS = {"accept": "#5cc25c", "reject": "#d9534f", "rework": "#e8a33d"}
 
@@ -103,11 +101,11 @@ class DispositionPanel(QWidget):
             self.verdict.setText("No scan" if session is None else "No criteria")
             self.table.setRowCount(0)
             return
-        try:
-            self.result = disposition(session.store, session.scan_id, path)
-        except NdelabError as exc:
-            self.result = None
-            self.verdict.setText(str(exc))
+        # The session re-evaluates the criteria after every action; show that, not a second run.
+        self.result = session.preview
+        if self.result is None:
+            self.verdict.setText("No criteria")
+            self.table.setRowCount(0)
             return
         self.show_result(self.result)
 
