@@ -420,8 +420,15 @@ class MainWindow(QMainWindow):
     ) -> None:
         if self._job is not None:
             self._job.cancel()
+        dialog = QProgressDialog(title, "Cancel", 0, 1000, self)
+        dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        dialog.setMinimumDuration(300)
+        job = jobs.Job(title, fn)
+        job.progress.connect(lambda f: dialog.setValue(int(f * 1000)))
+        dialog.canceled.connect(job.cancel)
 
         def finished(volume: Volume) -> None:
+            dialog.reset()
             self._job = None
             self.show_volume(volume)
             self.start_review(volume, prelabel_if_new=prelabel_if_new)
@@ -430,10 +437,22 @@ class MainWindow(QMainWindow):
                 self._save_settings()
                 self._refresh_recent()
 
-        job = self._run_job(title, fn, finished, error_title="Cannot open")
-        job.failed.connect(lambda _m: setattr(self, "_job", None))
-        job.cancelled.connect(lambda: setattr(self, "_job", None))
+        def failed(message: str) -> None:
+            dialog.reset()
+            self._job = None
+            self.error("Cannot open", message)
+
+        def cancelled() -> None:
+            dialog.reset()
+            self._job = None
+            self.statusBar().showMessage("Cancelled", 3000)
+
+        job.finished.connect(finished)
+        job.failed.connect(failed)
+        job.cancelled.connect(cancelled)
         self._job = job
+        self._dialog = dialog
+        jobs.start(job)
 
     def _save_settings(self) -> None:
         try:
@@ -566,10 +585,7 @@ class MainWindow(QMainWindow):
             ),
         )
 
-    def _run_job(
-        self, title: str, fn: jobs.JobFunction, done: Any, error_title: str | None = None
-    ) -> jobs.Job:
-        """Run ``fn`` off the GUI thread behind a progress dialog with a cancel button."""
+    def _run_job(self, title: str, fn: jobs.JobFunction, done: Any) -> None:
         dialog = QProgressDialog(title, "Cancel", 0, 1000, self)
         dialog.setWindowModality(Qt.WindowModality.WindowModal)
         dialog.setMinimumDuration(300)
@@ -577,15 +593,10 @@ class MainWindow(QMainWindow):
         job.progress.connect(lambda f: dialog.setValue(int(f * 1000)))
         dialog.canceled.connect(job.cancel)
         job.finished.connect(lambda result: (dialog.reset(), done(result)))
-        job.failed.connect(
-            lambda message: (dialog.reset(), self.error(error_title or title, message))
-        )
-        job.cancelled.connect(
-            lambda: (dialog.reset(), self.statusBar().showMessage("Cancelled", 3000))
-        )
-        self._side_job, self._dialog = job, dialog
+        job.failed.connect(lambda message: (dialog.reset(), self.error(title, message)))
+        job.cancelled.connect(dialog.reset)
+        self._side_job = job
         jobs.start(job)
-        return job
 
     def sign_disposition(self) -> None:
         session = self.review.session
