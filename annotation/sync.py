@@ -102,8 +102,8 @@ def _outbox(conn: Connection, after_seq: int, limit: int) -> list[dict[str, Any]
         .limit(limit)
     )
     out = []
-    for r in conn.execute(query).mappings():
-        ev = dict(r)
+    for r in conn.execute(query):
+        ev = r._asdict()
         ev["parent_id"] = ev.pop("_parent")
         out.append(ev)
     return out

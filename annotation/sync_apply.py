@@ -10,11 +10,25 @@ their create events. Indications are rebuilt from their create event and changed
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, bindparam, func, insert, or_, select, update
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Connection,
+    String,
+    Table,
+    any_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy import cast as cast_sql
 
 from ndelab.annotation.calls import EVENTS, IND, MASK_MEASURES, PARTS, SCANS
 from ndelab.annotation.schema import Disposition
@@ -90,18 +104,29 @@ _PROPOSAL_KEYS = (
 _CREATE_KEYS = (*_PROPOSAL_KEYS, "centroid_z", "centroid_y", "centroid_x", "surface_area_mm2")
 
 
+def id_filters(
+    conn: Connection, column: ColumnElement[Any], ids: Iterable[str]
+) -> Iterator[ColumnElement[bool]]:
+    """WHERE clauses that together select ``column`` in ``ids``. PostgreSQL takes the whole
+    list as one array parameter (= ANY): thousands of IN parameters cost more to bind and
+    plan than the query itself. SQLite gets IN lists below its parameter limit."""
+    unique = sorted(set(ids))
+    if not unique:
+        return
+    if conn.dialect.name == "postgresql":
+        yield column == any_(cast_sql(bindparam("ids", unique), ARRAY(String)))
+        return
+    for i in range(0, len(unique), 5000):
+        yield column.in_(unique[i : i + 5000])
+
+
 def last_events(conn: Connection, entity_ids: Iterable[str]) -> dict[str, str]:
     """Each row's last applied event id (events with applied NULL were written here)."""
-    ids = list(set(entity_ids))
     out: dict[str, str] = {}
-    for i in range(0, len(ids), 5000):
-        chunk = ids[i : i + 5000]
+    for where in id_filters(conn, EVENTS.c.entity_id, entity_ids):
         latest = (
             select(func.max(EVENTS.c.seq))
-            .where(
-                EVENTS.c.entity_id.in_(chunk),
-                or_(EVENTS.c.applied.is_(None), EVENTS.c.applied == 1),
-            )
+            .where(where, or_(EVENTS.c.applied.is_(None), EVENTS.c.applied == 1))
             .group_by(EVENTS.c.entity_id)
         )
         query = select(EVENTS.c.entity_id, EVENTS.c.id).where(EVENTS.c.seq.in_(latest))
@@ -110,11 +135,9 @@ def last_events(conn: Connection, entity_ids: Iterable[str]) -> dict[str, str]:
 
 
 def fetch_rows(conn: Connection, table: Table, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
-    ids = list(set(ids))
     out: dict[str, dict[str, Any]] = {}
-    for i in range(0, len(ids), 5000):
-        query = select(table).where(table.c.id.in_(ids[i : i + 5000]))
-        out.update({r["id"]: dict(r) for r in conn.execute(query).mappings()})
+    for where in id_filters(conn, table.c.id, ids):
+        out.update({r.id: r._asdict() for r in conn.execute(select(table).where(where))})
     return out
 
 
@@ -146,7 +169,10 @@ def apply_events(
         for e in events
         if e["entity_type"] == "indication" and e["action"] != "create"
     ]
-    rows = fetch_rows(conn, IND, ind_ids)
+    # Whole rows only for the calls that change; for created ones, whether they exist.
+    rows: dict[str, dict[str, Any] | None] = dict(fetch_rows(conn, IND, changed_ids))
+    created_only = set(ind_ids) - set(rows)
+    rows.update(dict.fromkeys(fetch_ids(conn, IND, created_only)))
     last = last_events(conn, changed_ids) if changed_ids else {}
     existing = {
         kind: set(
@@ -168,7 +194,7 @@ def apply_events(
             out.applied.append(ev)  # an entity this version does not know: audit only
             continue
         row = rows.get(eid)
-        if ev["action"] == "create" and row is None:
+        if ev["action"] == "create" and eid not in rows:
             row = indication_from_create(ev)
             rows[eid] = new_rows["indication"][eid] = row
             last[eid] = ev["id"]
@@ -177,6 +203,8 @@ def apply_events(
         if ev["action"] == "create":
             out.applied.append(ev)  # the row is already here: a harmless repeat
             continue
+        if row is None and eid in rows:  # here, but only its id was read: read it whole
+            row = rows[eid] = fetch_rows(conn, IND, [eid]).get(eid)
         ok = (
             eid not in blocked
             and row is not None
@@ -209,18 +237,19 @@ def apply_events(
             .where(IND.c.id == bindparam("_id"))
             .values({c: bindparam(f"_{c}") for c in columns})
         )
-        conn.execute(
-            stmt, [{"_id": i, **{f"_{c}": rows[i][c] for c in columns}} for i in sorted(dirty)]
-        )
+        params = []
+        for i in sorted(dirty):
+            row = rows[i]
+            assert row is not None
+            params.append({"_id": i, **{f"_{c}": row[c] for c in columns}})
+        conn.execute(stmt, params)
     return out
 
 
-def fetch_ids(conn: Connection, table: Table, ids: Sequence[str]) -> list[str]:
+def fetch_ids(conn: Connection, table: Table, ids: Iterable[str]) -> list[str]:
     found: list[str] = []
-    unique = list(set(ids))
-    for i in range(0, len(unique), 5000):
-        query = select(table.c.id).where(table.c.id.in_(unique[i : i + 5000]))
-        found.extend(r[0] for r in conn.execute(query))
+    for where in id_filters(conn, table.c.id, ids):
+        found.extend(r[0] for r in conn.execute(select(table.c.id).where(where)))
     return found
 
 
