@@ -89,6 +89,12 @@ def head_revision() -> str:
     return head
 
 
+def is_permission_error(error: BaseException) -> bool:
+    """True for PostgreSQL's insufficient_privilege (a GRANT or row-level security refusal)."""
+    original = getattr(error, "orig", None) or error
+    return getattr(original, "sqlstate", None) == "42501"
+
+
 def _describe(message: str) -> str:
     """Lower-case driver message without SQL or parameters."""
     first = message.strip().splitlines()[0] if message.strip() else message
@@ -233,6 +239,12 @@ class Store:
             return StoreError(f"database {name}: the disk is full; could not {doing}")
         if isinstance(original, sqlite3.Error):
             return StoreError(f"database {name}: could not {doing} ({msg})")
+        if is_permission_error(error):
+            login = self.engine.url.username or "this login"
+            return StoreError(
+                f"database {name} refused to let '{login}' {doing}: the role lacks the"
+                f" permission ({msg}); nothing was changed"
+            )
         return StoreError(f"database {name} could not {doing}: {msg}")
 
     @contextmanager

@@ -23,13 +23,14 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, func, insert, select, text, update
+from sqlalchemy import ColumnElement, Connection, Table, func, insert, select, text, update
+from sqlalchemy.exc import DBAPIError
 
 from ndelab.annotation.calls import EVENTS, new_id
 from ndelab.annotation.credentials import resolve_url
 from ndelab.annotation.errors import StoreError
 from ndelab.annotation.schema import SyncConflict, SyncState, utcnow
-from ndelab.annotation.store import Store
+from ndelab.annotation.store import Store, is_permission_error
 from ndelab.annotation.sync_apply import (
     COPIED,
     EVENT_COLUMNS,
@@ -87,6 +88,14 @@ def event_from_json(data: Mapping[str, Any]) -> dict[str, Any]:
 
 def _outbox(conn: Connection, after_seq: int, limit: int) -> list[dict[str, Any]]:
     """Local events not yet pushed (made here or resolved here), with their parent event."""
+    where = (EVENTS.c.seq > after_seq, EVENTS.c.server_seq.is_(None))
+    return _with_parents(conn, where, limit)
+
+
+def _with_parents(
+    conn: Connection, where: Sequence[ColumnElement[bool]], limit: int | None
+) -> list[dict[str, Any]]:
+    """Events matching ``where`` in local order, each with the event it was made on top of."""
     prev = EVENTS.alias("prev")
     parent = (
         select(prev.c.id)
@@ -97,7 +106,7 @@ def _outbox(conn: Connection, after_seq: int, limit: int) -> list[dict[str, Any]
     )
     query = (
         select(EVENTS, func.coalesce(EVENTS.c.parent_id, parent).label("_parent"))
-        .where(EVENTS.c.seq > after_seq, EVENTS.c.server_seq.is_(None))
+        .where(*where)
         .order_by(EVENTS.c.seq)
         .limit(limit)
     )
@@ -136,6 +145,46 @@ def _push_batch(
             rows.append(row)
         bulk_insert(rconn, EVENTS, rows)
     return len(new), len(rejected)
+
+
+def _push_refusing(
+    rconn: Connection, events: list[dict[str, Any]], copied: dict[str, Any]
+) -> tuple[int, int, list[dict[str, Any]]]:
+    """Push events, setting aside those the server's roles refuse (say a labeler's offline
+    disposition): a refused batch is split in halves until the refused events stand alone,
+    so one of them never holds back everyone else's work. Returns (inserted, not applied,
+    refused records)."""
+    try:
+        inserted, rejected = _push_batch(rconn, events, copied)
+        return inserted, rejected, []
+    except DBAPIError as e:
+        if not is_permission_error(e):
+            raise
+        if len(events) == 1:
+            ev = events[0]
+            reason = str(getattr(e, "orig", e)).strip().splitlines()[0]
+            return 0, 0, [{**_refusal(ev), "reason": reason}]
+    half = len(events) // 2
+    a = _push_refusing(rconn, events[:half], copied)
+    b = _push_refusing(rconn, events[half:], copied)
+    return a[0] + b[0], a[1] + b[1], a[2] + b[2]
+
+
+def _refusal(ev: Mapping[str, Any]) -> dict[str, Any]:
+    keys = ("id", "entity_type", "entity_id", "scan_id", "action", "user_id")
+    return {"event_id" if k == "id" else k: ev[k] for k in keys}
+
+
+def refusal_sentence(refused: Sequence[Mapping[str, Any]], server: str) -> str:
+    """One sentence for the changes the server's roles refused."""
+    first = refused[0]
+    what = f"{first['action']} of {first['entity_type']} {first['entity_id']}"
+    more = f" and {len(refused) - 1} more" if len(refused) > 1 else ""
+    return (
+        f"server {server} refused {len(refused)} change(s) ({what}{more}: {first['reason']});"
+        " they stay on this workstation and are offered again on every sync, so a user with"
+        " the right role can push them"
+    )
 
 
 # -- pull ----------------------------------------------------------------------------------
@@ -270,9 +319,11 @@ def sync(
     """Push this workstation's changes to the server and pull everyone else's.
 
     Returns {"pushed", "rejected", "pulled", "conflicts", "open_conflicts", "server_id",
-    "batches"}: pushed = events the server did not have; rejected = pushed changes the server
-    kept but did not apply (another workstation changed the row first: this sync's pull opens
-    the conflict here); conflicts = conflicts opened by this sync.
+    "batches", "refused", "refused_changes", "refused_message"}: pushed = events the server
+    did not have; rejected = pushed changes the server kept but did not apply (another
+    workstation changed the row first: this sync's pull opens the conflict here); conflicts =
+    conflicts opened by this sync; refused = changes the server's roles did not allow (kept
+    here, offered again on every sync).
     """
     if batch_size < 1:
         raise StoreError(f"sync batch size must be at least 1, not {batch_size}")
@@ -302,14 +353,23 @@ def _sync(
             server = database_id(rconn)
             top = int(rconn.execute(select(func.coalesce(func.max(EVENTS.c.seq), 0))).scalar_one())
         push_key, pull_key = f"pushed_seq:{server}", f"pulled_seq:{server}"
+        refused_key = f"refused:{server}"
         with local.reading("read the sync state") as conn:
             pushed = int(get_state(conn, push_key) or 0)
             pulled = int(get_state(conn, pull_key) or 0)
+            earlier = [r["event_id"] for r in json.loads(get_state(conn, refused_key) or "[]")]
+            retry = _with_parents(conn, (EVENTS.c.id.in_(earlier),), None) if earlier else []
+            retry_copied = _copied_rows(conn, retry)
             to_push = conn.execute(
                 select(func.count()).where(EVENTS.c.seq > pushed, EVENTS.c.server_seq.is_(None))
             ).scalar_one()
         total = max(1, int(to_push) + max(0, top - pulled))
         done = 0
+        refused: list[dict[str, Any]] = []
+        if retry:  # refused before: perhaps the role changed since
+            inserted, rejected, refused = _push_refusing(rconn, retry, retry_copied)
+            counts["pushed"] += inserted
+            counts["rejected"] += rejected
         while True:
             check(cancel, "the sync")
             with local.reading("read the changes to push") as conn:
@@ -317,10 +377,12 @@ def _sync(
                 copied = _copied_rows(conn, batch)
             if not batch:
                 break
-            inserted, rejected = _push_batch(rconn, batch, copied)
+            inserted, rejected, now_refused = _push_refusing(rconn, batch, copied)
+            refused += now_refused
             pushed = int(batch[-1]["seq"])
             with local.transaction("record the pushed changes") as conn:
                 set_state(conn, push_key, str(pushed))
+                set_state(conn, refused_key, json.dumps(refused))
             counts["pushed"] += inserted
             counts["rejected"] += rejected
             counts["batches"] += 1
@@ -337,13 +399,21 @@ def _sync(
             done += pulled - before
             report(progress, min(1.0, done / total))
     with local.transaction("record the sync") as conn:
-        stamp = {"at": utcnow().isoformat(), "user": user, **counts}
+        set_state(conn, refused_key, json.dumps(refused))
+        stamp = {"at": utcnow().isoformat(), "user": user, **counts, "refused": len(refused)}
         set_state(conn, f"last_sync:{server}", json.dumps(stamp))
         open_count = conn.execute(
             select(func.count()).select_from(CONFLICTS).where(CONFLICTS.c.status == "open")
         ).scalar_one()
     report(progress, 1.0)
-    return {**counts, "open_conflicts": int(open_count), "server_id": server}
+    return {
+        **counts,
+        "refused": len(refused),
+        "refused_changes": refused,
+        "refused_message": refusal_sentence(refused, remote.name) if refused else None,
+        "open_conflicts": int(open_count),
+        "server_id": server,
+    }
 
 
 __all__ = ["DEFAULT_BATCH", "event_from_json", "event_json", "sync"]

@@ -29,12 +29,14 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy import cast as cast_sql
+from sqlalchemy.exc import DBAPIError
 
 from ndelab.annotation.calls import EVENTS, IND, MASK_MEASURES, PARTS, SCANS
 from ndelab.annotation.schema import Disposition
 
 DISPOSITIONS = cast(Table, Disposition.__table__)
 COPIED: dict[str, Table] = {"part": PARTS, "scan": SCANS, "disposition": DISPOSITIONS}
+ROW_SECURITY_TABLES = frozenset({DISPOSITIONS.name})
 INSERT_ORDER = ("part", "scan", "indication", "disposition")
 BOOKKEEPING = ("revision", "updated_at", "updated_by", "workstation_id")
 BOX = ("z0", "y0", "x0", "z1", "y1", "x1")
@@ -258,11 +260,23 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
     elsewhere."""
     if not rows:
         return
-    if conn.dialect.name != "postgresql":
+    # COPY is refused on tables with row-level security (dispositions) for every role but
+    # the owner; those rows are few.
+    if conn.dialect.name != "postgresql" or table.name in ROW_SECURITY_TABLES:
         conn.execute(insert(table), list(rows))
         return
+    import psycopg
     from psycopg.types.json import Json
 
+    try:
+        _copy_rows(conn, table, rows, Json)
+    except psycopg.Error as e:  # raw driver errors, wrapped as SQLAlchemy wraps the others
+        raise DBAPIError.instance(f"COPY {table.name}", None, e, psycopg.Error) from e
+
+
+def _copy_rows(
+    conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], Json: type
+) -> None:
     names = [c.name for c in table.columns if c.name in rows[0]]
     is_json = [table.c[n].type.__class__.__name__ == "JSON" for n in names]
     raw = conn.connection.driver_connection

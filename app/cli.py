@@ -24,6 +24,9 @@ log = logging.getLogger(__name__)
 
 EXIT_USER_ERROR = 2
 EXIT_INTERNAL_ERROR = 1
+# ndelab.annotation.export_dataset.FORMATS, spelled out so that building the parser does not
+# import the annotation layer (half a second); a test keeps the two equal.
+EXPORT_FORMATS = ("hdf5", "nifti", "nrrd", "coco", "dicom-seg")
 
 
 def parse_shape(text: str | None) -> tuple[int, int, int] | None:
@@ -58,9 +61,13 @@ def _read_kwargs(args: argparse.Namespace) -> dict[str, Any]:
 
 def cmd_info(args: argparse.Namespace) -> int:
     from ndelab.volumes.io import open_volume
+    from ndelab.volumes.readers.dicom import SOURCE_SLICES
 
     volume = open_volume(args.path, **_read_kwargs(args))
     info = volume.describe()
+    slices = info["metadata"].get(SOURCE_SLICES)
+    if isinstance(slices, list):  # one entry per slice: the count is what a reader wants here
+        info["metadata"][SOURCE_SLICES] = f"{len(slices)} source instances"
     if args.json:
         print(json.dumps(info, indent=2))
     else:
@@ -257,6 +264,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
             f"pushed {result['pushed']}, pulled {result['pulled']}, "
             f"conflicts {result['conflicts']} new ({result['open_conflicts']} open)"
         )
+    if result["refused_message"]:
+        print(f"ndelab: {result['refused_message']}", file=sys.stderr)
     return 0
 
 
@@ -510,7 +519,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("export", help="export reviewed labels as a data set for training")
     p.add_argument("--db", required=True)
-    p.add_argument("--format", required=True, choices=("hdf5", "nifti", "nrrd", "coco"))
+    p.add_argument("--format", required=True, choices=EXPORT_FORMATS)
     p.add_argument("--out", required=True, help="an empty or new folder")
     p.add_argument("--val-fraction", type=float, default=0.2)
     p.add_argument("--seed", type=int, default=0, help="of the train/validation split by part")

@@ -43,6 +43,7 @@ class SyncController(QObject):
         self.last_at: datetime | None = None
         self.error: str | None = None
         self._job: jobs.Job | None = None
+        self._refusals_shown: set[str] = set()
         self._timer = QTimer(self)
         self._timer.setInterval(SYNC_EVERY_MS)
         self._timer.timeout.connect(self.sync_now)
@@ -105,4 +106,14 @@ class SyncController(QObject):
         text = f"Synced {when}: ↑{self.last['pushed']} ↓{self.last['pulled']}"
         if open_conflicts:
             text += f", {open_conflicts} conflict(s) to resolve"
+        if self.last.get("refused"):
+            text += f", {self.last['refused']} change(s) refused by the server"
         return text
+
+    def new_refusal(self, result: dict[str, Any]) -> str | None:
+        """The refusal sentence when this sync refused changes not reported before (a
+        background sync every few minutes must not raise the same dialog again)."""
+        ids = {r["event_id"] for r in result.get("refused_changes") or ()}
+        fresh = ids - self._refusals_shown
+        self._refusals_shown |= ids
+        return result.get("refused_message") if fresh else None

@@ -324,6 +324,9 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(
                 f"{result['conflicts']} new sync conflict(s): Review ▸ Sync conflicts", 15000
             )
+        refusal = self.sync.new_refusal(result)
+        if refusal:
+            self.error("Sync", refusal)
 
     def _reload_review(self) -> None:
         session = self.review.session

@@ -179,6 +179,43 @@ def test_a_disposition_syncs_whole(tmp_path: Path, pg_url: str) -> None:
         _same(b, pg_url)
 
 
+def test_a_labelers_offline_signature_is_refused_alone_and_offered_again(
+    tmp_path: Path, pg_server: PgServer, pg_url: str
+) -> None:
+    """A labeler signs offline; the server's roles refuse that one change, everything else
+    goes through, the signature stays here and a reviewer's sync later pushes it."""
+    from ndelab.annotation.pg_roles import create_user
+
+    create_user(pg_url, "lena", "labeler", "lab-secret")
+    create_user(pg_url, "rita", "reviewer", "rev-secret")
+    as_labeler = pg_server.url_as(pg_url, "lena", "lab-secret")
+    criteria = tmp_path / "c.json"
+    rules = [{"class": "pore", "max_equivalent_diameter_mm": 5.0}]
+    criteria.write_text(json.dumps({"name": "grade", "version": "2", "rules": rules}))
+    with Store(tmp_path / "a.db", workstation="ws-a") as a:
+        scan, ids = populate(a, 3, user="lena")
+        for call in ids:
+            review(a, call, "accept", "lena")
+        signed = sign(a, scan, criteria, sign_user="lena")
+        later = ids[0]
+        review(a, later, "reopen", "lena")  # made after the signature: must not be held back
+        result = sync(a, as_labeler, "lena", batch_size=4)
+        assert result["refused"] == 1
+        (refused,) = result["refused_changes"]
+        assert refused["entity_type"] == "disposition"
+        assert refused["entity_id"] == signed["id"]
+        assert "permission denied" in result["refused_message"]
+        server = _server(pg_url)
+        assert set(server["disposition"]) == set()
+        assert server["indication"][later]["status"] == "proposed"
+        assert dispositions(a, scan)[0]["id"] == signed["id"]  # kept here
+        again = sync(a, as_labeler, "lena")
+        assert (again["refused"], again["pushed"]) == (1, 0)
+        final = sync(a, pg_server.url_as(pg_url, "rita", "rev-secret"), "rita")
+        assert (final["refused"], final["pushed"]) == (0, 1)
+        _same(a, pg_url)
+
+
 _CHILD = """
 import sys
 from ndelab.annotation import Store
