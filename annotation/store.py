@@ -22,7 +22,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 
@@ -43,9 +43,12 @@ def default_url() -> str:
     return f"sqlite:///{data_dir() / 'ndelab.db'}"
 
 
+WORKSTATION_ENV = "NDELAB_WORKSTATION_ID"
+
+
 def workstation_id() -> str:
     """A stable id for this machine's data folder (NDELAB_WORKSTATION_ID overrides it)."""
-    env = os.environ.get("NDELAB_WORKSTATION_ID")
+    env = os.environ.get(WORKSTATION_ENV)
     if env:
         return env
     path = data_dir() / "workstation-id"
@@ -131,6 +134,10 @@ class Store:
         self.engine = self._open_engine()
         try:
             self._prepare(check)
+            if self.is_sqlite and workstation is None and not os.environ.get(WORKSTATION_ENV):
+                # 36 characters like the machine id; the same machine and file, the same id.
+                both = f"{self.workstation_id}:{self._database_id()}"
+                self.workstation_id = str(uuid.uuid5(uuid.NAMESPACE_URL, both))
         except BaseException:
             self.engine.dispose()
             raise
@@ -217,6 +224,16 @@ class Store:
                     )
             if current != head:
                 command.upgrade(alembic_config(conn), "head")
+
+    def _database_id(self) -> str:
+        """This database's own id (made by the migrations). A workstation store's events carry
+        it inside their workstation id: two SQLite files on one machine are two workstations
+        to the sync, which pulls only what other workstations made."""
+        with self.reading("read the database id") as conn:
+            value = conn.execute(
+                text("SELECT value FROM sync_state WHERE key = 'database_id'")
+            ).scalar()
+        return str(value or "")
 
     # -- errors --------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ndelab.app import cli_server
 from ndelab.app.logs import setup_logging
 from ndelab.volumes.errors import NdelabError, UsageError
 
@@ -560,6 +561,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("names", nargs="*")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_models)
+
+    cli_server.add_parser(sub)
 
     p = sub.add_parser("bench", help="run a benchmark against its peer")
     p.add_argument("area")

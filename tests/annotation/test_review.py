@@ -23,7 +23,6 @@ from ndelab.annotation import (
     list_calls,
     review,
 )
-from ndelab.annotation.store import workstation_id
 from ndelab.volumes.volume import Volume
 
 SPACING = (0.5, 0.25, 0.25)
@@ -100,7 +99,7 @@ def test_accept_reject_reopen_correct_and_revisions(store: Store) -> None:
     assert (c["status"], c["class"], c["revision"]) == ("corrected", "pore", 2)
     assert c["proposal"]["class"] == "inclusion"  # the model's call is kept
     assert c["proposal"]["score"] == pytest.approx(0.5)
-    assert get_call(store, pore)["workstation_id"] == workstation_id()
+    assert get_call(store, pore)["workstation_id"] == store.workstation_id
 
 
 def test_not_allowed_actions_give_clear_errors(store: Store) -> None:

@@ -232,3 +232,15 @@ def test_other_sqlite_files_and_folders_are_refused(tmp_path: Path) -> None:
         Store(tmp_path)
     with pytest.raises(StoreError, match="in-memory"):
         Store("sqlite://")
+
+
+def test_two_database_files_on_one_machine_are_two_workstations(tmp_path: Path) -> None:
+    """The sync pulls only what other workstations made, so two SQLite files must differ."""
+    with Store(tmp_path / "a.db") as a, Store(tmp_path / "b.db") as b:
+        assert a.workstation_id != b.workstation_id
+        assert len(a.workstation_id) == 36  # fits the column, like the machine id
+        first = a.workstation_id
+    with Store(tmp_path / "a.db") as again:
+        assert again.workstation_id == first  # stable for the same file on this machine
+    with Store(tmp_path / "a.db", workstation="bench") as named:
+        assert named.workstation_id == "bench"
