@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
     QGridLayout,
-    QInputDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -23,23 +22,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ndelab.annotation import Store, disposition, open_store
-from ndelab.annotation.csv_export import write_calls_csv
+from ndelab.annotation import Store, open_store
 from ndelab.app import jobs
 from ndelab.app.controller import ViewerController
 from ndelab.app.edit_controller import EditController
-from ndelab.app.pdf_report import write_pdf
-from ndelab.app.report import build_report
 from ndelab.app.review_controller import ReviewController
 from ndelab.app.review_session import ReviewSession
 from ndelab.app.sam_controller import SamController
 from ndelab.app.settings import Settings
-from ndelab.app.sync_controller import SyncController, without_password
-from ndelab.app.workspace import open_review, prelabel_into
+from ndelab.app.sync_controller import SyncController
+from ndelab.app.workspace import open_review
 from ndelab.volumes.errors import NdelabError
 from ndelab.volumes.volume import Volume
-from ndelab.widgets.audit_view import AuditView
-from ndelab.widgets.conflicts_dialog import ConflictsDialog
 from ndelab.widgets.disposition_panel import DispositionPanel
 from ndelab.widgets.edit_toolbar import EditToolBar
 from ndelab.widgets.histogram_panel import HistogramPanel
@@ -49,16 +43,11 @@ from ndelab.widgets.raw_options_dialog import RawOptionsDialog
 from ndelab.widgets.review_queue import ReviewQueue
 from ndelab.widgets.slice_view import SliceView
 from ndelab.widgets.volume_view_3d import VolumeView3D
+from ndelab.widgets.window_menus import KEYS_HELP, add_action, build_menus
+from ndelab.widgets.window_review_actions import ReviewActions
+from ndelab.widgets.window_shared_db import SharedDatabaseActions
 
 log = logging.getLogger(__name__)
-
-REJECT_REASONS = [
-    "not a defect: noise",
-    "not a defect: ring or streak artefact",
-    "not a defect: surface or edge effect",
-    "duplicate of another call",
-    "below reporting threshold",
-]
 
 FILE_FILTER = (
     "Volumes and radiographs (*.dcm *.dicom *.ima *.tif *.tiff *.vgi *.mhd *.mha *.nrrd *.nhdr "
@@ -66,7 +55,7 @@ FILE_FILTER = (
 )
 
 
-class MainWindow(QMainWindow):
+class MainWindow(ReviewActions, SharedDatabaseActions, QMainWindow):
     def __init__(
         self,
         settings: Settings | None = None,
@@ -185,158 +174,16 @@ class MainWindow(QMainWindow):
     def _action(
         self, menu: Any, text: str, slot: Any, shortcut: str | QKeySequence | None = None
     ) -> QAction:
-        action = QAction(text, self)
-        if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
-        action.triggered.connect(slot)
-        menu.addAction(action)
-        return action
+        return add_action(self, menu, text, slot, shortcut)
 
     def _build_menus(self) -> None:
-        bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
-        self._action(file_menu, "&Open file…", self.open_file_dialog, QKeySequence.StandardKey.Open)
-        self._action(
-            file_menu,
-            "Open &folder (DICOM / TIFF slices)…",
-            self.open_folder_dialog,
-            "Ctrl+Shift+O",
-        )
-        self.recent_menu = file_menu.addMenu("Open &recent")
-        self._action(file_menu, "Open &demo part", self.open_demo, "Ctrl+D")
-        self._action(file_menu, "SAM &checkpoint…", self.choose_sam_checkpoint)
-        self._action(file_menu, "Shared data&base…", self.choose_remote)
-        file_menu.addSeparator()
-        self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
-        self._refresh_recent()
-
-        view = bar.addMenu("&View")
-        self._action(view, "&Reset zoom", self.reset_zoom, "F")
-        self._action(view, "&Auto window", lambda: self.controller.apply_preset("Auto"), "Shift+W")
-        self._action(
-            view,
-            "&Full range window",
-            lambda: self.controller.apply_preset("Full range"),
-            "Shift+R",
-        )
-        self._action(
-            view,
-            "&Defects window (narrow on material)",
-            lambda: self.controller.apply_preset("Defects (material)"),
-            "Shift+D",
-        )
-        view.addSeparator()
-        view.addAction(self.histogram_dock.toggleViewAction())
-        if self.view3d_dock is not None:
-            view.addAction(self.view3d_dock.toggleViewAction())
-        review = bar.addMenu("&Review")
-        self._action(review, "&Next call", lambda: self.review.step(+1), "N")
-        self._action(review, "&Previous call", lambda: self.review.step(-1), "P")
-        self._action(review, "&Accept", lambda: self.review.act("accept"), "A")
-        self._action(review, "&Reject…", self.reject_current, "R")
-        self._action(review, "Re&open", lambda: self.review.act("reopen", advance=False), "O")
-        self._action(review, "&Edit (correct class)…", self.edit_current, "E")
-        review.addSeparator()
-        self._action(
-            review, "Finish the &polygon / accept the SAM mask", self.edits.finish, "Return"
-        )
-        self._action(
-            review, "Cancel the edit / navigate", lambda: self.edits.set_tool("navigate"), "Esc"
-        )
-        self._action(review, "&Undo", self.review.undo, QKeySequence.StandardKey.Undo)
-        self._action(review, "Re&do", self.review.redo, "Ctrl+Shift+Z")
-        review.addSeparator()
-        self._action(review, "Pre-label with the default &model", self.run_prelabel, "Ctrl+L")
-        review.addSeparator()
-        self._action(review, "&Sync with the shared database", self.sync.sync_now, "Ctrl+Shift+S")
-        self._action(review, "Sync &conflicts…", self.show_conflicts)
-        self._action(review, "Model &audit (model versus human)…", self.show_audit)
-        view.addAction(self.queue_dock.toggleViewAction())
-        view.addAction(self.inspector_dock.toggleViewAction())
-        view.addAction(self.disposition_dock.toggleViewAction())
-
-        help_menu = bar.addMenu("&Help")
-        self._action(help_menu, "&Mouse and keys", self.show_help, "F1")
+        build_menus(self)
 
     def _refresh_recent(self) -> None:
         self.recent_menu.clear()
         for path in self.settings.recent_files:
             self._action(self.recent_menu, path, lambda _c=False, p=path: self.open_path(p))
         self.recent_menu.setEnabled(bool(self.settings.recent_files))
-
-    def choose_remote(self) -> None:
-        """Preferences: the shared PostgreSQL. The password comes from NDELAB_DB_PASSWORD,
-        PGPASSWORD or the system keyring, never from settings."""
-        url, ok = QInputDialog.getText(
-            self,
-            "Shared database",
-            "PostgreSQL URL (postgresql+psycopg://user@host:5432/ndelab?sslmode=require);\n"
-            "passwords are taken from NDELAB_DB_PASSWORD or the keyring, never saved:",
-            text=self.settings.remote_url or "",
-        )
-        if not ok:
-            return
-        self.settings.remote_url = without_password(url.strip()) if url.strip() else None
-        self._save_settings()
-        self.sync.configure(self.store(), url.strip() or None, self.user)
-
-    def show_conflicts(self) -> None:
-        store = self.store()
-        if store is None:
-            return
-        dialog = ConflictsDialog(store, self.user, self)
-        dialog.goToCall.connect(lambda call_id: self.review.select(call_id))
-        dialog.exec()
-        self._reload_review()
-
-    def show_audit(self) -> None:
-        store = self.store()
-        if store is None:
-            return
-        session = self.review.session
-        view = AuditView(store, session.scan_id if session else None, self)
-        view.goToCall.connect(self.go_to_call)
-        view.show()
-        self._audit_view = view
-
-    def go_to_call(self, scan_id: str, call_id: str) -> None:
-        """Jump to a call: in this scan at once; in another, open that scan's file first."""
-        session = self.review.session
-        if session is not None and session.scan_id == scan_id:
-            self.review.select(call_id)
-            return
-        from ndelab.annotation import get_scan
-
-        store = session.store if session else self.store()
-        if store is None:
-            return
-        path = get_scan(store, scan_id)["path"]
-        if not path:
-            self.error("Go to call", f"scan {scan_id} has no file recorded; open it by hand")
-            return
-        self._pending_call = call_id
-        self.open_path(path)
-
-    def _after_sync(self, result: dict[str, Any]) -> None:
-        if result.get("pulled"):
-            self._reload_review()
-        if result.get("conflicts"):
-            self.statusBar().showMessage(
-                f"{result['conflicts']} new sync conflict(s): Review ▸ Sync conflicts", 15000
-            )
-        refusal = self.sync.new_refusal(result)
-        if refusal:
-            self.error("Sync", refusal)
-
-    def _reload_review(self) -> None:
-        session = self.review.session
-        if session is None:
-            return
-        current = session.current
-        session.reload()
-        self.review.set_session(session)
-        if current is not None:
-            self.review.select(current, centre=False)
 
     def choose_sam_checkpoint(self) -> None:
         """Preferences: the local Segment Anything checkpoint (nothing is ever downloaded)."""
@@ -352,23 +199,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(self.sam.status_text(), 10000)
 
     def show_help(self) -> None:
-        QMessageBox.information(
-            self,
-            "Mouse and keys",
-            (
-                "Left click/drag: move the crosshair (all views follow)\n"
-                "Right drag: window (left/right) and level (up/down)\n"
-                "Middle drag: pan    Ctrl+wheel: zoom    F: reset zoom\n"
-                "Wheel, Up/Down, PageUp/PageDown, Home/End: change slice\n"
-                "Shift+W auto window, Shift+R full range, Shift+D defects window\n"
-                "N / P next and previous call, A accept, R reject, O reopen, E edit\n"
-                "Ctrl+Z undo, Ctrl+Shift+Z redo, Ctrl+L pre-label\n"
-                "Tools: B brush, X eraser, S sphere, T threshold box, G grow,\n"
-                "Y polygon (Enter ends), M SAM 2D, Shift+M SAM 3D (Enter accepts),\n"
-                "Esc back to navigating\n"
-                "Ctrl+O open file, Ctrl+Shift+O open folder, Ctrl+D demo part"
-            ),
-        )
+        QMessageBox.information(self, "Mouse and keys", KEYS_HELP)
 
     # -- opening
     def open_file_dialog(self) -> None:
@@ -542,121 +373,6 @@ class MainWindow(QMainWindow):
                 status = "selected" if row["id"] == session.current else row["status"]
                 items.append((status, session.masks[row["id"]], volume.spacing_mm))
         self.view3d.show_indications(items)
-
-    def reject_current(self) -> None:
-        if self.review.session is None or self.review.session.current is None:
-            self.statusBar().showMessage("Select a call first (N)", 3000)
-            return
-        reason, ok = QInputDialog.getItem(
-            self, "Reject call", "Why is this not a defect?", REJECT_REASONS, 0, True
-        )
-        if ok and reason.strip():
-            self.review.act("reject", reason.strip())
-
-    def edit_current(self) -> None:
-        session = self.review.session
-        if session is None or session.current is None:
-            self.statusBar().showMessage("Select a call first (N)", 3000)
-            return
-        from ndelab.annotation import CLASSES
-
-        current = session.row(session.current)["class"]
-        cls, ok = QInputDialog.getItem(
-            self, "Correct call", "Class", list(CLASSES), list(CLASSES).index(current), False
-        )
-        if ok and cls != current:
-            self.review.correct(cls=cls, reason=f"class corrected to {cls}")
-
-    def run_prelabel(self) -> None:
-        session = self.review.session
-        volume = self.controller.volume
-        if session is None or volume is None:
-            self.statusBar().showMessage("Open a scan first", 3000)
-            return
-        store, scan_id = session.store, session.scan_id
-        self._run_job(
-            "Pre-labeling",
-            lambda progress, cancel: prelabel_into(
-                store, scan_id, volume, self.user, progress=progress, cancel=cancel
-            ),
-            lambda summary: (
-                session.reload(),
-                self.review.set_session(session),
-                self.statusBar().showMessage(
-                    f"{summary['calls']} calls from {summary['model']} {summary['version']}", 10000
-                ),
-            ),
-        )
-
-    def _run_job(self, title: str, fn: jobs.JobFunction, done: Any) -> None:
-        dialog = QProgressDialog(title, "Cancel", 0, 1000, self)
-        dialog.setWindowModality(Qt.WindowModality.WindowModal)
-        dialog.setMinimumDuration(300)
-        job = jobs.Job(title, fn)
-        job.progress.connect(lambda f: dialog.setValue(int(f * 1000)))
-        dialog.canceled.connect(job.cancel)
-        job.finished.connect(lambda result: (dialog.reset(), done(result)))
-        job.failed.connect(lambda message: (dialog.reset(), self.error(title, message)))
-        job.cancelled.connect(dialog.reset)
-        self._side_job = job
-        jobs.start(job)
-
-    def sign_disposition(self) -> None:
-        session = self.review.session
-        criteria = self.disposition.criteria_path
-        if session is None or criteria is None:
-            return
-        user, ok = QInputDialog.getText(
-            self, "Sign disposition", "Reviewer (your user id):", text=self.user
-        )
-        if not ok or not user.strip():
-            return
-        try:
-            result = disposition(session.store, session.scan_id, criteria, sign_user=user.strip())
-        except NdelabError as exc:
-            self.error("Sign disposition", str(exc))
-            return
-        self.disposition.show_result(result)
-        self.statusBar().showMessage(f"Signed: {result['verdict']} by {result['signed_by']}", 10000)
-
-    def export_pdf(self, path: str | None = None) -> None:
-        session = self.review.session
-        criteria = self.disposition.criteria_path
-        if session is None or criteria is None:
-            return
-        if not path:
-            path, _ = QFileDialog.getSaveFileName(
-                self, "PDF report", "disposition.pdf", "PDF (*.pdf)"
-            )
-        if not path:
-            return
-        try:
-            window = self.controller.state.window if self.controller.state else None
-            data = build_report(
-                session.store, session.scan_id, criteria, self.controller.volume, window
-            )
-            write_pdf(data, path)
-        except NdelabError as exc:
-            self.error("PDF report", str(exc))
-            return
-        self.statusBar().showMessage(f"Wrote {path}", 5000)
-
-    def export_csv(self, path: str | None = None) -> None:
-        session = self.review.session
-        if session is None:
-            return
-        if not path:
-            path, _ = QFileDialog.getSaveFileName(
-                self, "Indications CSV", "indications.csv", "CSV (*.csv)"
-            )
-        if not path:
-            return
-        try:
-            n = write_calls_csv(session.store, session.scan_id, path)
-        except NdelabError as exc:
-            self.error("CSV export", str(exc))
-            return
-        self.statusBar().showMessage(f"Wrote {n} calls to {path}", 5000)
 
     # -- showing
     def show_volume(self, volume: Volume) -> None:

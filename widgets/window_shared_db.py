@@ -1,0 +1,128 @@
+"""The main window's shared-database actions: choose the server, resolve sync conflicts,
+the reviewers' audit view, jump to a call in any scan, react to a finished sync, and export
+the reviewed labels as a training data set.
+
+A mixin of MainWindow: it uses the window's settings, store, review controller, sync
+controller, user and status bar.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtWidgets import QInputDialog, QMessageBox
+
+from ndelab.annotation import Store
+from ndelab.annotation.credentials import resolve_url
+from ndelab.annotation.export_dataset import export_dataset
+from ndelab.app.dataset_summary import summary_text
+from ndelab.app.sync_controller import without_password
+from ndelab.widgets.audit_view import AuditView
+from ndelab.widgets.conflicts_dialog import ConflictsDialog
+from ndelab.widgets.export_dataset_dialog import ExportDatasetDialog
+
+
+class SharedDatabaseActions:
+    """Mixed into MainWindow (a QMainWindow): ``self`` is the window."""
+
+    review: Any
+    sync: Any
+    settings: Any
+    user: str
+
+    def choose_remote(self) -> None:
+        """Preferences: the shared PostgreSQL. The password comes from NDELAB_DB_PASSWORD,
+        PGPASSWORD or the system keyring, never from settings."""
+        url, ok = QInputDialog.getText(
+            self,
+            "Shared database",
+            "PostgreSQL URL (postgresql+psycopg://user@host:5432/ndelab?sslmode=require);\n"
+            "passwords are taken from NDELAB_DB_PASSWORD or the keyring, never saved:",
+            text=self.settings.remote_url or "",
+        )
+        if not ok:
+            return
+        self.settings.remote_url = without_password(url.strip()) if url.strip() else None
+        self._save_settings()
+        self.sync.configure(self.store(), url.strip() or None, self.user)
+
+    def show_conflicts(self) -> None:
+        store = self.store()
+        if store is None:
+            return
+        dialog = ConflictsDialog(store, self.user, self)
+        dialog.goToCall.connect(lambda call_id: self.review.select(call_id))
+        dialog.exec()
+        self._reload_review()
+
+    def show_audit(self) -> None:
+        store = self.store()
+        if store is None:
+            return
+        session = self.review.session
+        view = AuditView(store, session.scan_id if session else None, self)
+        view.goToCall.connect(self.go_to_call)
+        view.show()
+        self._audit_view = view
+
+    def go_to_call(self, scan_id: str, call_id: str) -> None:
+        """Jump to a call: in this scan at once; in another, open that scan's file first."""
+        session = self.review.session
+        if session is not None and session.scan_id == scan_id:
+            self.review.select(call_id)
+            return
+        from ndelab.annotation import get_scan
+
+        store = session.store if session else self.store()
+        if store is None:
+            return
+        path = get_scan(store, scan_id)["path"]
+        if not path:
+            self.error("Go to call", f"scan {scan_id} has no file recorded; open it by hand")
+            return
+        self._pending_call = call_id
+        self.open_path(path)
+
+    def _after_sync(self, result: dict[str, Any]) -> None:
+        if result.get("pulled"):
+            self._reload_review()
+        if result.get("conflicts"):
+            self.statusBar().showMessage(
+                f"{result['conflicts']} new sync conflict(s): Review ▸ Sync conflicts", 15000
+            )
+        refusal = self.sync.new_refusal(result)
+        if refusal:
+            self.error("Sync", refusal)
+
+    def _reload_review(self) -> None:
+        session = self.review.session
+        if session is None:
+            return
+        current = session.current
+        session.reload()
+        self.review.set_session(session)
+        if current is not None:
+            self.review.select(current, centre=False)
+
+    def export_dataset_dialog(self) -> None:
+        """Export the reviewed labels (from here or the shared server) in the background."""
+        dialog = ExportDatasetDialog(bool(self.settings.remote_url), self)
+        if dialog.exec() != ExportDatasetDialog.DialogCode.Accepted:
+            return
+        options = dialog.options()
+        shared = options.pop("shared")
+        local = self.store()
+        if local is None:
+            return
+        remote_url = self.settings.remote_url
+
+        def work(progress: Any, cancel: Any) -> dict[str, Any]:
+            if not shared:
+                return export_dataset(local, progress=progress, cancel=cancel, **options)
+            with Store(resolve_url(remote_url)) as remote:
+                return export_dataset(remote, progress=progress, cancel=cancel, **options)
+
+        self._run_job("Exporting the data set", work, self._exported)
+
+    def _exported(self, summary: dict[str, Any]) -> None:
+        QMessageBox.information(self, "Data set exported", summary_text(summary))
