@@ -32,6 +32,7 @@ class ExportDatasetDialog(QDialog):
     def __init__(self, shared_available: bool, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Export reviewed labels as a data set")
+        self.setMinimumWidth(560)
         self.source = QComboBox()
         self.source.addItems([LOCAL, SHARED] if shared_available else [LOCAL])
         self.format = QComboBox()
