@@ -2,7 +2,8 @@
 
 ``encode``/``set_embedding`` (expensive, cached by the caller) are kept apart from
 ``predict`` (cheap, repeated). ``predict`` is a lean click-to-mask path: the dense positional
-encoding and the image embedding plus the no-mask prompt are computed once per image, the
+encoding, the image embedding plus the no-mask prompt and the decoder's first image
+projections (decoder_cache) are computed once per image, the
 decoder runs under ``torch.inference_mode``, only the chosen mask is upscaled and only where
 it can be foreground, straight from the low-res logits to the slice size.
 """
@@ -23,6 +24,7 @@ from segment_anything.utils.transforms import ResizeLongestSide
 from ndelab.volumes.errors import UsageError
 
 from .arch import ARCHS, SamArch, arch_name, build_model, infer_arch
+from .decoder_cache import ImageSide, image_side, two_way_transformer
 from .embedding import Embedding, SamPrediction
 from .errors import SamError
 from .upsample import logits_to_mask
@@ -152,6 +154,7 @@ class SamBackend:
             self._image_pe = model.prompt_encoder.get_dense_pe()  # fixed per model
         self._embedding: Embedding | None = None
         self._src: torch.Tensor | None = None  # image embedding + the no-mask prompt
+        self._side: ImageSide | None = None  # the decoder's prompt-independent projections
 
     @property
     def device(self) -> torch.device:
@@ -186,6 +189,7 @@ class SamBackend:
             feats = torch.from_numpy(embedding.features).to(self.device, torch.float32)
             no_mask = self.model.prompt_encoder.no_mask_embed.weight.reshape(1, -1, 1, 1)
             self._src = feats + no_mask
+            self._side = image_side(self.model.mask_decoder.transformer, self._src, self._image_pe)
         self._embedding = embedding
 
     def set_image(self, rgb: npt.NDArray[np.uint8]) -> Embedding:
@@ -265,7 +269,10 @@ class SamBackend:
             src = self.features_tensor() + dense
         tokens = torch.cat([dec.iou_token.weight, dec.mask_tokens.weight], dim=0)[None]
         tokens = torch.cat([tokens, sparse], dim=1)
-        hs, out = dec.transformer(src, self._image_pe, tokens)
+        if masks is None and self._side is not None:
+            hs, out = two_way_transformer(dec.transformer, self._side, tokens)
+        else:
+            hs, out = dec.transformer(src, self._image_pe, tokens)
         iou = dec.iou_prediction_head(hs[:, 0, :])[0]
         index = 1 + int(torch.argmax(iou[1:])) if multimask else 0
         _, c, h, w = src.shape
