@@ -11,6 +11,8 @@ Layout of ``out_dir``:
     nrrd:  <split>/<scan_id>/{image,labels,classes}.nrrd
     nifti: <split>/<scan_id>/{image,labels,classes}.nii.gz
     coco:  images/<split>/*.png, annotations/instances_<split>.json
+    dicom-seg: <split>/<scan_id>/seg.dcm and image/*.dcm (DICOM Segmentation and its images;
+           see export_dicom_seg)
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ from ndelab.volumes.io import open_volume
 from ndelab.volumes.progress import Cancel, Cancelled, Progress, check, report
 from ndelab.volumes.volume import Volume
 
-FORMATS = ("hdf5", "nifti", "nrrd", "coco")
+FORMATS = ("hdf5", "nifti", "nrrd", "coco", "dicom-seg")
 SPLITS = ("train", "val")
 _HASH_CHUNK = 8 << 20
 
@@ -87,11 +89,15 @@ def files_sha256(volume: Volume) -> str | None:
 
 
 def _scans(store: Store, scan_ids: list[str]) -> dict[str, dict[str, Any]]:
-    scans = calls.SCANS
+    scans, parts = calls.SCANS, calls.PARTS
     out: dict[str, dict[str, Any]] = {}
     with store.reading("read scans") as conn:
         for i in range(0, len(scan_ids), 500):
-            query = select(scans).where(scans.c.id.in_(scan_ids[i : i + 500]))
+            query = (
+                select(scans, parts.c.name.label("part_name"))
+                .join(parts, parts.c.id == scans.c.part_id)
+                .where(scans.c.id.in_(scan_ids[i : i + 500]))
+            )
             for r in conn.execute(query).mappings():
                 row = dict(r)
                 for k in ("created_at", "updated_at"):
@@ -189,7 +195,8 @@ def _export(
     open_calls = Counter(
         r["scan_id"] for r in calls.list_calls(store, status="proposed") if r["scan_id"] in scans
     )
-    exported_at = utcnow().isoformat()
+    now = utcnow()
+    exported_at = now.isoformat()
     warnings: list[str] = []
     skipped: list[dict[str, Any]] = []
     files: list[Path] = []
@@ -247,6 +254,23 @@ def _export(
                 "they are not labelled"
             )
         written = _write_scan(fmt, out, split, volume, scan, labels, classes, instances, cancel)
+        if fmt == "dicom-seg":
+            # Imported here: highdicom costs a quarter second, and only this format needs it.
+            from ndelab.annotation.export_dicom_seg import write_dicom_seg
+
+            result = write_dicom_seg(
+                out / split / scan_id,
+                volume,
+                scan,
+                classes,
+                instances,
+                software_version=ndelab_version(),
+                device_serial=store.workstation_id,
+                exported_at=now,
+                cancel=cancel,
+            )
+            written += result.files
+            warnings += result.warnings
         if coco is not None:
             coco_labels = [
                 Label(lab["instance_id"], r["mask"], r["class"], _attributes(lab))
@@ -322,7 +346,7 @@ def _write_scan(
         return write_nrrd(folder / scan["id"], volume, labels, classes, instances, cancel)
     if fmt == "nifti":
         return write_nifti(folder / scan["id"], volume, labels, classes, cancel)
-    return []  # coco writes its own slices
+    return []  # coco and dicom-seg write their own files
 
 
 def _scan_entry(

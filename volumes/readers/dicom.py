@@ -51,6 +51,10 @@ _SAME_POSITION_MM = 1e-3
 _DAMAGED = "is truncated or damaged: pydicom cannot parse it"
 _LUMINANCE = np.array([0.299, 0.587, 0.114])
 
+#: Metadata key of the per-slice source instances (one small dict per z slice; see
+#: _source_identity). Summaries such as ``ndelab info`` print its length, not its items.
+SOURCE_SLICES = "source_slices"
+
 _META_KEYWORDS = (
     "Modality",
     "Manufacturer",
@@ -111,6 +115,7 @@ def read_dicom(
         warns.append(f"{first.path.name} is a colour image; ndelab converted it to luminance.")
 
     meta = _metadata(first, plan, geo, data.dtype, len(headers))
+    meta.update(_source_identity(frames, geo.order, path if path.is_dir() else path.parent))
     if len({(frames[k].slope, frames[k].intercept) for k in geo.order}) > 1:
         meta["rescale"]["varies_per_slice"] = True
     info = diconde_info(first.header)
@@ -694,6 +699,34 @@ def _metadata(
                 p["center"] = lo + hi - p["center"]
         meta["window_presets"] = presets
     return meta
+
+
+def _source_identity(frames: Sequence[_Frame], order: Sequence[int], base: Path) -> dict[str, Any]:
+    """Which DICOM instance (and frame) each z slice came from, so a SEG can reference them.
+
+    Study, frame of reference and SOP class from the first slice; per slice (z order) under
+    SOURCE_SLICES: the file relative to ``base`` (the folder read, or the file's folder), its
+    SOPInstanceUID and the 1-based frame number. Only UIDs: patient fields stay out (a SEG export
+    re-reads the headers it needs).
+    """
+    ds = frames[order[0]].header
+    out: dict[str, Any] = {}
+    for kw in ("StudyInstanceUID", "FrameOfReferenceUID", "SOPClassUID"):
+        if ds.get(kw) not in (None, ""):
+            out[kw] = str(ds.get(kw))
+    slices = []
+    for k in order:
+        f = frames[k]
+        uid = f.header.get("SOPInstanceUID")
+        slices.append(
+            {
+                "file": f.path.relative_to(base).as_posix(),
+                "SOPInstanceUID": str(uid) if uid not in (None, "") else None,
+                "frame": f.frame + 1,
+            }
+        )
+    out[SOURCE_SLICES] = slices
+    return out
 
 
 def _rescale_record(first: _Frame, dtype: np.dtype[Any]) -> dict[str, Any]:
