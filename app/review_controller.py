@@ -76,7 +76,7 @@ class ReviewController(QObject):
 
     def act(self, action: str, reason: str | None = None, *, advance: bool = True) -> None:
         session = self.session
-        if session is None:
+        if session is None or not self._has_current(session):
             return
         row = self._run(action, lambda: session.act(action, reason))
         if row is not None and advance:
@@ -86,8 +86,16 @@ class ReviewController(QObject):
 
     def correct(self, **changes: Any) -> None:
         session = self.session
-        if session is not None:
+        if session is not None and self._has_current(session):
             self._run("correct", lambda: session.correct(**changes))
+
+    def _has_current(self, session: ReviewSession) -> bool:
+        """A decision key pressed with no call selected (say before the review has loaded) is
+        a hint in the status bar, not a modal dialog that would swallow the next keys."""
+        if session.current is None:
+            self.message.emit("Select a call first (N: next call)")
+            return False
+        return True
 
     def undo(self) -> None:
         session = self.session

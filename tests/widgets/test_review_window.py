@@ -62,6 +62,15 @@ def test_keyboard_review_flow(
     qapp.processEvents()
     assert w.queue.model.rowCount() == 3
 
+    # A before any call is selected (a fast reviewer, a review still loading): a hint in the
+    # status bar; a modal dialog here would swallow the keys that follow.
+    from PySide6.QtWidgets import QApplication
+
+    _key(w, qapp, "A")
+    assert QApplication.activeModalWidget() is None
+    assert "Select a call first" in w.statusBar().currentMessage()
+    assert all(r["status"] == "proposed" for r in w.review.session.rows)
+
     _key(w, qapp, "N")  # highest score first: the 0.9 pore
     current = w.review.session.current
     assert w.review.session.row(current)["score"] == pytest.approx(0.9)
