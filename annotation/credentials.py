@@ -42,6 +42,19 @@ def keyring_password(url: URL) -> str | None:
     return str(value) if value else None
 
 
+def keyring_available() -> bool:
+    """Whether a usable system keyring is there (keyring's fail backend has priority 0: a
+    desktop without Secret Service, KWallet or the macOS/Windows stores)."""
+    ring = _keyring()
+    if ring is None:
+        return False
+    try:
+        priority = float(ring.get_keyring().priority)
+    except Exception:
+        return False
+    return priority > 0
+
+
 def save_password(url: str, password: str) -> bool:
     """Keep a password in the system keyring; False when no keyring is available."""
     ring = _keyring()
@@ -52,6 +65,11 @@ def save_password(url: str, password: str) -> bool:
     except Exception:
         return False
     return True
+
+
+def with_password(url: str, password: str) -> str:
+    """``url`` with ``password`` in it: for this session's connections only, never saved."""
+    return _parse(url).set(password=password).render_as_string(hide_password=False)
 
 
 def _parse(url: str) -> URL:
@@ -98,4 +116,11 @@ def connect_params(url: str) -> dict[str, Any]:
     return dict(kwargs)
 
 
-__all__ = ["connect_params", "keyring_password", "resolve_url", "save_password"]
+__all__ = [
+    "connect_params",
+    "keyring_available",
+    "keyring_password",
+    "resolve_url",
+    "save_password",
+    "with_password",
+]

@@ -337,7 +337,7 @@ class MainWindow(ReviewActions, SharedDatabaseActions, QMainWindow):
     def _review_ready(self, session: ReviewSession) -> None:
         if self.controller.volume is None:
             return
-        self.sync.configure(session.store, self.settings.remote_url, self.user)
+        self.sync.configure(session.store, self.remote_url_for_sync(), self.user)
         self.review.set_session(session)
         pending, self._pending_call = getattr(self, "_pending_call", None), None
         if pending is not None and pending in {r["id"] for r in session.rows}:

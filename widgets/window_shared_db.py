@@ -10,16 +10,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtWidgets import QInputDialog, QMessageBox
+from PySide6.QtWidgets import QMessageBox
 
 from ndelab.annotation import Store
-from ndelab.annotation.credentials import resolve_url
+from ndelab.annotation.credentials import resolve_url, save_password, with_password
 from ndelab.annotation.export_dataset import export_dataset
 from ndelab.app.dataset_summary import summary_text
 from ndelab.app.sync_controller import without_password
+from ndelab.volumes.errors import NdelabError
 from ndelab.widgets.audit_view import AuditView
 from ndelab.widgets.conflicts_dialog import ConflictsDialog
 from ndelab.widgets.export_dataset_dialog import ExportDatasetDialog
+from ndelab.widgets.shared_db_dialog import SharedDatabaseDialog
 
 
 class SharedDatabaseActions:
@@ -31,20 +33,30 @@ class SharedDatabaseActions:
     user: str
 
     def choose_remote(self) -> None:
-        """Preferences: the shared PostgreSQL. The password comes from NDELAB_DB_PASSWORD,
-        PGPASSWORD or the system keyring, never from settings."""
-        url, ok = QInputDialog.getText(
-            self,
-            "Shared database",
-            "PostgreSQL URL (postgresql+psycopg://user@host:5432/ndelab?sslmode=require);\n"
-            "passwords are taken from NDELAB_DB_PASSWORD or the keyring, never saved:",
-            text=self.settings.remote_url or "",
-        )
-        if not ok:
+        """Preferences: the shared PostgreSQL. A typed password goes to the system keyring
+        (when asked and available) or stays in this session; never into the settings."""
+        dialog = SharedDatabaseDialog(self.settings.remote_url or "", self)
+        if dialog.exec() != SharedDatabaseDialog.DialogCode.Accepted:
             return
-        self.settings.remote_url = without_password(url.strip()) if url.strip() else None
+        url, password, remember = dialog.values()
+        try:
+            session_url = with_password(url, password) if url and password else url
+        except NdelabError as exc:
+            self.error("Shared database", str(exc))
+            return
+        self.settings.remote_url = without_password(url) if url else None
         self._save_settings()
-        self.sync.configure(self.store(), url.strip() or None, self.user)
+        if password and remember and not save_password(url, password):
+            self.error(
+                "Shared database",
+                "the system keyring refused the password; it is kept for this session only",
+            )
+        self._remote_session_url = session_url or None
+        self.sync.configure(self.store(), self.remote_url_for_sync(), self.user)
+
+    def remote_url_for_sync(self) -> str | None:
+        """The server URL the sync uses: this session's (with a typed password) or the saved one."""
+        return getattr(self, "_remote_session_url", None) or self.settings.remote_url
 
     def show_conflicts(self) -> None:
         store = self.store()
@@ -114,7 +126,7 @@ class SharedDatabaseActions:
         local = self.store()
         if local is None:
             return
-        remote_url = self.settings.remote_url
+        remote_url = self.remote_url_for_sync()
 
         def work(progress: Any, cancel: Any) -> dict[str, Any]:
             if not shared:

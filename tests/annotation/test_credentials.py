@@ -1,0 +1,81 @@
+"""Passwords come from the URL, the environment or the system keyring, never from settings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import keyring
+import pytest
+from keyring.backend import KeyringBackend
+from keyring.backends import fail
+from sqlalchemy.engine import make_url
+
+from ndelab.annotation.credentials import (
+    keyring_available,
+    keyring_password,
+    resolve_url,
+    save_password,
+)
+
+
+class MemoryKeyring(KeyringBackend):
+    """A keyring that lives in this process: the desktop's store, for tests."""
+
+    priority = 1.0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.items.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.items[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        self.items.pop((service, username), None)
+
+
+@pytest.fixture
+def ring(monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryKeyring]:
+    monkeypatch.delenv("NDELAB_DB_PASSWORD", raising=False)
+    monkeypatch.delenv("PGPASSWORD", raising=False)
+    before = keyring.get_keyring()
+    memory = MemoryKeyring()
+    keyring.set_keyring(memory)
+    yield memory
+    keyring.set_keyring(before)
+
+
+URL = "postgresql+psycopg://rita@db.plant.local:5432/ndelab"
+
+
+def test_a_saved_password_fills_the_url(ring: MemoryKeyring) -> None:
+    assert keyring_available()
+    assert save_password(URL, "s3cret")
+    assert keyring_password(make_url(URL)) == "s3cret"
+    assert make_url(resolve_url(URL)).password == "s3cret"
+    # Another login or server does not get it.
+    assert make_url(resolve_url(URL.replace("rita", "lena"))).password is None
+
+
+def test_the_environment_comes_before_the_keyring(
+    ring: MemoryKeyring, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    save_password(URL, "from-keyring")
+    monkeypatch.setenv("NDELAB_DB_PASSWORD", "from-env")
+    assert make_url(resolve_url(URL)).password == "from-env"
+    with_password = URL.replace("rita@", "rita:typed@")
+    assert make_url(resolve_url(with_password)).password == "typed"
+
+
+def test_no_keyring_backend_means_no_saving(monkeypatch: pytest.MonkeyPatch) -> None:
+    before = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
+    try:
+        assert not keyring_available()
+        assert not save_password(URL, "x")
+        assert keyring_password(make_url(URL)) is None
+    finally:
+        keyring.set_keyring(before)

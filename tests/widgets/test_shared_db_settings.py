@@ -1,0 +1,87 @@
+"""File ▸ Shared database…: the URL is saved without a password; a typed password goes to the
+keyring when asked, or stays in this session."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import keyring
+import pytest
+from keyring.backend import KeyringBackend
+from sqlalchemy.engine import make_url
+
+pytestmark = pytest.mark.gui
+
+URL = "postgresql+psycopg://rita@127.0.0.1:1/ndelab?sslmode=disable"
+
+
+class MemoryKeyring(KeyringBackend):
+    priority = 1.0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.items.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.items[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        self.items.pop((service, username), None)
+
+
+@pytest.fixture
+def ring() -> Iterator[MemoryKeyring]:
+    before = keyring.get_keyring()
+    memory = MemoryKeyring()
+    keyring.set_keyring(memory)
+    yield memory
+    keyring.set_keyring(before)
+
+
+def _choose(w: Any, monkeypatch: pytest.MonkeyPatch, values: tuple[str, str, bool]) -> None:
+    from ndelab.widgets.shared_db_dialog import SharedDatabaseDialog
+
+    monkeypatch.setattr(SharedDatabaseDialog, "exec", lambda self: self.DialogCode.Accepted)
+    monkeypatch.setattr(SharedDatabaseDialog, "values", lambda self: values)
+    w.choose_remote()
+
+
+@pytest.mark.parametrize("remember", [True, False])
+def test_a_typed_password_is_never_saved_in_settings(
+    qapp: Any,
+    make_main_window: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    ring: MemoryKeyring,
+    remember: bool,
+) -> None:
+    from ndelab.app.settings import config_dir
+
+    w = make_main_window()
+    _choose(w, monkeypatch, (URL, "pa55-word", remember))
+    saved = config_dir() / "settings.json"
+    assert w.settings.remote_url == URL
+    assert "pa55-word" not in saved.read_text()
+    assert make_url(w.sync.remote_url).password == "pa55-word"  # this session syncs with it
+    assert (list(ring.items.values()) == ["pa55-word"]) is remember
+    w.sync.stop()
+
+
+def test_the_dialog_offers_the_keyring_only_when_there_is_one(qapp: Any) -> None:
+    from keyring.backends import fail
+
+    from ndelab.widgets.shared_db_dialog import SharedDatabaseDialog
+
+    before = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
+    try:
+        dialog = SharedDatabaseDialog(URL)
+        assert not dialog.remember.isEnabled()
+        dialog.password.setText("x")
+        assert dialog.values() == (URL, "x", False)
+        dialog.deleteLater()
+    finally:
+        keyring.set_keyring(before)
