@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from ndelab.inference.intensity import Levels
+from ndelab.inference.models.inference_ready import for_inference, memory_format
 from ndelab.volumes.progress import Cancel, Progress, check, report
 from ndelab.volumes.volume import Volume
 
@@ -69,13 +70,14 @@ class SlidingWindow:
         batch_size: int = 2,
         device: torch.device | None = None,
     ) -> None:
-        self.net = net
+        self.device = device or torch.device("cpu")
+        self.net = for_inference(net, self.device)
+        self._layout = memory_format(self.net, self.device)
         self.classes = classes
         self.window = window
         self.overlap = overlap
         self.multiple = multiple
         self.batch_size = max(1, batch_size)
-        self.device = device or torch.device("cpu")
         self.planar = getattr(net, "dims", 3) == 2
         self.windows_run = 0
         self.windows_skipped = 0
@@ -84,10 +86,15 @@ class SlidingWindow:
         x = torch.from_numpy(np.stack(blocks)[:, None]).to(self.device)
         with torch.inference_mode():
             if self.planar:  # a 2D network on one-slice windows: drop z and put it back
-                p = self.net(x[:, :, 0]).float().softmax(1)[:, :, None]
+                x2 = x[:, :, 0]
+                if self._layout is not None:
+                    x2 = x2.contiguous(memory_format=self._layout)
+                p = self.net(x2).float().softmax(1)[:, :, None]
             else:
+                if self._layout is not None:
+                    x = x.contiguous(memory_format=self._layout)
                 p = self.net(x).float().softmax(1)
-        out: npt.NDArray[np.float32] = p.cpu().numpy()
+        out: npt.NDArray[np.float32] = p.contiguous().cpu().numpy()
         return out
 
     def run(
