@@ -14,9 +14,10 @@ import numpy as np
 from ndelab.volumes.errors import UsageError, VolumeReadError
 from ndelab.volumes.progress import Cancel, Progress
 from ndelab.volumes.readers._common import RAW_SUFFIXES, TIFF_SUFFIXES
+from ndelab.volumes.readers._sidecar import find_beside
 from ndelab.volumes.volume import Volume
 
-FORMATS = ("dicom", "tiff", "vgi", "metaimage", "nrrd", "hdf5", "raw", "png", "npy")
+FORMATS = ("dicom", "tiff", "vgi", "pcr", "xtek", "metaimage", "nrrd", "hdf5", "raw", "png", "npy")
 
 _SUFFIX_FORMAT: dict[str, str] = {
     ".dcm": "dicom",
@@ -24,6 +25,9 @@ _SUFFIX_FORMAT: dict[str, str] = {
     ".ima": "dicom",
     **dict.fromkeys(TIFF_SUFFIXES, "tiff"),
     ".vgi": "vgi",
+    ".pcr": "pcr",  # GE / Waygate phoenix datos|x
+    ".xtekvolume": "xtek",  # Nikon CT Pro
+    ".xtekct": "xtek",
     ".mhd": "metaimage",
     ".mha": "metaimage",
     ".nrrd": "nrrd",
@@ -50,6 +54,21 @@ _MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"NRRD000", "nrrd"),
     (b"\x93NUMPY", "npy"),
 )
+
+
+# Vendor headers that describe a ``.vol`` of the same stem, most specific first.
+_VOL_HEADERS = ((".pcr", "pcr"), (".xtekVolume", "xtek"), (".xtekct", "xtek"), (".vgi", "vgi"))
+
+
+def _vol_header(path: Path) -> tuple[str, Path] | None:
+    """The format and header file for a ``.vol`` whose vendor header sits beside it."""
+    if path.suffix.lower() != ".vol" or not path.is_file():
+        return None
+    for suffix, fmt in _VOL_HEADERS:
+        header = find_beside(path.parent, f"{path.stem}{suffix}")
+        if header is not None:
+            return fmt, header
+    return None
 
 
 def _sniff(path: Path) -> str | None:
@@ -96,6 +115,9 @@ def detect_format(path: str | Path) -> str:
         raise VolumeReadError(p, "does not exist")
     if p.is_dir():
         return _folder_format(p)
+    beside = _vol_header(p)
+    if beside is not None:
+        return beside[0]
     sniffed = _sniff(p)
     if sniffed is not None:
         return sniffed
@@ -126,7 +148,8 @@ def open_volume(
 
     ``shape`` (z, y, x), ``dtype``, ``header_bytes`` and ``byte_order`` describe raw files;
     ``dataset`` picks an HDF5 dataset. A file with no signature read with ``shape`` and
-    ``dtype`` given is taken as raw whatever its suffix.
+    ``dtype`` given is taken as raw whatever its suffix. A ``.vol`` with a vendor header
+    beside it (``.pcr``, ``.xtekVolume``, ``.xtekct``, ``.vgi``) is read through that header.
     """
     p = Path(path)
     raw_options = shape is not None or dtype is not None or header_bytes != 0
@@ -141,6 +164,9 @@ def open_volume(
         )
     if dataset is not None and fmt != "hdf5":
         raise UsageError(f"{p}: --dataset applies to HDF5 files only; this is {fmt}")
+    beside = _vol_header(p) if fmt != "raw" else None
+    if beside is not None:
+        p = beside[1]
     if fmt == "raw":
         from ndelab.volumes.readers.raw import read_raw
 
@@ -169,6 +195,14 @@ def open_volume(
         from ndelab.volumes.readers.vgi import read_vgi
 
         return read_vgi(p, progress=progress, cancel=cancel)
+    if fmt == "pcr":
+        from ndelab.volumes.readers.pcr import read_pcr
+
+        return read_pcr(p, progress=progress, cancel=cancel)
+    if fmt == "xtek":
+        from ndelab.volumes.readers.xtek import read_xtek
+
+        return read_xtek(p, progress=progress, cancel=cancel)
     if fmt == "metaimage":
         from ndelab.volumes.readers.metaimage import read_metaimage
 
