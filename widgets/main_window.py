@@ -50,8 +50,8 @@ from ndelab.widgets.window_shared_db import SharedDatabaseActions
 log = logging.getLogger(__name__)
 
 FILE_FILTER = (
-    "Volumes and radiographs (*.dcm *.dicom *.ima *.tif *.tiff *.vgi *.mhd *.mha *.nrrd *.nhdr "
-    "*.h5 *.hdf5 *.raw *.png *.npy);;All files (*)"
+    "Volumes and radiographs (*.dcm *.dicom *.ima *.tif *.tiff *.vgi *.pcr *.xtekVolume *.xtekct "
+    "*.vol *.mhd *.mha *.nrrd *.nhdr *.h5 *.hdf5 *.raw *.png *.npy);;All files (*)"
 )
 
 
