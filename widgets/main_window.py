@@ -39,6 +39,7 @@ from ndelab.widgets.edit_toolbar import EditToolBar
 from ndelab.widgets.histogram_panel import HistogramPanel
 from ndelab.widgets.info_panel import InfoPanel
 from ndelab.widgets.inspector_panel import InspectorPanel
+from ndelab.widgets.job_progress import job_with_progress
 from ndelab.widgets.raw_options_dialog import RawOptionsDialog
 from ndelab.widgets.review_queue import ReviewQueue
 from ndelab.widgets.slice_view import SliceView
@@ -254,12 +255,7 @@ class MainWindow(ReviewActions, SharedDatabaseActions, QMainWindow):
     ) -> None:
         if self._job is not None:
             self._job.cancel()
-        dialog = QProgressDialog(title, "Cancel", 0, 1000, self)
-        dialog.setWindowModality(Qt.WindowModality.WindowModal)
-        dialog.setMinimumDuration(300)
-        job = jobs.Job(title, fn)
-        job.progress.connect(lambda f: dialog.setValue(int(f * 1000)))
-        dialog.canceled.connect(job.cancel)
+        job, dialog = job_with_progress(self, title, fn)
 
         def finished(volume: Volume) -> None:
             dialog.reset()

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QProgressDialog
+from PySide6.QtWidgets import QFileDialog, QInputDialog
 
 from ndelab.annotation import disposition
 from ndelab.annotation.csv_export import write_calls_csv
@@ -19,6 +18,7 @@ from ndelab.app.pdf_report import write_pdf
 from ndelab.app.report import build_report
 from ndelab.app.workspace import prelabel_into
 from ndelab.volumes.errors import NdelabError
+from ndelab.widgets.job_progress import job_with_progress
 
 REJECT_REASONS = [
     "not a defect: noise",
@@ -83,12 +83,7 @@ class ReviewActions:
         )
 
     def _run_job(self, title: str, fn: jobs.JobFunction, done: Any) -> None:
-        dialog = QProgressDialog(title, "Cancel", 0, 1000, self)
-        dialog.setWindowModality(Qt.WindowModality.WindowModal)
-        dialog.setMinimumDuration(300)
-        job = jobs.Job(title, fn)
-        job.progress.connect(lambda f: dialog.setValue(int(f * 1000)))
-        dialog.canceled.connect(job.cancel)
+        job, dialog = job_with_progress(self, title, fn)
         job.finished.connect(lambda result: (dialog.reset(), done(result)))
         job.failed.connect(lambda message: (dialog.reset(), self.error(title, message)))
         job.cancelled.connect(dialog.reset)

@@ -1,13 +1,12 @@
+# ruff: noqa: F811  (pytest fixtures imported from keyring_fixtures)
 """Passwords come from the URL, the environment or the system keyring, never from settings."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import keyring
 import pytest
-from keyring.backend import KeyringBackend
 from keyring.backends import fail
+from keyring_fixtures import MemoryKeyring, ring  # noqa: F401  (fixture)
 from sqlalchemy.engine import make_url
 
 from ndelab.annotation.credentials import (
@@ -16,37 +15,6 @@ from ndelab.annotation.credentials import (
     resolve_url,
     save_password,
 )
-
-
-class MemoryKeyring(KeyringBackend):
-    """A keyring that lives in this process: the desktop's store, for tests."""
-
-    priority = 1.0
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.items: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.items.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.items[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.items.pop((service, username), None)
-
-
-@pytest.fixture
-def ring(monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryKeyring]:
-    monkeypatch.delenv("NDELAB_DB_PASSWORD", raising=False)
-    monkeypatch.delenv("PGPASSWORD", raising=False)
-    before = keyring.get_keyring()
-    memory = MemoryKeyring()
-    keyring.set_keyring(memory)
-    yield memory
-    keyring.set_keyring(before)
-
 
 URL = "postgresql+psycopg://rita@db.plant.local:5432/ndelab"
 

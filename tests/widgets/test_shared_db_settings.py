@@ -1,45 +1,19 @@
+# ruff: noqa: F811  (pytest fixtures imported from keyring_fixtures)
 """File ▸ Shared database…: the URL is saved without a password; a typed password goes to the
 keyring when asked, or stays in this session."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import keyring
 import pytest
-from keyring.backend import KeyringBackend
+from keyring_fixtures import MemoryKeyring, ring  # noqa: F401  (fixture)
 from sqlalchemy.engine import make_url
 
 pytestmark = pytest.mark.gui
 
 URL = "postgresql+psycopg://rita@127.0.0.1:1/ndelab?sslmode=disable"
-
-
-class MemoryKeyring(KeyringBackend):
-    priority = 1.0
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.items: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.items.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.items[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.items.pop((service, username), None)
-
-
-@pytest.fixture
-def ring() -> Iterator[MemoryKeyring]:
-    before = keyring.get_keyring()
-    memory = MemoryKeyring()
-    keyring.set_keyring(memory)
-    yield memory
-    keyring.set_keyring(before)
 
 
 def _choose(w: Any, monkeypatch: pytest.MonkeyPatch, values: tuple[str, str, bool]) -> None:
