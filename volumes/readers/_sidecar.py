@@ -88,3 +88,27 @@ def find_beside(folder: Path, name: str) -> Path | None:
 def windows_name(value: str) -> str:
     """The last part of a path a Windows program wrote ("D:\\Scans\\part.vol" -> "part.vol")."""
     return value.strip().strip('"').replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+
+
+def header_number(path: Path, text: str, key: str, *, whole: bool = False) -> float:
+    """A header value as a number; one sentence naming the key when it is not one."""
+    try:
+        value = float(text.replace(",", "."))  # German Windows locales write decimal commas
+    except ValueError as exc:
+        raise VolumeReadError(path, f"the header's {key} '{text}' is not a number") from exc
+    if whole and value != int(value):
+        raise VolumeReadError(path, f"the header's {key} '{text}' is not a whole number")
+    return value
+
+
+def voxel_counts(
+    path: Path, sections: Sections, keys: tuple[str, str, str], section: str, what: str
+) -> tuple[int, int, int]:
+    """Voxels along (x, y, z) from the header keys named (x, y, z), preferring ``section``."""
+    counts = []
+    for key in keys:
+        text = find_value(sections, key.lower(), (section,))
+        if text is None:
+            raise VolumeReadError(path, f"is not a usable {what}: it gives no {key}")
+        counts.append(int(header_number(path, text, key, whole=True)))
+    return counts[0], counts[1], counts[2]

@@ -43,7 +43,9 @@ from ndelab.volumes.readers._sidecar import (
     Sections,
     find_beside,
     find_value,
+    header_number,
     read_ini,
+    voxel_counts,
     windows_name,
 )
 from ndelab.volumes.volume import Volume, as_vec3
@@ -61,26 +63,10 @@ _VOXEL_TYPES: dict[int, tuple[np.dtype[Any], bool]] = {
 _KNOWN = "1 or 3 = 8-bit unsigned, 5 = 16-bit unsigned, 10 = 32-bit float"
 
 
-def _number(path: Path, text: str, key: str, *, whole: bool = False) -> float:
-    try:
-        value = float(text.replace(",", "."))  # German Windows locales write decimal commas
-    except ValueError as exc:
-        raise VolumeReadError(path, f"the header's {key} '{text}' is not a number") from exc
-    if whole and value != int(value):
-        raise VolumeReadError(path, f"the header's {key} '{text}' is not a whole number")
-    return value
-
-
 def _size(path: Path, sections: Sections) -> tuple[int, int, int]:
     """Voxels along (x, y, z)."""
-    counts = []
-    for axis in "XYZ":
-        key = f"Volume_Size{axis}"
-        text = find_value(sections, key.lower(), (_VD,))
-        if text is None:
-            raise VolumeReadError(path, f"is not a usable {WHAT}: it gives no {key}")
-        counts.append(int(_number(path, text, key, whole=True)))
-    return counts[0], counts[1], counts[2]
+    keys = ("Volume_SizeX", "Volume_SizeY", "Volume_SizeZ")
+    return voxel_counts(path, sections, keys, _VD, WHAT)
 
 
 def _data_file(path: Path, sections: Sections) -> tuple[Path, list[str]]:
@@ -113,7 +99,7 @@ def _voxel_type(path: Path, sections: Sections, data: Path, voxels: int) -> tupl
     text = sections.get(_VD, {}).get("format")
     if text is None:
         raise VolumeReadError(path, "the header gives no voxel type (Format in [VolumeData])")
-    code = int(_number(path, text, "Format", whole=True))
+    code = int(header_number(path, text, "Format", whole=True))
     if code not in _VOXEL_TYPES:
         size = data.stat().st_size
         hint = (
@@ -159,7 +145,7 @@ def _spacing(path: Path, sections: Sections) -> tuple[tuple[float, float, float]
     """Voxel size (x, y, z) in mm, with a warning when it is not the reconstruction's own."""
     rec = sections.get(_VD, {}).get("voxelsizerec")
     if rec is not None:
-        v = _number(path, rec, "VoxelSizeRec")
+        v = header_number(path, rec, "VoxelSizeRec")
         return (v, v, v), spacing_note((v, v, v), "the .pcr header")
     found = _xyz_spacing(sections)
     where = path.name

@@ -41,7 +41,14 @@ from ndelab.volumes.readers._common import (
     missing_spacing_note,
     spacing_note,
 )
-from ndelab.volumes.readers._sidecar import Sections, find_beside, find_value, read_ini
+from ndelab.volumes.readers._sidecar import (
+    Sections,
+    find_beside,
+    find_value,
+    header_number,
+    read_ini,
+    voxel_counts,
+)
 from ndelab.volumes.readers.vgi import parse_vgi
 from ndelab.volumes.volume import Volume, as_vec3
 
@@ -53,26 +60,9 @@ _UNITS = {"mm": 1.0, "um": 1e-3, "µm": 1e-3, "micron": 1e-3, "cm": 10.0, "m": 1
 _UNITS |= {"in": 25.4, "inch": 25.4, "inches": 25.4}
 
 
-def _number(path: Path, text: str, key: str) -> float:
-    try:
-        return float(text.replace(",", "."))
-    except ValueError as exc:
-        raise VolumeReadError(path, f"the header's {key} '{text}' is not a number") from exc
-
-
 def _size(path: Path, sections: Sections) -> tuple[int, int, int]:
     """Voxels along (x, y, z)."""
-    counts = []
-    for axis in "XYZ":
-        key = f"Voxels{axis}"
-        text = find_value(sections, key.lower(), (_XTEK,))
-        if text is None:
-            raise VolumeReadError(path, f"is not a usable {WHAT}: it gives no {key}")
-        value = _number(path, text, key)
-        if value != int(value):
-            raise VolumeReadError(path, f"the header's {key} '{text}' is not a whole number")
-        counts.append(int(value))
-    return counts[0], counts[1], counts[2]
+    return voxel_counts(path, sections, ("VoxelsX", "VoxelsY", "VoxelsZ"), _XTEK, WHAT)
 
 
 def _data_file(path: Path) -> Path:
@@ -164,9 +154,9 @@ def _spacing(path: Path, sections: Sections) -> tuple[tuple[float, float, float]
     if texts[0] is None:
         return (0.0, 0.0, 0.0), missing_spacing_note("the CT Pro header (VoxelSizeX)")
     # A missing Y or Z is taken as X's (isotropic, as in every public example).
-    x = _number(path, texts[0], "VoxelSizeX")
-    y = _number(path, texts[1], "VoxelSizeY") if texts[1] else x
-    z = _number(path, texts[2], "VoxelSizeZ") if texts[2] else x
+    x = header_number(path, texts[0], "VoxelSizeX")
+    y = header_number(path, texts[1], "VoxelSizeY") if texts[1] else x
+    z = header_number(path, texts[2], "VoxelSizeZ") if texts[2] else x
     unit_text = find_value(sections, "units", (_XTEK,)) or "mm"
     scale = _UNITS.get(unit_text.strip().lower())
     warnings = []
