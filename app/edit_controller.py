@@ -15,9 +15,21 @@ from PySide6.QtCore import QObject, Signal
 from ndelab.annotation import Source, SparseMask, edit
 from ndelab.app.controller import ViewerController
 from ndelab.app.review_controller import ReviewController
+from ndelab.app.ruler import Ruler
 from ndelab.volumes.errors import NdelabError
 
-TOOLS = ("navigate", "brush", "eraser", "sphere", "threshold", "grow", "polygon", "sam2d", "sam3d")
+TOOLS = (
+    "navigate",
+    "ruler",
+    "brush",
+    "eraser",
+    "sphere",
+    "threshold",
+    "grow",
+    "polygon",
+    "sam2d",
+    "sam3d",
+)
 SAM_TOOLS = ("sam2d", "sam3d")
 PREVIEW_CODE = 9
 
@@ -25,6 +37,7 @@ PREVIEW_CODE = 9
 class EditController(QObject):
     toolChanged = Signal(str)
     previewChanged = Signal()
+    rulerChanged = Signal(object)  # Ruler | None
 
     def __init__(self, viewer: ViewerController, review: ReviewController) -> None:
         super().__init__()
@@ -48,6 +61,7 @@ class EditController(QObject):
         self._box: tuple[int, int, int, int] | None = None
         self._drag_from: tuple[float, float, float] | None = None
         self.sam_mask: npt.NDArray[np.bool_] | None = None  # 2D preview on the prompt slice
+        self.ruler: Ruler | None = None
 
     def set_tool(self, tool: str) -> None:
         self.cancel()
@@ -60,6 +74,9 @@ class EditController(QObject):
         self.toolChanged.emit(tool)
 
     def cancel(self) -> None:
+        if self.ruler is not None:
+            self.ruler = None
+            self.rulerChanged.emit(None)
         self.working = None
         self._touched = False
         self._box_start = None
@@ -82,6 +99,9 @@ class EditController(QObject):
     def handle(
         self, kind: str, axis: int, zyx: tuple[float, float, float], shift: bool = False
     ) -> bool:
+        if self.tool == "ruler" and self.viewer.volume is not None:
+            self._ruler_event(kind, axis, zyx)  # measuring needs no review
+            return True
         if self.tool == "navigate" or self.viewer.volume is None or self.review.session is None:
             return False
         self._shift = shift
@@ -153,6 +173,16 @@ class EditController(QObject):
                 self.previewChanged.emit()
             elif kind == "double" and len(self._polygon) >= 3:
                 self.finish_polygon()
+
+    def _ruler_event(self, kind: str, axis: int, zyx: tuple[float, float, float]) -> None:
+        """Press sets the start, dragging moves the end; the ruler stays on its slice."""
+        if kind == "press" or self.ruler is None or self.ruler.axis != axis:
+            self.ruler = Ruler(axis, zyx, zyx)
+        elif kind in ("drag", "release"):
+            end = list(zyx)
+            end[axis] = self.ruler.start[axis]
+            self.ruler = Ruler(axis, self.ruler.start, (end[0], end[1], end[2]))
+        self.rulerChanged.emit(self.ruler)
 
     def _sam_event(self, kind: str, axis: int, zyx: tuple[float, float, float]) -> None:
         """Clicks are prompts (Shift: negative), a drag is a box; each updates the preview."""

@@ -10,6 +10,7 @@ from ndelab.app.edit_controller import EditController
 
 TOOL_BUTTONS = (
     ("navigate", "Navigate", "Esc", "Crosshair and window/level"),
+    ("ruler", "Ruler", "L", "Drag to measure a distance in mm; the line profile has its dock"),
     ("brush", "Brush", "B", "Paint on the slice (2D)"),
     ("eraser", "Eraser", "X", "Erase on the slice (2D)"),
     ("sphere", "Sphere", "S", "Paint a ball in 3D"),

@@ -28,6 +28,7 @@ from ndelab.app.controller import ViewerController
 from ndelab.app.edit_controller import EditController
 from ndelab.app.review_controller import ReviewController
 from ndelab.app.review_session import ReviewSession
+from ndelab.app.ruler import Ruler
 from ndelab.app.sam_controller import SamController
 from ndelab.app.settings import Settings
 from ndelab.app.sync_controller import SyncController
@@ -40,6 +41,7 @@ from ndelab.widgets.histogram_panel import HistogramPanel
 from ndelab.widgets.info_panel import InfoPanel
 from ndelab.widgets.inspector_panel import InspectorPanel
 from ndelab.widgets.job_progress import job_with_progress
+from ndelab.widgets.profile_panel import ProfilePanel
 from ndelab.widgets.raw_options_dialog import RawOptionsDialog
 from ndelab.widgets.review_queue import ReviewQueue
 from ndelab.widgets.slice_view import SliceView
@@ -127,6 +129,12 @@ class MainWindow(ReviewActions, SharedDatabaseActions, QMainWindow):
             "Disposition", self.disposition, Qt.DockWidgetArea.RightDockWidgetArea
         )
         self.tabifyDockWidget(self.histogram_dock, self.disposition_dock)
+        self.profile = ProfilePanel()
+        self.profile_dock = self._dock(
+            "Line profile", self.profile, Qt.DockWidgetArea.RightDockWidgetArea
+        )
+        self.tabifyDockWidget(self.histogram_dock, self.profile_dock)
+        self.edits.rulerChanged.connect(self._ruler_changed)
         self.histogram_dock.raise_()
         self.resizeDocks([self.queue_dock], [430], Qt.Orientation.Horizontal)
         self.disposition.signRequested.connect(self.sign_disposition)
@@ -372,6 +380,8 @@ class MainWindow(ReviewActions, SharedDatabaseActions, QMainWindow):
 
     # -- showing
     def show_volume(self, volume: Volume) -> None:
+        if self.edits.ruler is not None:  # a ruler belongs to the scan it was drawn on
+            self.edits.cancel()
         self.set_layout_2d(volume.is_2d)
         self.controller.set_volume(volume)
         self.setWindowTitle(f"ndelab — {self._volume_name()}")
@@ -397,6 +407,21 @@ class MainWindow(ReviewActions, SharedDatabaseActions, QMainWindow):
         self.views[0].title.setText("Radiograph" if radiograph else "Axial (z)")
         if self.view3d_dock is not None:
             self.view3d_dock.setVisible(not radiograph)
+
+    def _ruler_changed(self, ruler: Ruler | None) -> None:
+        volume = self.controller.volume
+        text = ruler.text(volume) if ruler is not None and volume is not None else ""
+        for view in self.views:
+            view.show_ruler(ruler, text)
+        if ruler is None or volume is None:
+            self.profile.clear()
+            return
+        distance, values = ruler.profile(volume)
+        unit = "mm" if volume.spacing_known else "voxels"
+        self.profile.show_profile(distance, values, unit, text)
+        if ruler.start == ruler.end:  # a new ruler: bring its profile forward
+            self.profile_dock.raise_()
+        self.statusBar().showMessage(f"Ruler: {text}", 10000)
 
     def _on_volume(self, volume: Volume) -> None:
         self.info.show_volume(volume)

@@ -42,6 +42,7 @@ OVERLAY_LUT = _overlay_lut()
 
 # The (row, column) volume axes shown by a view normal to each axis.
 PLANE_AXES = {0: (1, 2), 1: (0, 2), 2: (0, 1)}
+RULER_COLOR = "#ffd54a"
 
 
 class _SliceViewBox(pg.ViewBox):
@@ -78,7 +79,13 @@ class _SliceViewBox(pg.ViewBox):
             point = self.mapSceneToView(ev.scenePos())
             kind = "press" if ev.isStart() else "release" if ev.isFinish() else "drag"
             shift = bool(ev.modifiers() & Qt.KeyboardModifier.ShiftModifier)
-            if not self._view.tool_event(kind, point, shift):
+            if kind == "press":  # a drag starts where the button went down, not a few px on
+                down = self.mapSceneToView(ev.buttonDownScenePos())
+                if self._view.tool_event("press", down, shift):
+                    self._view.tool_event("drag", point, shift)
+                else:
+                    self._view.point_at(point)
+            elif not self._view.tool_event(kind, point, shift):
                 self._view.point_at(point)
             ev.accept()
         elif button == Qt.MouseButton.RightButton:
@@ -136,6 +143,15 @@ class SliceView(QWidget):
         )
         for line in (self.hline, self.vline):
             self.viewbox.addItem(line, ignoreBounds=True)
+        # The ruler, drawn on its own slice only.
+        self.ruler_line = pg.PlotCurveItem(pen=pg.mkPen(RULER_COLOR, width=2))
+        self.ruler_label = pg.TextItem(color=RULER_COLOR, anchor=(0, 1), fill=(0, 0, 0, 170))
+        for item in (self.ruler_line, self.ruler_label):
+            item.setZValue(20)
+            item.setVisible(False)
+            self.viewbox.addItem(item, ignoreBounds=True)
+        self._ruler: Any = None
+        self._ruler_text = ""
         self.title = QLabel(AXIS_LABELS[axis])
         self.title.setStyleSheet(f"color: {AXIS_COLORS[axis]}; font-weight: bold;")
         self.slider = QSlider(Qt.Orientation.Horizontal)
@@ -172,6 +188,7 @@ class SliceView(QWidget):
         self._raw = None
         self._index = None
         self.overlay.clear()
+        self.show_ruler(None, "")
         self._spacing = (volume.spacing_mm[self.row_axis], volume.spacing_mm[self.col_axis])
         rows, cols = volume.shape[self.row_axis], volume.shape[self.col_axis]
         self.slider.blockSignals(True)
@@ -191,6 +208,7 @@ class SliceView(QWidget):
             self._raw = state.slice_image(self.axis)
             self._render()
             self.refresh_overlay()
+            self._draw_ruler()
             self.slider.blockSignals(True)
             self.slider.setValue(index)
             self.slider.blockSignals(False)
@@ -222,6 +240,24 @@ class SliceView(QWidget):
             return
         self.overlay.setImage(codes, autoLevels=False, levels=(0, 255))
         self.overlay.setRect(self._rect)
+
+    def show_ruler(self, ruler: Any, text: str) -> None:
+        """Draw ``ruler`` (an app.ruler.Ruler, or None) when it lies on this view's slice."""
+        self._ruler, self._ruler_text = ruler, text
+        self._draw_ruler()
+
+    def _draw_ruler(self) -> None:
+        r = self._ruler
+        visible = r is not None and r.axis == self.axis and r.index == self._index
+        self.ruler_line.setVisible(visible)
+        self.ruler_label.setVisible(visible)
+        if not visible:
+            return
+        xs = [(p[self.col_axis] + 0.5) * self._spacing[1] for p in (r.start, r.end)]
+        ys = [(p[self.row_axis] + 0.5) * self._spacing[0] for p in (r.start, r.end)]
+        self.ruler_line.setData(xs, ys)
+        self.ruler_label.setText(self._ruler_text)
+        self.ruler_label.setPos(xs[1], ys[1])
 
     # -- view -> controller
     def scene_to_index(self, point: QPointF) -> tuple[float, float, float] | None:

@@ -14,6 +14,7 @@ KEYS_HELP = (
     "Shift+W auto window, Shift+R full range, Shift+D defects window\n"
     "N / P next and previous call, A accept, R reject, O reopen, E edit\n"
     "Ctrl+Z undo, Ctrl+Shift+Z redo, Ctrl+L pre-label\n"
+    "L ruler: drag a distance in mm; its line profile has a dock\n"
     "Tools: B brush, X eraser, S sphere, T threshold box, G grow,\n"
     "Y polygon (Enter ends), M SAM 2D, Shift+M SAM 3D (Enter accepts),\n"
     "Esc back to navigating\n"
