@@ -431,6 +431,20 @@ class MainWindow(ReviewActions, SharedDatabaseActions, QMainWindow):
         if state is not None:
             self.readout.setText(state.readout().text(state.volume.spacing_known))
 
+    def save_views_image(self, path: str | None = None) -> None:
+        """The slice views and the info panel as they are on screen (rulers, overlays and
+        crosshair included), for a nonconformance report."""
+        if not path:
+            path, _ = QFileDialog.getSaveFileName(
+                self, "Save the slice views", f"{Path(self._volume_name()).stem}.png", "PNG (*.png)"
+            )
+        if not path:
+            return
+        if not self.centralWidget().grab().save(path, "PNG"):
+            self.error("Save image", f"could not write {path}; check the folder and the disk")
+            return
+        self.statusBar().showMessage(f"Wrote {path}", 5000)
+
     def reset_zoom(self) -> None:
         for view in self.views:
             view.reset_zoom()

@@ -57,6 +57,7 @@ def build_menus(window: Any) -> None:
 
     view = bar.addMenu("&View")
     add_action(window, view, "&Reset zoom", window.reset_zoom, "F")
+    add_action(window, view, "&Save the slice views as an image…", window.save_views_image)
     add_action(
         window, view, "&Auto window", lambda: window.controller.apply_preset("Auto"), "Shift+W"
     )

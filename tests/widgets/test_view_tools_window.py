@@ -1,4 +1,4 @@
-"""The ruler tool in the window: L, drag on a slice, the length on the line, the profile dock."""
+"""View tools in the window: the ruler (L) with its profile dock, and saving the views as an image."""
 
 from __future__ import annotations
 
@@ -49,3 +49,17 @@ def test_a_ruler_measures_a_wall_and_shows_its_profile(qapp: Any, make_main_wind
     w.edits.set_tool("navigate")  # Esc
     assert w.edits.ruler is None
     assert w.profile.curve.getData()[0] is None or len(w.profile.curve.getData()[0]) == 0
+
+
+def test_the_slice_views_save_as_an_image(qapp: Any, make_main_window: Any, tmp_path: Any) -> None:
+    from PySide6.QtGui import QImage
+
+    w = make_main_window(with_3d=False)
+    w.show()
+    w.show_volume(Volume(np.full((8, 30, 40), 700, np.uint16), spacing_mm=(1.0, 1.0, 1.0)))
+    qapp.processEvents()
+    out = tmp_path / "views.png"
+    w.save_views_image(str(out))
+    image = QImage(str(out))
+    assert not image.isNull() and image.width() > 200 and image.height() > 200
+    assert "Wrote" in w.statusBar().currentMessage()
