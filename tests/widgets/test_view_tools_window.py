@@ -1,4 +1,4 @@
-"""View tools in the window: the ruler (L) with its profile dock, and saving the views as an image."""
+"""View tools in the window: the ruler (L) with its profile dock; the views saved as an image."""
 
 from __future__ import annotations
 
