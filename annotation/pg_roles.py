@@ -52,14 +52,16 @@ GRANT INSERT ON dispositions TO ndelab_reviewer;
 GRANT DELETE ON parts, scans, indications, dispositions, sync_conflicts TO ndelab_admin;
 
 -- Row-level security: the INSERT grant alone would let a labeler who is somehow granted
--- INSERT sign; the policy checks role membership on every row.
+-- INSERT sign; the policy checks role membership on every row, and that the signer is the
+-- login writing it (a reviewer cannot push a signature someone else made, say a labeler
+-- offline).
 ALTER TABLE dispositions ENABLE ROW LEVEL SECURITY;
 ALTER TABLE dispositions FORCE ROW LEVEL SECURITY;
 DROP POLICY IF EXISTS ndelab_read ON dispositions;
 CREATE POLICY ndelab_read ON dispositions FOR SELECT USING (true);
 DROP POLICY IF EXISTS ndelab_sign ON dispositions;
 CREATE POLICY ndelab_sign ON dispositions FOR INSERT WITH CHECK (
-  pg_has_role(current_user, 'ndelab_reviewer', 'MEMBER')
+  pg_has_role(current_user, 'ndelab_reviewer', 'MEMBER') AND signed_by = current_user
 );
 DROP POLICY IF EXISTS ndelab_admin_delete ON dispositions;
 CREATE POLICY ndelab_admin_delete ON dispositions FOR DELETE USING (
@@ -107,16 +109,24 @@ def create_user(admin_url: str, name: str, role: str, password: str) -> None:
             exists = conn.execute(
                 text("SELECT 1 FROM pg_roles WHERE rolname = :n"), {"n": name}
             ).first()
-            # Identifiers cannot be bound parameters; the name is checked against _NAME above
-            # and the password goes through quote_literal on the server.
-            literal = conn.execute(text("SELECT quote_literal(:p)"), {"p": password}).scalar()
+            # Identifiers cannot be bound parameters; the name is checked against _NAME above.
+            # The password is hashed here (SCRAM, as the server is set to encrypt), so the
+            # plain text never reaches the server's statement log or an error message.
+            raw = conn.connection.driver_connection
+            assert raw is not None
+            hashed = raw.pgconn.encrypt_password(password.encode(), name.encode(), None)
+            literal = conn.execute(
+                text("SELECT quote_literal(:p)"), {"p": hashed.decode("ascii")}
+            ).scalar()
             verb = "ALTER" if exists else "CREATE"
             conn.exec_driver_sql(f'{verb} ROLE "{name}" LOGIN PASSWORD {literal}')
             for group in GROUPS:
                 conn.exec_driver_sql(f'REVOKE {group} FROM "{name}"')
             conn.exec_driver_sql(f'GRANT {ROLES[role]} TO "{name}"')
     except Exception as e:
-        raise StoreError(f"could not create database user {name}: {e}") from e
+        # The driver's first line only: the rest quotes the statement.
+        first = str(getattr(e, "orig", None) or e).strip().splitlines()[0]
+        raise StoreError(f"could not create database user {name}: {first}") from None
     finally:
         engine.dispose()
 

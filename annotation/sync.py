@@ -150,24 +150,26 @@ def _push_batch(
 def _push_refusing(
     rconn: Connection, events: list[dict[str, Any]], copied: dict[str, Any]
 ) -> tuple[int, int, list[dict[str, Any]]]:
-    """Push events, setting aside those the server's roles refuse (say a labeler's offline
-    disposition): a refused batch is split in halves until the refused events stand alone,
-    so one of them never holds back everyone else's work. Returns (inserted, not applied,
-    refused records)."""
-    try:
-        inserted, rejected = _push_batch(rconn, events, copied)
-        return inserted, rejected, []
-    except DBAPIError as e:
-        if not is_permission_error(e):
-            raise
-        if len(events) == 1:
-            ev = events[0]
+    """Push events; signatures (dispositions) one at a time after the rest, so one the
+    server's roles refuse (a labeler's, or one signed by someone other than the login) is set
+    aside alone and holds nothing back. Returns (inserted, not applied, refused records). Any
+    other refusal (say a grant missing on the server) stops the sync with its sentence."""
+    signs = [e for e in events if e["entity_type"] == "disposition"]
+    rest = [e for e in events if e["entity_type"] != "disposition"]
+    inserted, rejected = _push_batch(rconn, rest, copied) if rest else (0, 0)
+    refused: list[dict[str, Any]] = []
+    for ev in signs:
+        try:
+            one_inserted, one_rejected = _push_batch(rconn, [ev], copied)
+        except DBAPIError as e:
+            if not is_permission_error(e):
+                raise
             reason = str(getattr(e, "orig", e)).strip().splitlines()[0]
-            return 0, 0, [{**_refusal(ev), "reason": reason}]
-    half = len(events) // 2
-    a = _push_refusing(rconn, events[:half], copied)
-    b = _push_refusing(rconn, events[half:], copied)
-    return a[0] + b[0], a[1] + b[1], a[2] + b[2]
+            refused.append({**_refusal(ev), "reason": reason})
+            continue
+        inserted += one_inserted
+        rejected += one_rejected
+    return inserted, rejected, refused
 
 
 def _refusal(ev: Mapping[str, Any]) -> dict[str, Any]:
@@ -182,8 +184,9 @@ def refusal_sentence(refused: Sequence[Mapping[str, Any]], server: str) -> str:
     more = f" and {len(refused) - 1} more" if len(refused) > 1 else ""
     return (
         f"server {server} refused {len(refused)} change(s) ({what}{more}: {first['reason']});"
-        " they stay on this workstation and are offered again on every sync, so a user with"
-        " the right role can push them"
+        " they stay on this workstation and are offered again on every sync; a signature"
+        " counts only when the reviewer who made it syncs it with their own login, so ask a"
+        " reviewer to sign the disposition again"
     )
 
 
@@ -353,12 +356,20 @@ def _sync(
             server = database_id(rconn)
             top = int(rconn.execute(select(func.coalesce(func.max(EVENTS.c.seq), 0))).scalar_one())
         push_key, pull_key = f"pushed_seq:{server}", f"pulled_seq:{server}"
-        refused_key = f"refused:{server}"
+        refused_key, station_key = f"refused:{server}", f"workstation:{server}"
         with local.reading("read the sync state") as conn:
             pushed = int(get_state(conn, push_key) or 0)
             pulled = int(get_state(conn, pull_key) or 0)
+            if get_state(conn, station_key) != local.workstation_id:
+                # Pulls skip this workstation's own events by its id; under another id (or an
+                # older ndelab's per-machine one) some skipped events were another's. Pull all
+                # again: events it already has are recognised by id and skipped.
+                pulled = 0
             earlier = [r["event_id"] for r in json.loads(get_state(conn, refused_key) or "[]")]
-            retry = _with_parents(conn, (EVENTS.c.id.in_(earlier),), None) if earlier else []
+            retry: list[dict[str, Any]] = []
+            for k in range(0, len(earlier), batch_size):
+                chunk = earlier[k : k + batch_size]
+                retry += _with_parents(conn, (EVENTS.c.id.in_(chunk),), None)
             retry_copied = _copied_rows(conn, retry)
             to_push = conn.execute(
                 select(func.count()).where(EVENTS.c.seq > pushed, EVENTS.c.server_seq.is_(None))
@@ -400,6 +411,7 @@ def _sync(
             report(progress, min(1.0, done / total))
     with local.transaction("record the sync") as conn:
         set_state(conn, refused_key, json.dumps(refused))
+        set_state(conn, station_key, local.workstation_id)
         stamp = {"at": utcnow().isoformat(), "user": user, **counts, "refused": len(refused)}
         set_state(conn, f"last_sync:{server}", json.dumps(stamp))
         open_count = conn.execute(

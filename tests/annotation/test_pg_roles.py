@@ -68,8 +68,13 @@ def test_a_labeler_cannot_sign_or_rewrite_the_audit_log(
             with denied, lab.transaction("change the audit log") as conn:
                 conn.exec_driver_sql(sql)
     reviewer = Store(pg_server.url_as(pg_url, "rita", "rev-secret"))
-    with reviewer as rev, rev.transaction("sign a disposition") as conn:
-        conn.execute(insert(DISPOSITIONS), [_disposition_row(scan)])
+    with reviewer as rev:
+        with rev.transaction("sign a disposition") as conn:
+            conn.execute(insert(DISPOSITIONS), [{**_disposition_row(scan), "signed_by": "rita"}])
+        # A reviewer cannot write a signature in someone else's name (a labeler's, say).
+        forged = pytest.raises(StoreError, match="row-level security")
+        with forged, rev.transaction("sign a disposition") as conn:
+            conn.execute(insert(DISPOSITIONS), [{**_disposition_row(scan), "signed_by": "lena"}])
     # Even an owner of the table who is not superuser is refused by the trigger.
     create_user(pg_url, "owner_admin", "admin", "adm-secret")
     with Store(pg_url) as su, su.transaction("hand over") as conn:
@@ -102,3 +107,14 @@ def test_password_comes_from_the_environment_and_sslmode_reaches_libpq(
     monkeypatch.setenv("NDELAB_DB_PASSWORD", "wrong")
     with pytest.raises(StoreError, match="password"):
         Store(resolve_url(bare))
+
+
+def test_a_failed_user_creation_never_shows_the_password(pg_server: PgServer, pg_url: str) -> None:
+    create_user(pg_url, "lou", "labeler", "lou-secret")
+    as_labeler = pg_server.url_as(pg_url, "lou", "lou-secret")
+    with pytest.raises(StoreError) as refused:
+        create_user(as_labeler, "olga", "admin", "TOP-SECRET-PW")
+    message = str(refused.value)
+    assert "TOP-SECRET-PW" not in message and "\n" not in message
+    assert "permission denied" in message
+    assert refused.value.__cause__ is None and refused.value.__suppress_context__

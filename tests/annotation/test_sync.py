@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from pg_fixtures import PgServer, pg_server, pg_url  # noqa: F401  (fixtures)
 
-from ndelab.annotation import Store, dispositions, get_call, get_mask, review
+from ndelab.annotation import Store, dispositions, get_call, get_mask, list_calls, review
 from ndelab.annotation import disposition as sign
 from ndelab.annotation.conflicts import list_conflicts, resolve_conflict
 from ndelab.annotation.errors import ReviewError, StoreError
@@ -183,7 +183,8 @@ def test_a_labelers_offline_signature_is_refused_alone_and_offered_again(
     tmp_path: Path, pg_server: PgServer, pg_url: str
 ) -> None:
     """A labeler signs offline; the server's roles refuse that one change, everything else
-    goes through, the signature stays here and a reviewer's sync later pushes it."""
+    goes through, and the signature stays here. A reviewer's login cannot push it either (a
+    signature counts only from its signer); the reviewer's own signature goes through."""
     from ndelab.annotation.pg_roles import create_user
 
     create_user(pg_url, "lena", "labeler", "lab-secret")
@@ -211,9 +212,15 @@ def test_a_labelers_offline_signature_is_refused_alone_and_offered_again(
         assert dispositions(a, scan)[0]["id"] == signed["id"]  # kept here
         again = sync(a, as_labeler, "lena")
         assert (again["refused"], again["pushed"]) == (1, 0)
-        final = sync(a, pg_server.url_as(pg_url, "rita", "rev-secret"), "rita")
-        assert (final["refused"], final["pushed"]) == (0, 1)
-        _same(a, pg_url)
+        as_reviewer = pg_server.url_as(pg_url, "rita", "rev-secret")
+        by_reviewer = sync(a, as_reviewer, "rita")
+        assert (by_reviewer["refused"], by_reviewer["pushed"]) == (1, 0)
+        assert "row-level security" in by_reviewer["refused_message"]
+        review(a, later, "accept", "rita")
+        resigned = sign(a, scan, criteria, sign_user="rita")
+        final = sync(a, as_reviewer, "rita")
+        assert (final["refused"], final["pushed"]) == (1, 2)
+        assert set(_server(pg_url)["disposition"]) == {resigned["id"]}
 
 
 _CHILD = """
@@ -319,3 +326,19 @@ def test_the_local_store_works_with_no_server(tmp_path: Path) -> None:
         assert get_call(a, ids[0])["status"] == "accepted"
         with pytest.raises(StoreError, match="batch size"):
             sync(a, "postgresql+psycopg://x@127.0.0.1:9/none", "ana", batch_size=0)
+
+
+def test_a_store_under_a_new_workstation_id_pulls_what_it_skipped(
+    tmp_path: Path, pg_url: str
+) -> None:
+    """Before ids were per database file, two files on one machine shared one id and skipped
+    each other's events as their own. Under its new id a store pulls everything again."""
+    with Store(tmp_path / "a.db", workstation="machine-1") as a:
+        _scan, ids = populate(a, 3, user="ana")
+        sync(a, pg_url, "ana")
+    with Store(tmp_path / "b.db", workstation="machine-1") as b:  # the old shared id
+        assert sync(b, pg_url, "ben")["pulled"] == 0
+    with Store(tmp_path / "b.db", workstation="machine-1-b") as b:
+        assert sync(b, pg_url, "ben")["pulled"] == _event_count(str(tmp_path / "a.db"))
+        assert {c["id"] for c in list_calls(b)} == set(ids)
+        assert sync(b, pg_url, "ben")["pulled"] == 0  # once only

@@ -167,6 +167,11 @@ def test_an_admin_sets_up_logins_and_a_labeler_is_refused_by_the_database(
     assert result["refused_changes"][0]["entity_type"] == "disposition"
     assert main(["sync", "--db", db, "--remote", lena, "--user", "lena"]) == 0
     assert "refused 1 change(s)" in capsys.readouterr().err
-    # A reviewer's login on the same workstation pushes it.
+    # A reviewer's login cannot push lena's signature; rita signs again, and that goes through.
     result = _run(capsys, monkeypatch, "sync", "--db", db, "--remote", rita, "--user", "rita")
-    assert (result["refused"], result["pushed"]) == (0, 1)
+    assert (result["refused"], result["pushed"]) == (1, 0)
+    signed = _run(capsys, monkeypatch, *sign[:-1], "rita", "--db", db)
+    result = _run(capsys, monkeypatch, "sync", "--db", db, "--remote", rita, "--user", "rita")
+    assert result["pushed"] == 1
+    server = _run(capsys, monkeypatch, "audit", "--db", rita, "--scan", scan)
+    assert any(e["entity_id"] == signed["id"] for e in server)
