@@ -1,7 +1,8 @@
 """Database credentials for the shared server: never stored in plain text in settings.
 
 A password comes from the URL itself, NDELAB_DB_PASSWORD, PGPASSWORD, or the system keyring
-(only when the optional ``keyring`` package is importable). sslmode travels in the URL's
+(``keyring``: Secret Service, KWallet, macOS Keychain or Windows Credential Locker; a desktop
+without one simply has no saved passwords). sslmode travels in the URL's
 query to psycopg (libpq), which enforces it.
 """
 

@@ -43,7 +43,7 @@ from pydicom.sr.coding import Code
 
 from ndelab.annotation.export_dicom_series import SeriesIdentity, write_ct_series
 from ndelab.annotation.export_provenance import CLASS_CODES
-from ndelab.volumes.errors import VolumeWriteError
+from ndelab.volumes.errors import VolumeReadError, VolumeWriteError
 from ndelab.volumes.progress import Cancel, check
 from ndelab.volumes.readers.dicom import SOURCE_SLICES
 from ndelab.volumes.volume import Volume
@@ -257,8 +257,11 @@ def _dicom_source(
             continue
         check(cancel, "exporting the data set")
         target = image_dir / f"{len(copied) + 1:05d}.dcm"
+        source = base / name
+        if not source.is_file():
+            raise VolumeReadError(source, "is gone: the scan's source DICOM file is needed")
         try:
-            shutil.copyfile(base / name, target)
+            shutil.copyfile(source, target)
         except OSError as exc:
             raise VolumeWriteError(target, f"cannot be written ({exc.strerror or exc})") from exc
         copied[name] = (target, _header(target))

@@ -37,7 +37,8 @@ PREVIEW_CODE = 9
 class EditController(QObject):
     toolChanged = Signal(str)
     previewChanged = Signal()
-    rulerChanged = Signal(object)  # Ruler | None
+    rulerChanged = Signal(object)  # Ruler | None, on every move
+    rulerFinished = Signal(object)  # Ruler, when the button is released
 
     def __init__(self, viewer: ViewerController, review: ReviewController) -> None:
         super().__init__()
@@ -183,6 +184,8 @@ class EditController(QObject):
             end[axis] = self.ruler.start[axis]
             self.ruler = Ruler(axis, self.ruler.start, (end[0], end[1], end[2]))
         self.rulerChanged.emit(self.ruler)
+        if kind == "release":
+            self.rulerFinished.emit(self.ruler)
 
     def _sam_event(self, kind: str, axis: int, zyx: tuple[float, float, float]) -> None:
         """Clicks are prompts (Shift: negative), a drag is a box; each updates the preview."""

@@ -44,9 +44,10 @@ class SyncController(QObject):
         self.error: str | None = None
         self._job: jobs.Job | None = None
         self._refusals_shown: set[str] = set()
+        self.running_by_user = False  # whether the running (or last) sync was the user's
         self._timer = QTimer(self)
         self._timer.setInterval(SYNC_EVERY_MS)
-        self._timer.timeout.connect(self.sync_now)
+        self._timer.timeout.connect(self._sync_in_background)
 
     def configure(self, store: Store | None, remote_url: str | None, user: str) -> None:
         self.store, self.remote_url, self.user = store, remote_url or None, user
@@ -61,8 +62,18 @@ class SyncController(QObject):
         return self._job is not None
 
     def sync_now(self) -> None:
+        """A sync the user asked for: what it refuses may interrupt with a dialog."""
+        self._start(by_user=True)
+
+    def _sync_in_background(self) -> None:
+        """The timer's sync: it reports in the status bar only, never with a modal dialog
+        that would swallow the keys of someone in the middle of a review."""
+        self._start(by_user=False)
+
+    def _start(self, *, by_user: bool) -> None:
         if self.store is None or not self.remote_url or self._job is not None:
             return
+        self.running_by_user = by_user
         from ndelab.annotation.sync import sync
 
         store, remote, user = self.store, self.remote_url, self.user

@@ -135,6 +135,7 @@ class MainWindow(ReviewActions, SharedDatabaseActions, QMainWindow):
         )
         self.tabifyDockWidget(self.histogram_dock, self.profile_dock)
         self.edits.rulerChanged.connect(self._ruler_changed)
+        self.edits.rulerFinished.connect(self._ruler_finished)
         self.histogram_dock.raise_()
         self.resizeDocks([self.queue_dock], [430], Qt.Orientation.Horizontal)
         self.disposition.signRequested.connect(self.sign_disposition)
@@ -416,12 +417,18 @@ class MainWindow(ReviewActions, SharedDatabaseActions, QMainWindow):
         if ruler is None or volume is None:
             self.profile.clear()
             return
+        self.statusBar().showMessage(f"Ruler: {text}", 10000)
+
+    def _ruler_finished(self, ruler: Ruler) -> None:
+        """The profile is read once the ruler is placed (a lazy scan's slice is not re-read
+        on every mouse move)."""
+        volume = self.controller.volume
+        if volume is None:
+            return
         distance, values = ruler.profile(volume)
         unit = "mm" if volume.spacing_known else "voxels"
-        self.profile.show_profile(distance, values, unit, text)
-        if ruler.start == ruler.end:  # a new ruler: bring its profile forward
-            self.profile_dock.raise_()
-        self.statusBar().showMessage(f"Ruler: {text}", 10000)
+        self.profile.show_profile(distance, values, unit, ruler.text(volume))
+        self.profile_dock.raise_()
 
     def _on_volume(self, volume: Volume) -> None:
         self.info.show_volume(volume)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtWidgets import QMessageBox
+from sqlalchemy.engine import make_url
 
 from ndelab.annotation import Store
 from ndelab.annotation.credentials import resolve_url, save_password, with_password
@@ -39,6 +40,9 @@ class SharedDatabaseActions:
         if dialog.exec() != SharedDatabaseDialog.DialogCode.Accepted:
             return
         url, password, remember = dialog.values()
+        session = getattr(self, "_remote_session_url", None)
+        if not password and session and without_password(session) == without_password(url):
+            password = make_url(session).password or ""  # OK without retyping: keep it
         try:
             session_url = with_password(url, password) if url and password else url
         except NdelabError as exc:
@@ -103,8 +107,10 @@ class SharedDatabaseActions:
                 f"{result['conflicts']} new sync conflict(s): Review ▸ Sync conflicts", 15000
             )
         refusal = self.sync.new_refusal(result)
-        if refusal:
+        if refusal and self.sync.running_by_user:
             self.error("Sync", refusal)
+        elif refusal:
+            self.statusBar().showMessage(f"Sync: {refusal}", 60000)
 
     def _reload_review(self) -> None:
         session = self.review.session

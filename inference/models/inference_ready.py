@@ -16,7 +16,14 @@ import torch
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
-_PAIRS = ((nn.Conv3d, nn.BatchNorm3d), (nn.Conv2d, nn.BatchNorm2d))
+
+def _foldable(layer: nn.Module, nxt: nn.Module | None) -> bool:
+    """A convolution followed by its batch norm, one that keeps running statistics (without
+    them a batch norm normalises each batch by itself and is no fixed map)."""
+    pair = (isinstance(layer, nn.Conv3d) and isinstance(nxt, nn.BatchNorm3d)) or (
+        isinstance(layer, nn.Conv2d) and isinstance(nxt, nn.BatchNorm2d)
+    )
+    return pair and getattr(nxt, "running_mean", None) is not None
 
 
 def _fold(seq: nn.Sequential) -> None:
@@ -24,18 +31,12 @@ def _fold(seq: nn.Sequential) -> None:
     folded: list[nn.Module] = []
     i = 0
     while i < len(layers):
-        layer = layers[i]
         nxt = layers[i + 1] if i + 1 < len(layers) else None
-        if (
-            any(isinstance(layer, conv) and isinstance(nxt, norm) for conv, norm in _PAIRS)
-            and nxt is not None
-        ):
-            assert isinstance(layer, nn.Conv2d | nn.Conv3d)
-            assert isinstance(nxt, nn.BatchNorm2d | nn.BatchNorm3d)
-            folded.append(fuse_conv_bn_eval(layer, nxt))
+        if _foldable(layers[i], nxt):
+            folded.append(fuse_conv_bn_eval(layers[i], nxt))  # type: ignore[arg-type,type-var]
             i += 2
         else:
-            folded.append(layer)
+            folded.append(layers[i])
             i += 1
     for name in list(seq._modules):
         del seq._modules[name]

@@ -43,3 +43,15 @@ def test_same_logits_no_batch_norm_left_and_the_original_untouched(dims: int) ->
 
 def test_no_layout_change_off_the_cpu() -> None:
     assert memory_format(_trained_like(3), torch.device("meta")) is None
+
+
+def test_a_batch_norm_without_running_statistics_is_left_alone() -> None:
+    net = nn.Sequential(
+        nn.Conv3d(1, 2, 3, padding=1, bias=False), nn.BatchNorm3d(2, track_running_stats=False)
+    ).eval()
+    ready = for_inference(net, torch.device("cpu"))
+    assert isinstance(ready[1], nn.BatchNorm3d)  # it normalises each batch: no fixed map
+    x = torch.randn(2, 1, 6, 6, 6)
+    with torch.inference_mode():
+        layout = memory_format(ready, torch.device("cpu"))
+        torch.testing.assert_close(ready(x.contiguous(memory_format=layout)), net(x))

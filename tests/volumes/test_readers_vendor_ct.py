@@ -174,6 +174,9 @@ def test_pcr_bad_input_sentences(tmp_path: Path) -> None:
     _fails(header, r"is not a usable phoenix datos\|x .pcr header: it gives no Volume_SizeX")
     header.write_text("[VolumeData]\nVolume_SizeX=5.5\nVolume_SizeY=4\nVolume_SizeZ=3\nFormat=5\n")
     _fails(header, r"Volume_SizeX '5.5' is not a whole number")
+    for odd in ("nan", "inf"):
+        header.write_text(f"[VolumeData]\nVolume_SizeX={odd}\nVolume_SizeY=4\nVolume_SizeZ=3\n")
+        _fails(header, rf"Volume_SizeX '{odd}' is not a finite number")
     header.write_text("Volume_SizeX=5\n[VolumeData]\n")
     _fails(header, r"line 1 comes before any \[section\] line")
     header.write_bytes(b"\x00\x01\x02" * 50)
@@ -268,3 +271,12 @@ def test_xtek_bad_input_sentences(tmp_path: Path) -> None:
     _fails(header, r"is not a usable Nikon CT Pro header: it gives no VoxelsX")
     header.write_text("[XTekCT]\nVoxelsX=five\nVoxelsY=4\nVoxelsZ=3\n")
     _fails(header, r"VoxelsX 'five' is not a number")
+
+
+def test_pcr_volume_bigger_than_its_header_says_is_flagged(tmp_path: Path) -> None:
+    """A float volume labelled Format 5 maps, but the user is told the sizes disagree."""
+    (tmp_path / "p.vol").write_bytes(F32.tobytes())
+    _pcr(tmp_path / "p.pcr", fmt=5, extra="VoxelSizeRec=0.1")
+    vol = open_volume(tmp_path / "p.pcr")
+    assert vol.dtype == np.uint16
+    assert any("more than the 120 bytes" in w for w in vol.warnings), vol.warnings

@@ -57,9 +57,12 @@ def test_the_window_exports_reviewed_labels(
         window_shared_db.QMessageBox, "information", lambda _w, _t, text: shown.append(text)
     )
     w = make_main_window(store_url=str(db))
+    errors: list[str] = []
+    monkeypatch.setattr(w, "error", lambda _title, message: errors.append(message))
     w.export_dataset_dialog()
     end = time.monotonic() + 60
     while not shown:
+        assert not errors, errors[0]  # a failed export says so instead of hanging on a dialog
         qapp.processEvents()
         assert time.monotonic() < end, "the export did not finish"
         time.sleep(0.02)

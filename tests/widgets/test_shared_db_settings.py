@@ -59,3 +59,26 @@ def test_the_dialog_offers_the_keyring_only_when_there_is_one(qapp: Any) -> None
         dialog.deleteLater()
     finally:
         keyring.set_keyring(before)
+
+
+def test_a_refusal_from_a_background_sync_never_opens_a_dialog(
+    qapp: Any, make_main_window: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    w = make_main_window()
+    shown: list[str] = []
+    monkeypatch.setattr(w, "error", lambda _title, message: shown.append(message))
+    refusal = {
+        "pushed": 0,
+        "pulled": 0,
+        "conflicts": 0,
+        "open_conflicts": 0,
+        "refused": 1,
+        "refused_changes": [{"event_id": "e1"}],
+        "refused_message": "server x refused 1 change(s)",
+    }
+    w.sync.running_by_user = False  # the timer's sync
+    w._after_sync(refusal)
+    assert shown == [] and "refused 1 change(s)" in w.statusBar().currentMessage()
+    w.sync.running_by_user = True  # Review > Sync: the user asked, so a dialog may interrupt
+    w._after_sync({**refusal, "refused_changes": [{"event_id": "e2"}]})
+    assert shown == ["server x refused 1 change(s)"]

@@ -63,3 +63,61 @@ def test_the_slice_views_save_as_an_image(qapp: Any, make_main_window: Any, tmp_
     image = QImage(str(out))
     assert not image.isNull() and image.width() > 200 and image.height() > 200
     assert "Wrote" in w.statusBar().currentMessage()
+
+
+class _Drag:
+    """A left-button drag event as pyqtgraph hands it to the view box."""
+
+    def __init__(self, down: Any, here: Any, *, start: bool, finish: bool) -> None:
+        self.down, self.here, self.start, self.finish = down, here, start, finish
+
+    def button(self) -> Any:
+        from PySide6.QtCore import Qt
+
+        return Qt.MouseButton.LeftButton
+
+    def modifiers(self) -> Any:
+        from PySide6.QtCore import Qt
+
+        return Qt.KeyboardModifier.NoModifier
+
+    def scenePos(self) -> Any:
+        return self.here
+
+    def buttonDownScenePos(self) -> Any:
+        return self.down
+
+    def isStart(self) -> bool:
+        return self.start
+
+    def isFinish(self) -> bool:
+        return self.finish
+
+    def accept(self) -> None:
+        pass
+
+
+def test_a_drag_on_the_view_starts_where_the_button_went_down(
+    qapp: Any, make_main_window: Any
+) -> None:
+    from PySide6.QtCore import QPointF
+
+    w = make_main_window(with_3d=False)
+    w.show()
+    w.show_volume(Volume(np.full((6, 40, 40), 900, np.uint16), spacing_mm=(1.0, 0.5, 0.5)))
+    qapp.processEvents()
+    w.edits.set_tool("ruler")
+    box = w.views[0].viewbox
+
+    def scene(col: float, row: float) -> Any:  # voxel centre -> scene position
+        return box.mapViewToScene(QPointF((col + 0.5) * 0.5, (row + 0.5) * 0.5))
+
+    down, moved, end = scene(5, 10), scene(8, 10), scene(25, 10)
+    box.mouseDragEvent(_Drag(down, moved, start=True, finish=False))
+    box.mouseDragEvent(_Drag(down, end, start=False, finish=True))
+    ruler = w.edits.ruler
+    assert ruler is not None
+    assert ruler.start[1:] == pytest.approx((10.0, 5.0), abs=0.01)  # not where the drag began
+    assert ruler.end[1:] == pytest.approx((10.0, 25.0), abs=0.01)
+    assert w.views[0].ruler_label.toPlainText() == "10.000 mm"
+    assert len(w.profile.curve.getData()[0]) == 21  # read once, on release

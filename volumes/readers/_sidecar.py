@@ -8,6 +8,7 @@ the same on Linux.
 from __future__ import annotations
 
 import configparser
+import math
 from pathlib import Path
 
 from ndelab.volumes.errors import VolumeReadError
@@ -96,7 +97,9 @@ def header_number(path: Path, text: str, key: str, *, whole: bool = False) -> fl
         value = float(text.replace(",", "."))  # German Windows locales write decimal commas
     except ValueError as exc:
         raise VolumeReadError(path, f"the header's {key} '{text}' is not a number") from exc
-    if whole and value != int(value):
+    if not math.isfinite(value):
+        raise VolumeReadError(path, f"the header's {key} '{text}' is not a finite number")
+    if whole and not value.is_integer():
         raise VolumeReadError(path, f"the header's {key} '{text}' is not a whole number")
     return value
 

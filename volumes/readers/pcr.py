@@ -180,11 +180,18 @@ def read_pcr(
     data_path, warnings = _data_file(path, sections)
     code, dtype, exact = _voxel_type(path, sections, data_path, x * y * z)
     size = data_path.stat().st_size
-    if exact and size != x * y * z * dtype.itemsize:
+    expected = x * y * z * dtype.itemsize
+    if exact and size != expected:
         raise VolumeReadError(
             path,
             f"Format {code} is read as 8-bit, so {data_path.name} should hold exactly "
             f"{fmt_bytes(x * y * z)} bytes, but it holds {fmt_bytes(size)}",
+        )
+    if size > expected:  # a wrong Format code shows garbage: say the sizes disagree
+        warnings.append(
+            f"{data_path.name} holds {fmt_bytes(size)} bytes, more than the"
+            f" {fmt_bytes(expected)} bytes the header's size and Format {code} need; the values"
+            " may be misread"
         )
     data = map_payload(path, data_path, dtype, (z, y, x), 0)
     spacing_xyz, notes = _spacing(path, sections)
