@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Connection, Table, func, insert, select, text, update
@@ -33,6 +33,7 @@ from ndelab.annotation.schema import SyncConflict, SyncState, utcnow
 from ndelab.annotation.store import Store, is_permission_error
 from ndelab.annotation.sync_apply import (
     COPIED,
+    DISPOSITIONS,
     EVENT_COLUMNS,
     apply_events,
     bulk_insert,
@@ -170,6 +171,51 @@ def _push_refusing(
         inserted += one_inserted
         rejected += one_rejected
     return inserted, rejected, refused
+
+
+def _drop_superseded(
+    rconn: Connection, local: Store, refused: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(still refused, superseded): a refused signature stops being offered once the server
+    holds a later signature of the same scan (a reviewer signed it again). It stays in this
+    workstation's history."""
+    signs = [r for r in refused if r["entity_type"] == "disposition"]
+    if not signs:
+        return refused, []
+    with local.reading("read the refused signatures") as conn:
+        when = {
+            r[0]: r[1]
+            for r in conn.execute(
+                select(DISPOSITIONS.c.id, DISPOSITIONS.c.signed_at).where(
+                    DISPOSITIONS.c.id.in_([r["entity_id"] for r in signs])
+                )
+            )
+        }
+    latest = {
+        r[0]: r[1]
+        for r in rconn.execute(
+            select(DISPOSITIONS.c.scan_id, func.max(DISPOSITIONS.c.signed_at))
+            .where(DISPOSITIONS.c.scan_id.in_({r["scan_id"] for r in signs}))
+            .group_by(DISPOSITIONS.c.scan_id)
+        )
+    }
+    rconn.rollback()  # a read: end its transaction
+
+    def superseded(r: Mapping[str, Any]) -> bool:
+        signed, newest = when.get(r["entity_id"]), latest.get(r["scan_id"])
+        return (
+            r["entity_type"] == "disposition"
+            and None not in (signed, newest)
+            and (_utc(newest) > _utc(signed))
+        )
+
+    return [r for r in refused if not superseded(r)], [r for r in refused if superseded(r)]
+
+
+def _utc(value: Any) -> datetime:
+    """SQLite hands back naive UTC times, PostgreSQL aware ones."""
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _refusal(ev: Mapping[str, Any]) -> dict[str, Any]:
@@ -322,11 +368,12 @@ def sync(
     """Push this workstation's changes to the server and pull everyone else's.
 
     Returns {"pushed", "rejected", "pulled", "conflicts", "open_conflicts", "server_id",
-    "batches", "refused", "refused_changes", "refused_message"}: pushed = events the server
+    "batches", "refused", "refused_changes", "refused_message", "superseded"}: pushed = events the server
     did not have; rejected = pushed changes the server kept but did not apply (another
     workstation changed the row first: this sync's pull opens the conflict here); conflicts =
-    conflicts opened by this sync; refused = changes the server's roles did not allow (kept
-    here, offered again on every sync).
+    conflicts opened by this sync; refused = signatures the server's roles did not allow (kept
+    here, offered again on every sync until a later signature of the same scan reaches the
+    server: then they count as superseded).
     """
     if batch_size < 1:
         raise StoreError(f"sync batch size must be at least 1, not {batch_size}")
@@ -409,6 +456,8 @@ def _sync(
             counts["batches"] += 1
             done += pulled - before
             report(progress, min(1.0, done / total))
+        refused, superseded = _drop_superseded(rconn, local, refused)
+        counts["superseded"] = len(superseded)
     with local.transaction("record the sync") as conn:
         set_state(conn, refused_key, json.dumps(refused))
         set_state(conn, station_key, local.workstation_id)

@@ -184,7 +184,8 @@ def test_a_labelers_offline_signature_is_refused_alone_and_offered_again(
 ) -> None:
     """A labeler signs offline; the server's roles refuse that one change, everything else
     goes through, and the signature stays here. A reviewer's login cannot push it either (a
-    signature counts only from its signer); the reviewer's own signature goes through."""
+    signature counts only from its signer); the reviewer's own signature goes through and
+    supersedes it."""
     from ndelab.annotation.pg_roles import create_user
 
     create_user(pg_url, "lena", "labeler", "lab-secret")
@@ -219,8 +220,11 @@ def test_a_labelers_offline_signature_is_refused_alone_and_offered_again(
         review(a, later, "accept", "rita")
         resigned = sign(a, scan, criteria, sign_user="rita")
         final = sync(a, as_reviewer, "rita")
-        assert (final["refused"], final["pushed"]) == (1, 2)
+        # The new signature supersedes the refused one: it is no longer offered.
+        assert (final["refused"], final["pushed"], final["superseded"]) == (0, 2, 1)
         assert set(_server(pg_url)["disposition"]) == {resigned["id"]}
+        assert sync(a, as_reviewer, "rita")["refused"] == 0
+        assert signed["id"] in {d["id"] for d in dispositions(a, scan)}  # history kept here
 
 
 _CHILD = """

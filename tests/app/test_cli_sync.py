@@ -172,6 +172,6 @@ def test_an_admin_sets_up_logins_and_a_labeler_is_refused_by_the_database(
     assert (result["refused"], result["pushed"]) == (1, 0)
     signed = _run(capsys, monkeypatch, *sign[:-1], "rita", "--db", db)
     result = _run(capsys, monkeypatch, "sync", "--db", db, "--remote", rita, "--user", "rita")
-    assert result["pushed"] == 1
+    assert (result["pushed"], result["refused"], result["superseded"]) == (1, 0, 1)
     server = _run(capsys, monkeypatch, "audit", "--db", rita, "--scan", scan)
     assert any(e["entity_id"] == signed["id"] for e in server)
