@@ -368,12 +368,12 @@ def sync(
     """Push this workstation's changes to the server and pull everyone else's.
 
     Returns {"pushed", "rejected", "pulled", "conflicts", "open_conflicts", "server_id",
-    "batches", "refused", "refused_changes", "refused_message", "superseded"}: pushed = events the server
-    did not have; rejected = pushed changes the server kept but did not apply (another
-    workstation changed the row first: this sync's pull opens the conflict here); conflicts =
-    conflicts opened by this sync; refused = signatures the server's roles did not allow (kept
-    here, offered again on every sync until a later signature of the same scan reaches the
-    server: then they count as superseded).
+    "batches", "refused", "refused_changes", "refused_message", "superseded"}:
+    pushed = events the server did not have; rejected = pushed changes the server kept but did
+    not apply (another workstation changed the row first: this sync's pull opens the conflict
+    here); conflicts = conflicts opened by this sync; refused = signatures the server's roles
+    did not allow (kept here, offered again on every sync until a later signature of the same
+    scan reaches the server: then they count as superseded).
     """
     if batch_size < 1:
         raise StoreError(f"sync batch size must be at least 1, not {batch_size}")
