@@ -251,8 +251,11 @@ class MainWindow(ReviewActions, SharedDatabaseActions, QMainWindow):
     def open_demo(self) -> None:
         from ndelab.app.demo import demo_volume
 
+        # Pre-labelled the first time, so the demo opens on calls to review (as screenshots do).
         self._run_load(
-            "Making the demo part", lambda progress, cancel: demo_volume(progress, cancel)
+            "Making the demo part",
+            lambda progress, cancel: demo_volume(progress, cancel),
+            prelabel_if_new=True,
         )
 
     def _run_load(

@@ -64,8 +64,10 @@ def demo_process(tmp_path: Path, require: Any) -> Iterator[subprocess.Popen[byte
 def test_user_clicks_scrolls_windows_and_quits(
     qapp: Any, demo_process: subprocess.Popen[bytes]
 ) -> None:
-    # The title gains the number of calls once the pre-labeled review is ready.
-    wid = _xdotool("search", "--sync", "--name", "ndelab — demo part — .* calls").splitlines()[0]
+    # The title gains the number of calls once the pre-labeled review is ready: the demo
+    # opens on calls to review, not on an empty queue.
+    title = "ndelab — demo part — [1-9][0-9]* calls"
+    wid = _xdotool("search", "--sync", "--name", title).splitlines()[0]
     geometry = dict(
         line.split("=") for line in _xdotool("getwindowgeometry", "--shell", wid).splitlines()
     )
