@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from ndelab.annotation import Store
 from ndelab.annotation.agreement import agreement, overruled
+from ndelab.app.display_time import local_minutes
 from ndelab.volumes.errors import NdelabError
 
 
@@ -52,9 +53,13 @@ class AuditView(QDialog):
         self.rates = QLabel("")
         self.matrix = QTableWidget()
         self.matrix.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        # Every column in view: the human's columns (incl. "rejected") are the point.
+        self.matrix.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.matrix.setToolTip("rows: the model's class; columns: what the reviewer decided")
         self.plot = pg.PlotWidget(background="#181818", title="Miss rate by equivalent diameter")
         self.plot.setLabel("left", "miss rate")
-        self.plot.setLabel("bottom", "size bin")
+        self.plot.setLabel("bottom", "equivalent diameter (n = true defects in the bin)")
+        self.plot.getAxis("bottom").setHeight(52)  # two-line tick labels clear the axis label
         self.plot.setYRange(0, 1)
         self.overruled = QTableWidget(0, 5)
         self.overruled.setHorizontalHeaderLabels(["Call", "What changed", "Reason", "By", "When"])
@@ -132,11 +137,16 @@ class AuditView(QDialog):
         self.matrix.setRowCount(len(conf["rows"]))
         self.matrix.setColumnCount(len(conf["columns"]))
         self.matrix.setVerticalHeaderLabels([f"model: {r}" for r in conf["rows"]])
-        self.matrix.setHorizontalHeaderLabels(conf["columns"])
+        # Two-line headers where a class name is long, so every column fits the panel.
+        self.matrix.setHorizontalHeaderLabels(
+            [c.replace("-of-", "-of-\n") for c in conf["columns"]]
+        )
         peak = max(matrix.max(), 1.0)
         for i, row in enumerate(matrix):
             for j, value in enumerate(row):
                 item = QTableWidgetItem(str(int(value)))
+                item.setForeground(QBrush(QColor(235, 235, 235)))
+                item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
                 agree = j < len(conf["rows"]) and conf["columns"][j] == conf["rows"][i]
                 shade = int(40 + 160 * value / peak)
                 item.setBackground(
@@ -170,7 +180,7 @@ class AuditView(QDialog):
                 r["summary"],
                 r.get("reason") or "",
                 str(r.get("by") or ""),
-                str(r.get("at") or "")[:19],
+                local_minutes(r.get("at")),
             ]
             for j, text in enumerate(cells):
                 self.overruled.setItem(i, j, QTableWidgetItem(text))

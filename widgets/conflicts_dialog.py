@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from ndelab.annotation import CLASSES, STATUSES, Store
 from ndelab.annotation.conflicts import list_conflicts, resolve_conflict
+from ndelab.app.display_time import local_minutes
 from ndelab.volumes.errors import NdelabError
 
 
@@ -97,7 +98,7 @@ class ConflictsDialog(QDialog):
                 _state(c["local"]["state"]),
                 _state(c["remote"]["state"]),
                 who,
-                c["detected_at"][:19],
+                local_minutes(c["detected_at"]),
             ]
             for j, text in enumerate(cells):
                 self.table.setItem(i, j, QTableWidgetItem(text))
