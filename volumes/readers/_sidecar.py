@@ -28,14 +28,7 @@ def read_ini(path: Path, what: str) -> Sections:
     size = require_file(path)
     if size > _MAX_HEADER_BYTES:
         raise VolumeReadError(path, f"is {size:,} bytes, too large to be a {what}")
-    try:
-        blob = path.read_bytes()
-    except OSError as exc:
-        raise VolumeReadError(path, f"cannot be read ({exc.strerror or exc})") from exc
-    try:
-        text = blob.decode("utf-8-sig")
-    except UnicodeDecodeError:  # Windows software writes ANSI (cp1252 / Latin-1) text
-        text = blob.decode("latin-1")
+    text = header_text(path)
     if "\x00" in text:
         raise VolumeReadError(path, f"is not a {what}: it holds binary data")
     parser = configparser.ConfigParser(
@@ -62,6 +55,19 @@ def read_ini(path: Path, what: str) -> Sections:
             if value is not None:
                 keys[key.strip().lower()] = value.strip()
     return sections
+
+
+def header_text(path: Path) -> str:
+    """A vendor's text header: UTF-8 (with or without a byte-order mark), else the ANSI
+    (cp1252 / Latin-1) text Windows software writes."""
+    try:
+        blob = path.read_bytes()
+    except OSError as exc:
+        raise VolumeReadError(path, f"cannot be read ({exc.strerror or exc})") from exc
+    try:
+        return blob.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return blob.decode("latin-1")
 
 
 def find_value(sections: Sections, key: str, prefer: tuple[str, ...] = ()) -> str | None:

@@ -20,6 +20,7 @@ from ndelab.volumes.readers._common import (
     spacing_note,
     zyx,
 )
+from ndelab.volumes.readers._sidecar import header_text
 from ndelab.volumes.volume import Volume, as_vec3
 
 Sections = dict[str, dict[str, str]]
@@ -120,14 +121,7 @@ def read_vgi(
 ) -> Volume:
     require_file(path)
     check(cancel, f"reading {path.name}")
-    try:
-        blob = path.read_bytes()
-    except OSError as exc:
-        raise VolumeReadError(path, f"cannot be read ({exc.strerror or exc})") from exc
-    try:
-        text = blob.decode("utf-8")
-    except UnicodeDecodeError:  # older headers are Windows-1252 / Latin-1
-        text = blob.decode("latin-1")
+    text = header_text(path)
     if "\x00" in text[:4096]:
         raise VolumeReadError(path, "is not a Volume Graphics .vgi text header")
     sections = parse_vgi(text)
