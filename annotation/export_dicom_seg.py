@@ -18,17 +18,20 @@ of the class is a model's proposal that a reviewer accepted unchanged, MANUAL wh
 was drawn by hand (and for a class without labels), SEMIAUTOMATIC otherwise (corrected model
 calls, SAM). Its AlgorithmIdentification names the model that proposed most of them (others in
 AlgorithmParameters). ContentCreatorName is the reviewer of the last decision and
-ContentDate/ContentTime that decision's time in UTC; manifest.json keeps the per-label detail.
+ContentDate/ContentTime that decision's time: in UTC with TimezoneOffsetFromUTC +0000 beside
+a generated series (whose own dates are UTC too), in the source's zone when the scanner's files
+name one, and in UTC without an offset otherwise. manifest.json keeps the per-label detail.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 import warnings
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +71,7 @@ _COLOURS = {  # display colours (sRGB), distinct on grey CT
 }
 SEG_NAME = "seg.dcm"
 IMAGE_DIR = "image"
-_DESCRIPTION = "ndelab reviewed defect labels; content date and time in UTC"
+_DESCRIPTION = "ndelab reviewed labels; times in UTC unless an offset is given"
 # The Type 2 attributes highdicom copies from the first source image; old or foreign files
 # may lack them, and an empty value is what the standard asks for when unknown.
 _TYPE2 = (
@@ -116,6 +119,7 @@ def write_dicom_seg(
     image_dir = folder / IMAGE_DIR
     image_dir.mkdir(parents=True, exist_ok=True)
     source = _dicom_source(volume, scan, image_dir, result.warnings, cancel)
+    generated = source is None
     if source is None:
         identity = SeriesIdentity(
             scan_id=scan["id"],
@@ -131,6 +135,12 @@ def write_dicom_seg(
         result.warnings += warns
     check(cancel, "exporting the data set")
     reviewer, decided_at = _last_decision(instances, exported_at)
+    # DICOM times are local to TimezoneOffsetFromUTC, or to nobody knows where without it.
+    # A generated series is in UTC and says so; a scanner's own files keep their zone, and
+    # the decision time is given in it when they name one.
+    zone = UTC_OFFSET if generated else _offset_of(source.headers[0])
+    if zone is not None:
+        decided_at = decided_at.astimezone(_tzinfo(zone))
     provenance = {
         "software_versions": software_version[:64],
         "device_serial_number": device_serial[:64],
@@ -149,9 +159,26 @@ def write_dicom_seg(
     scheme.CodingSchemeName = "ndelab NDE indication classes"
     scheme.CodingSchemeResponsibleOrganization = "ndelab"
     seg.CodingSchemeIdentificationSequence = [scheme]
+    if zone is not None:
+        seg.TimezoneOffsetFromUTC = zone
     seg.save_as(path, enforce_file_format=True)
     result.files = [path, *source.files]
     return result
+
+
+UTC_OFFSET = "+0000"
+_OFFSET = re.compile(r"^[+-](?:0\d|1[0-4])[0-5]\d$")
+
+
+def _offset_of(header: Dataset) -> str | None:
+    """The source's TimezoneOffsetFromUTC ("+HHMM"/"-HHMM") when it names a valid one."""
+    value = str(header.get("TimezoneOffsetFromUTC", "") or "").strip()
+    return value if _OFFSET.match(value) else None
+
+
+def _tzinfo(offset: str) -> timezone:
+    sign = -1 if offset[0] == "-" else 1
+    return timezone(sign * timedelta(hours=int(offset[1:3]), minutes=int(offset[3:5])))
 
 
 def _segmentation(

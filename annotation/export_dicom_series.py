@@ -208,6 +208,7 @@ def _header(
     ds.InstanceNumber = z + 1
     ds.PatientOrientation = ""
     ds.ContentDate, ds.ContentTime = date, time
+    ds.TimezoneOffsetFromUTC = "+0000"  # every date and time here is UTC
     ds.AcquisitionNumber = ""
     ds.KVP = ""
     ds.BurnedInAnnotation = "NO"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import filecmp
 import json
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -219,6 +220,9 @@ def test_npy_scan_round_trips_through_seg_and_a_written_ct_series(
     decided = label["provenance"]["reviewed_at"]  # 2026-01-02T03:04:05.678+00:00
     assert seg.ContentDate == decided[:10].replace("-", "")
     assert seg.ContentTime[:6] == decided[11:19].replace(":", "")
+    # The generated series and the SEG say their times are UTC.
+    assert seg.TimezoneOffsetFromUTC == "+0000"
+    assert all(image.TimezoneOffsetFromUTC == "+0000" for image in _images(folder))
     assert man["format"] == "dicom-seg"
     assert man["scans"][0]["files"][0] == f"train/{rev.scan_id}/seg.dcm"
 
@@ -251,8 +255,9 @@ def _axes() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return row, col, np.cross(row, col)
 
 
-def write_series(folder: Path) -> tuple[str, str, str]:
-    """Oblique CT slices in a shuffled file order; returns study, series, frame of reference."""
+def write_series(folder: Path, offset: str | None = None) -> tuple[str, str, str]:
+    """Oblique CT slices in a shuffled file order; returns study, series, frame of reference.
+    ``offset``: the files' TimezoneOffsetFromUTC, if they name one."""
     folder.mkdir()
     study, series, frame_of_ref = generate_uid(), generate_uid(), generate_uid()
     row, col, normal = _axes()
@@ -263,6 +268,8 @@ def write_series(folder: Path) -> tuple[str, str, str]:
         ds.ImageOrientationPatient = [f"{v:.8f}" for v in (*row, *col)]
         ds.PixelSpacing, ds.SliceThickness = ["0.25", "0.2"], "0.5"
         ds.PixelData = np.full(SHAPE[1:], 100 * depth, np.uint16).tobytes()
+        if offset is not None:
+            ds.TimezoneOffsetFromUTC = offset
         ds.save_as(folder / f"im{n}.dcm", enforce_file_format=True)
     return study, series, frame_of_ref
 
@@ -324,6 +331,22 @@ def test_dicom_series_seg_references_the_source_instances(store: Store, tmp_path
     for entry in vol.metadata[SOURCE_SLICES]:
         original = tmp_path / "series" / entry["file"]
         assert filecmp.cmp(original, by_uid[entry["SOPInstanceUID"]], shallow=False)
+
+
+@pytest.mark.parametrize(("offset", "hours"), [("+0130", 1.5), ("-0500", -5.0), (None, 0.0)])
+def test_seg_times_follow_the_source_files_zone(
+    store: Store, tmp_path: Path, offset: str | None, hours: float
+) -> None:
+    write_series(tmp_path / "series", offset)
+    rev = review_scan(store, open_volume(tmp_path / "series"), "blade")
+    _export(store, tmp_path / "ds")
+    seg = hd.seg.segread(tmp_path / "ds" / "train" / rev.scan_id / "seg.dcm")
+    man = json.loads((tmp_path / "ds" / "manifest.json").read_text(encoding="utf-8"))
+    decided = max(lab["provenance"]["reviewed_at"] for lab in man["labels"])
+    local = datetime.fromisoformat(decided) + timedelta(hours=hours)
+    assert seg.ContentDate == local.strftime("%Y%m%d")
+    assert seg.ContentTime[:6] == local.strftime("%H%M%S")
+    assert seg.get("TimezoneOffsetFromUTC") == offset  # none named: none invented
 
 
 def test_enhanced_ct_seg_frames_follow_the_source_frames(store: Store, tmp_path: Path) -> None:
