@@ -73,6 +73,20 @@ def with_password(url: str, password: str) -> str:
     return _parse(url).set(password=password).render_as_string(hide_password=False)
 
 
+def kept_password(url: str, typed: str, previous: str | None) -> str:
+    """The password for ``url``: the one typed, else the one this session already used for
+    the same server and login (the dialog confirmed without retyping it)."""
+    if typed or not previous:
+        return typed
+    try:
+        before, now = _parse(previous), _parse(url)
+    except StoreError:
+        return typed
+    # URL.set ignores None, so the password goes through _replace (URL is a named tuple).
+    same = before._replace(password=None) == now._replace(password=None)
+    return (before.password or "") if same else typed
+
+
 def _parse(url: str) -> URL:
     try:
         return make_url(url)
@@ -119,6 +133,7 @@ def connect_params(url: str) -> dict[str, Any]:
 
 __all__ = [
     "connect_params",
+    "kept_password",
     "keyring_available",
     "keyring_password",
     "resolve_url",

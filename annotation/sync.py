@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Connection, Table, func, insert, select, text, update
@@ -203,19 +203,15 @@ def _drop_superseded(
 
     def superseded(r: Mapping[str, Any]) -> bool:
         signed, newest = when.get(r["entity_id"]), latest.get(r["scan_id"])
+        # signed_at is a UTCDateTime column: aware UTC on both backends.
         return (
             r["entity_type"] == "disposition"
-            and None not in (signed, newest)
-            and (_utc(newest) > _utc(signed))
+            and signed is not None
+            and newest is not None
+            and newest > signed
         )
 
     return [r for r in refused if not superseded(r)], [r for r in refused if superseded(r)]
-
-
-def _utc(value: Any) -> datetime:
-    """SQLite hands back naive UTC times, PostgreSQL aware ones."""
-    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _refusal(ev: Mapping[str, Any]) -> dict[str, Any]:

@@ -11,12 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtWidgets import QMessageBox
-from sqlalchemy.engine import make_url
 
-from ndelab.annotation import Store
-from ndelab.annotation.credentials import resolve_url, save_password, with_password
-from ndelab.annotation.export_dataset import export_dataset
-from ndelab.app.dataset_summary import summary_text
+from ndelab.annotation.credentials import kept_password, save_password, with_password
+from ndelab.app.dataset_export import export_reviewed, summary_text
 from ndelab.app.sync_controller import without_password
 from ndelab.volumes.errors import NdelabError
 from ndelab.widgets.audit_view import AuditView
@@ -39,11 +36,9 @@ class SharedDatabaseActions:
         dialog = SharedDatabaseDialog(self.settings.remote_url or "", self)
         if dialog.exec() != SharedDatabaseDialog.DialogCode.Accepted:
             return
-        url, password, remember = dialog.values()
-        session = getattr(self, "_remote_session_url", None)
-        if not password and session and without_password(session) == without_password(url):
-            password = make_url(session).password or ""  # OK without retyping: keep it
+        url, typed, remember = dialog.values()
         try:
+            password = kept_password(url, typed, getattr(self, "_remote_session_url", None))
             session_url = with_password(url, password) if url and password else url
         except NdelabError as exc:
             self.error("Shared database", str(exc))
@@ -132,15 +127,14 @@ class SharedDatabaseActions:
         local = self.store()
         if local is None:
             return
-        remote_url = self.remote_url_for_sync()
-
-        def work(progress: Any, cancel: Any) -> dict[str, Any]:
-            if not shared:
-                return export_dataset(local, progress=progress, cancel=cancel, **options)
-            with Store(resolve_url(remote_url)) as remote:
-                return export_dataset(remote, progress=progress, cancel=cancel, **options)
-
-        self._run_job("Exporting the data set", work, self._exported)
+        remote_url = self.remote_url_for_sync() if shared else None
+        self._run_job(
+            "Exporting the data set",
+            lambda progress, cancel: export_reviewed(
+                local, remote_url, progress=progress, cancel=cancel, **options
+            ),
+            self._exported,
+        )
 
     def _exported(self, summary: dict[str, Any]) -> None:
         QMessageBox.information(self, "Data set exported", summary_text(summary))

@@ -47,3 +47,13 @@ def test_no_keyring_backend_means_no_saving(monkeypatch: pytest.MonkeyPatch) -> 
         assert keyring_password(make_url(URL)) is None
     finally:
         keyring.set_keyring(before)
+
+
+def test_a_confirmed_dialog_keeps_the_session_password_for_the_same_server() -> None:
+    from ndelab.annotation.credentials import kept_password
+
+    before = URL.replace("rita@", "rita:typed-earlier@")
+    assert kept_password(URL, "", before) == "typed-earlier"
+    assert kept_password(URL, "new", before) == "new"
+    assert kept_password(URL.replace("rita@", "lena@"), "", before) == ""  # another login
+    assert kept_password(URL, "", None) == ""

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from ndelab.app.dataset_summary import summary_text
+from ndelab.app.dataset_export import summary_text
 
 
 def test_the_summary_names_splits_classes_and_skipped_scans() -> None:
