@@ -73,6 +73,17 @@ def with_password(url: str, password: str) -> str:
     return _parse(url).set(password=password).render_as_string(hide_password=False)
 
 
+def without_password(url: str) -> str:
+    """The URL as settings may keep it: never with a password in it. (URL.set ignores None,
+    so the password goes through _replace: URL is a named tuple.) An unparsable URL comes back
+    as it is; the sync reports it when it tries it."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return url
+    return parsed._replace(password=None).render_as_string(hide_password=False)
+
+
 def kept_password(url: str, typed: str, previous: str | None) -> str:
     """The password for ``url``: the one typed, else the one this session already used for
     the same server and login (the dialog confirmed without retyping it)."""
@@ -139,4 +150,5 @@ __all__ = [
     "resolve_url",
     "save_password",
     "with_password",
+    "without_password",
 ]

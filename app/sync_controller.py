@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
-from sqlalchemy.engine import make_url
 
 from ndelab.annotation import Store
 from ndelab.app import jobs
@@ -19,15 +18,6 @@ from ndelab.app import jobs
 log = logging.getLogger(__name__)
 
 SYNC_EVERY_MS = 5 * 60 * 1000
-
-
-def without_password(url: str) -> str:
-    """The URL as settings may keep it: never with a password in it."""
-    try:
-        parsed = make_url(url)
-    except Exception:  # an unparsable URL is reported when sync tries it
-        return url
-    return parsed.set(password=None).render_as_string(hide_password=False)
 
 
 class SyncController(QObject):

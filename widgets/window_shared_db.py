@@ -12,9 +12,13 @@ from typing import Any
 
 from PySide6.QtWidgets import QMessageBox
 
-from ndelab.annotation.credentials import kept_password, save_password, with_password
+from ndelab.annotation.credentials import (
+    kept_password,
+    save_password,
+    with_password,
+    without_password,
+)
 from ndelab.app.dataset_export import export_reviewed, summary_text
-from ndelab.app.sync_controller import without_password
 from ndelab.volumes.errors import NdelabError
 from ndelab.widgets.audit_view import AuditView
 from ndelab.widgets.conflicts_dialog import ConflictsDialog

@@ -57,3 +57,13 @@ def test_a_confirmed_dialog_keeps_the_session_password_for_the_same_server() -> 
     assert kept_password(URL, "new", before) == "new"
     assert kept_password(URL.replace("rita@", "lena@"), "", before) == ""  # another login
     assert kept_password(URL, "", None) == ""
+
+
+def test_settings_never_get_the_password_typed_into_the_url() -> None:
+    from ndelab.annotation.credentials import without_password
+
+    typed = "postgresql+psycopg://rita:s3cret@db.plant.local:5432/ndelab?sslmode=require"
+    kept = without_password(typed)
+    assert "s3cret" not in kept
+    assert kept == "postgresql+psycopg://rita@db.plant.local:5432/ndelab?sslmode=require"
+    assert without_password("not a url") == "not a url"

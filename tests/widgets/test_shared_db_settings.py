@@ -82,3 +82,16 @@ def test_a_refusal_from_a_background_sync_never_opens_a_dialog(
     w.sync.running_by_user = True  # Review > Sync: the user asked, so a dialog may interrupt
     w._after_sync({**refusal, "refused_changes": [{"event_id": "e2"}]})
     assert shown == ["server x refused 1 change(s)"]
+
+
+def test_a_password_inside_the_url_is_not_saved_either(
+    qapp: Any, make_main_window: Any, monkeypatch: pytest.MonkeyPatch, ring: MemoryKeyring
+) -> None:
+    from ndelab.app.settings import config_dir
+
+    w = make_main_window()
+    _choose(w, monkeypatch, (URL.replace("rita@", "rita:in-url@"), "", False))
+    assert w.settings.remote_url == URL
+    assert "in-url" not in (config_dir() / "settings.json").read_text()
+    assert make_url(w.sync.remote_url).password == "in-url"  # this session still syncs
+    w.sync.stop()
