@@ -54,7 +54,6 @@ from ndelab.volumes.volume import Volume
 
 FORMATS = ("hdf5", "nifti", "nrrd", "coco", "dicom-seg")
 SPLITS = ("train", "val")
-_HASH_CHUNK = 8 << 20
 
 
 def ndelab_version() -> str:

@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, text
 
 from ndelab.annotation.credentials import resolve_url
 from ndelab.annotation.errors import StoreError
-from ndelab.annotation.store import Store
+from ndelab.annotation.store import Store, driver_message
 
 ROLES = {"labeler": "ndelab_labeler", "reviewer": "ndelab_reviewer", "admin": "ndelab_admin"}
 GROUPS = tuple(ROLES.values())
@@ -124,9 +124,8 @@ def create_user(admin_url: str, name: str, role: str, password: str) -> None:
                 conn.exec_driver_sql(f'REVOKE {group} FROM "{name}"')
             conn.exec_driver_sql(f'GRANT {ROLES[role]} TO "{name}"')
     except Exception as e:
-        # The driver's first line only: the rest quotes the statement.
-        first = str(getattr(e, "orig", None) or e).strip().splitlines()[0]
-        raise StoreError(f"could not create database user {name}: {first}") from None
+        # The driver's message only: SQLAlchemy's rest quotes the statement.
+        raise StoreError(f"could not create database user {name}: {driver_message(e)}") from None
     finally:
         engine.dispose()
 

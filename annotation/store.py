@@ -98,6 +98,12 @@ def is_permission_error(error: BaseException) -> bool:
     return getattr(original, "sqlstate", None) == "42501"
 
 
+def driver_message(error: BaseException) -> str:
+    """The driver's own message of a database error, one lower-case line without the SQL or
+    parameters SQLAlchemy appends (which may quote secrets)."""
+    return _describe(str(getattr(error, "orig", None) or error))
+
+
 def _describe(message: str) -> str:
     """Lower-case driver message without SQL or parameters."""
     first = message.strip().splitlines()[0] if message.strip() else message
@@ -239,7 +245,7 @@ class Store:
 
     def _translate(self, error: BaseException, doing: str) -> StoreError:
         original = getattr(error, "orig", None) or error
-        msg = _describe(str(original))
+        msg = driver_message(error)
         name = self.name
         if "locked" in msg or "busy" in msg:
             return StoreError(

@@ -30,7 +30,7 @@ from ndelab.annotation.calls import EVENTS, new_id
 from ndelab.annotation.credentials import resolve_url
 from ndelab.annotation.errors import StoreError
 from ndelab.annotation.schema import SyncConflict, SyncState, utcnow
-from ndelab.annotation.store import Store, is_permission_error
+from ndelab.annotation.store import Store, driver_message, is_permission_error
 from ndelab.annotation.sync_apply import (
     COPIED,
     DISPOSITIONS,
@@ -165,8 +165,7 @@ def _push_refusing(
         except DBAPIError as e:
             if not is_permission_error(e):
                 raise
-            reason = str(getattr(e, "orig", e)).strip().splitlines()[0]
-            refused.append({**_refusal(ev), "reason": reason})
+            refused.append({**_refusal(ev), "reason": driver_message(e)})
             continue
         inserted += one_inserted
         rejected += one_rejected

@@ -114,8 +114,8 @@ def bench_push(cluster: pg_cluster.Cluster, folder: Path, n: int) -> dict[str, A
         t = time.perf_counter()
         result = sync(store, url, "bench", batch_size=max(n + 10, 2000))
         ours = time.perf_counter() - t
-        same = snapshot(store) == snapshot_remote(url)
         local_snapshot = snapshot(store)
+        same = local_snapshot == snapshot_remote(url)
     # The other direction: a fresh workstation pulls all of it.
     with Store(folder / "pull.db", workstation="bench-ws-2") as other:
         t = time.perf_counter()
