@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ndelab.annotation import Store
-from ndelab.annotation.credentials import resolve_url
-from ndelab.annotation.export_dataset import export_dataset
+from ndelab.annotation.export.dataset import export_dataset
+from ndelab.annotation.store import Store
+from ndelab.annotation.sync.credentials import resolve_url
 from ndelab.volumes.progress import Cancel, Progress
 
 

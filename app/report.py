@@ -13,8 +13,8 @@ import numpy as np
 import numpy.typing as npt
 
 from ndelab import native
-from ndelab.annotation import disposition, get_call, get_masks, get_scan
-from ndelab.annotation.store import Store
+from ndelab.annotation.store import disposition, get_call, get_masks, get_scan
+from ndelab.annotation.store.database import Store
 from ndelab.volumes.display import Window, histogram, presets
 from ndelab.volumes.volume import Volume
 
@@ -144,7 +144,7 @@ def build_report(
 
 
 def _signed(store: Store, scan_id: str) -> list[dict[str, Any]]:
-    from ndelab.annotation import dispositions
+    from ndelab.annotation.store import dispositions
 
     out = []
     for d in dispositions(store, scan_id):

@@ -14,11 +14,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ndelab.annotation import (
-    Criteria,
-    NewIndication,
-    Source,
-    SparseMask,
+from ndelab.annotation import Criteria, NewIndication, Source, SparseMask, load_criteria
+from ndelab.annotation.measure import measure
+from ndelab.annotation.store import (
     Store,
     UndoStack,
     add_indications,
@@ -26,8 +24,6 @@ from ndelab.annotation import (
     get_call,
     get_masks,
     list_calls,
-    load_criteria,
-    measure,
 )
 
 #: Overlay codes per status; +SELECTED marks the selected call.

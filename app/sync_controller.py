@@ -12,7 +12,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from ndelab.annotation import Store
+from ndelab.annotation.store import Store
 from ndelab.app import jobs
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ class SyncController(QObject):
         if self.store is None or not self.remote_url or self._job is not None:
             return
         self.running_by_user = by_user
-        from ndelab.annotation.sync import sync
+        from ndelab.annotation.sync.engine import sync
 
         store, remote, user = self.store, self.remote_url, self.user
         job = jobs.Job(

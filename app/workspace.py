@@ -5,14 +5,21 @@ annotation/ and inference/ do not know each other; this module translates betwee
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
-from ndelab.annotation import NewIndication, Source, SparseMask, Store, measure
-from ndelab.annotation.calls import add_indications, add_part, add_scan, list_scans
+from ndelab.annotation import NewIndication, Source, SparseMask
+from ndelab.annotation.store import (
+    Store,
+    add_indications,
+    indications_from_masks,
+    list_scans,
+    record_scan,
+)
 from ndelab.volumes.identity import volume_sha256
+from ndelab.volumes.part import segment_part
 from ndelab.volumes.progress import Cancel, Progress
 from ndelab.volumes.volume import Volume
 
@@ -24,71 +31,62 @@ def find_scan(store: Store, sha256: str) -> str | None:
     return None
 
 
-def attach_scan(store: Store, volume: Volume, sha256: str, user: str) -> tuple[str, bool]:
-    """The scan id of this volume in the store, recording Part and Scan the first time.
+def attach_scan(
+    store: Store,
+    volume: Volume,
+    sha256: str,
+    user: str,
+    *,
+    part_mask: npt.NDArray[np.bool_] | None = None,
+) -> tuple[str, bool]:
+    """The scan id of this volume in the store, recording Part and Scan the first time (with
+    the part's volume from ``part_mask``, found in the scan when not given).
 
     Returns (scan_id, created).
     """
     existing = find_scan(store, sha256)
     if existing is not None:
         return existing, False
-    component: dict[str, Any] = dict(volume.metadata.get("diconde") or {})
-    stem = Path(volume.source).stem if volume.source else "demo part"
-    part_id = add_part(
-        store,
-        str(component.get("component_name") or stem),
-        user=user,
-        serial=component.get("serial_number") or component.get("component_id"),
-        material=component.get("material"),
-    )
-    scan_id = add_scan(
-        store,
-        part_id,
-        user=user,
-        path=str(Path(volume.source).resolve()) if volume.source else "",
-        shape=volume.shape,
-        spacing_mm=volume.spacing_mm,
-        origin_mm=volume.origin_mm,
-        direction=volume.direction.tolist(),
-        modality=volume.modality,
-        sha256=sha256,
-        format=volume.format,
-        spacing_known=volume.spacing_known,
-        diconde={str(k): str(v) for k, v in component.items()},
-    )
+    if part_mask is None:
+        part_mask = segment_part(volume)
+    _, scan_id = record_scan(store, volume, user=user, sha256=sha256, part_mask=part_mask)
     return scan_id, True
 
 
 def indications_from_calls(
-    calls: list[Any], spacing_mm: tuple[float, float, float]
+    calls: list[Any],
+    spacing_mm: tuple[float, float, float],
+    part_mask: npt.NDArray[np.bool_] | None = None,
 ) -> list[NewIndication]:
-    """inference Calls (masks cropped to their boxes) as proposed indications with measurements."""
-    items = []
+    """inference Calls (masks cropped to their boxes) as proposed indications, measured as the
+    label import measures them (depth below the part's surface included)."""
+    masks, classes, scores, sources = [], [], [], []
     for call in calls:
         local = np.asarray(call.mask, bool)
         if local.ndim == 2:
             local = local[np.newaxis]
         if not local.any():
             continue
-        mask = SparseMask.from_local(local, tuple(int(v) for v in call.bbox_zyx[:3]))
-        source = Source("model", call.model_name, call.model_version)
-        items.append(
-            NewIndication(
-                mask=mask,
-                cls=call.class_name,
-                source=source,
-                measurements=measure(mask, spacing_mm),
-                score=float(call.score),
-            )
-        )
-    return items
+        masks.append(SparseMask.from_local(local, tuple(int(v) for v in call.bbox_zyx[:3])))
+        classes.append(call.class_name)
+        scores.append(float(call.score))
+        sources.append(Source("model", call.model_name, call.model_version))
+    return indications_from_masks(
+        masks, classes, scores, sources, spacing_mm=spacing_mm, part_mask=part_mask
+    )
 
 
 def store_calls(
-    store: Store, scan_id: str, calls: list[Any], spacing_mm: tuple[float, float, float], user: str
+    store: Store,
+    scan_id: str,
+    calls: list[Any],
+    spacing_mm: tuple[float, float, float],
+    user: str,
+    part_mask: npt.NDArray[np.bool_] | None = None,
 ) -> list[str]:
     """Store pre-label calls as proposed indications; returns their ids."""
-    return add_indications(store, scan_id, indications_from_calls(calls, spacing_mm), user=user)
+    items = indications_from_calls(calls, spacing_mm, part_mask)
+    return add_indications(store, scan_id, items, user=user)
 
 
 def prelabel_into(
@@ -98,6 +96,7 @@ def prelabel_into(
     user: str,
     *,
     model: str = "default",
+    part_mask: npt.NDArray[np.bool_] | None = None,
     progress: Progress | None = None,
     cancel: Cancel | None = None,
 ) -> dict[str, Any]:
@@ -105,7 +104,9 @@ def prelabel_into(
     from ndelab.inference.prelabel import prelabel  # torch loads only when asked for
 
     result = prelabel(volume, model=model, progress=progress, cancel=cancel)
-    ids = store_calls(store, scan_id, result.calls, volume.spacing_mm, user)
+    if part_mask is None:
+        part_mask = segment_part(volume)
+    ids = store_calls(store, scan_id, result.calls, volume.spacing_mm, user, part_mask)
     return {
         "scan_id": scan_id,
         "model": result.model_name,
@@ -132,7 +133,16 @@ def open_review(
         return None if progress is None else (lambda f: progress(lo + (hi - lo) * f))
 
     sha = volume_sha256(volume, part(0.0, 0.3), cancel)
-    scan_id, created = attach_scan(store, volume, sha, user)
+    part_mask = None if find_scan(store, sha) else segment_part(volume, part(0.3, 0.4), cancel)
+    scan_id, created = attach_scan(store, volume, sha, user, part_mask=part_mask)
     if created and prelabel_if_new:
-        prelabel_into(store, scan_id, volume, user, progress=part(0.3, 1.0), cancel=cancel)
+        prelabel_into(
+            store,
+            scan_id,
+            volume,
+            user,
+            part_mask=part_mask,
+            progress=part(0.4, 1.0),
+            cancel=cancel,
+        )
     return ReviewSession(store, scan_id, user)

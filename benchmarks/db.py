@@ -1,11 +1,11 @@
 """Shared database benchmark: sync of a workstation's SQLite store to PostgreSQL.
 
-(1) 10k new calls with their events pushed to the server by ndelab.annotation.sync (COPY
+(1) 10k new calls with their events pushed to the server by ndelab.annotation.sync.engine (COPY
 into the server under one advisory lock), against the plain ORM way of writing the same rows
 and events (Session.add_all, one commit), in the same run on the same server.
 (2) Two workstations make interleaved edits, some on the same calls, syncing in between:
 nothing may be lost, and the conflicts must be exactly those the schedule implies.
-Both start their own throwaway PostgreSQL cluster (annotation.pg_cluster).
+Both start their own throwaway PostgreSQL cluster (benchmarks/pg_cluster.py).
 """
 
 from __future__ import annotations
@@ -20,24 +20,14 @@ import numpy as np
 from sqlalchemy import Table, create_engine, select
 from sqlalchemy.orm import Session
 
-from ndelab.annotation import (
-    Measurements,
-    NewIndication,
-    Source,
-    SparseMask,
-    Store,
-    add_indications,
-    add_part,
-    add_scan,
-    pg_cluster,
-    review,
-)
-from ndelab.annotation.calls import EVENTS, IND
-from ndelab.annotation.conflicts import list_conflicts, resolve_conflict
-from ndelab.annotation.pg_roles import setup_roles
-from ndelab.annotation.schema import Indication, ReviewEvent
-from ndelab.annotation.sync import sync
-from ndelab.annotation.sync_apply import COPIED
+from ndelab.annotation import Measurements, NewIndication, Source, SparseMask
+from ndelab.annotation.store import Store, add_indications, add_part, add_scan, review
+from ndelab.annotation.store.schema import EVENTS, IND, Indication, ReviewEvent
+from ndelab.annotation.sync.apply import COPIED
+from ndelab.annotation.sync.conflicts import list_conflicts, resolve_conflict
+from ndelab.annotation.sync.engine import sync
+from ndelab.annotation.sync.server_roles import setup_roles
+from ndelab.benchmarks import pg_cluster
 
 GOAL_PUSH_S = 1.0
 ENTITY_TABLES: dict[str, Table] = {**{k: t for k, t in COPIED.items()}, "indication": IND}

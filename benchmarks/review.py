@@ -24,19 +24,9 @@ import numpy as np
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-from ndelab.annotation import (
-    Measurements,
-    NewIndication,
-    Source,
-    SparseMask,
-    Store,
-    add_indications,
-    add_part,
-    add_scan,
-    list_calls,
-    review,
-)
-from ndelab.annotation.schema import Indication, ReviewEvent, utcnow
+from ndelab.annotation import Measurements, NewIndication, Source, SparseMask
+from ndelab.annotation.store import Store, add_indications, add_part, add_scan, list_calls, review
+from ndelab.annotation.store.schema import Indication, ReviewEvent, utcnow
 
 
 def _stats(seconds: list[float]) -> dict[str, float]:

@@ -12,10 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from ndelab.volumes.part import otsu_threshold, sample_slices
 from ndelab.volumes.volume import Volume
-
-MAX_SLICES = 24
-MAX_SAMPLES = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -36,38 +34,13 @@ class Levels:
         return {"air": round(self.air, 3), "material": round(self.material, 3)}
 
 
-def otsu_threshold(values: npt.NDArray[np.floating], bins: int = 512) -> float:
-    """The threshold that maximises the between-class variance of a 1D sample."""
-    hist, edges = np.histogram(values, bins=bins)
-    centers = (edges[:-1] + edges[1:]) / 2
-    w0 = np.cumsum(hist).astype(np.float64)
-    w1 = w0[-1] - w0
-    m0 = np.cumsum(hist * centers)
-    mu0 = m0 / np.maximum(w0, 1)
-    mu1 = (m0[-1] - m0) / np.maximum(w1, 1)
-    between = w0 * w1 * (mu0 - mu1) ** 2
-    return float(centers[int(np.argmax(between))])
-
-
-def sample_voxels(volume: Volume, rng_seed: int = 0) -> npt.NDArray[np.float64]:
-    """Grey values from up to MAX_SLICES evenly spaced slices (never the whole volume)."""
-    nz = volume.shape[0]
-    zs = np.unique(np.linspace(0, nz - 1, min(nz, MAX_SLICES)).round().astype(int))
-    parts = [np.asarray(volume.data[int(z)]).ravel() for z in zs]
-    values = np.concatenate(parts).astype(np.float64)
-    if values.size > MAX_SAMPLES:
-        rng = np.random.default_rng(rng_seed)
-        values = rng.choice(values, MAX_SAMPLES, replace=False)
-    return values
-
-
 def estimate_levels(volume: Volume) -> Levels:
     """Air and material peaks of a CT scan (see the module docstring).
 
     A radiograph has no air/material pair in general (a weld fills the frame), so its 0.5 and
     99.5 percentiles map to 0 and 1 instead.
     """
-    values = sample_voxels(volume)
+    values = sample_slices(volume)
     if volume.is_2d:
         lo, hi = (float(v) for v in np.percentile(values, [0.5, 99.5]))
         return Levels(lo, hi if hi > lo else lo + 1.0)

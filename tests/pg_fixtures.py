@@ -12,8 +12,8 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from ndelab.annotation import pg_cluster
-from ndelab.annotation.pg_roles import setup_roles
+from ndelab.annotation.sync.server_roles import setup_roles
+from ndelab.benchmarks import pg_cluster
 
 IN_CI = os.environ.get("CI") == "true"
 

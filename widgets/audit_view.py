@@ -27,8 +27,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ndelab.annotation import Store
-from ndelab.annotation.agreement import agreement, overruled
+from ndelab.annotation.store import Store
+from ndelab.annotation.store.agreement import agreement, overruled
 from ndelab.app.display_time import local_minutes
 from ndelab.volumes.errors import NdelabError
 

@@ -20,8 +20,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ndelab.annotation import CLASSES, STATUSES, Store
-from ndelab.annotation.conflicts import list_conflicts, resolve_conflict
+from ndelab.annotation import CLASSES, STATUSES
+from ndelab.annotation.store import Store
+from ndelab.annotation.sync.conflicts import list_conflicts, resolve_conflict
 from ndelab.app.display_time import local_minutes
 from ndelab.volumes.errors import NdelabError
 

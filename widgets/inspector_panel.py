@@ -7,7 +7,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
-from ndelab.annotation import audit
+from ndelab.annotation.store import audit
 from ndelab.app.review_controller import ReviewController
 from ndelab.volumes.errors import NdelabError
 

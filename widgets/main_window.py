@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ndelab.annotation import Store, open_store
+from ndelab.annotation.store import Store, open_store
 from ndelab.app import jobs
 from ndelab.app.controller import ViewerController
 from ndelab.app.edit_controller import EditController

@@ -11,8 +11,8 @@ from typing import Any
 
 from PySide6.QtWidgets import QFileDialog, QInputDialog
 
-from ndelab.annotation import disposition
-from ndelab.annotation.csv_export import write_calls_csv
+from ndelab.annotation.export.csv import write_calls_csv
+from ndelab.annotation.store import disposition
 from ndelab.app import jobs
 from ndelab.app.pdf_report import write_pdf
 from ndelab.app.report import build_report

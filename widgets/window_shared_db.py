@@ -12,7 +12,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QMessageBox
 
-from ndelab.annotation.credentials import (
+from ndelab.annotation.sync.credentials import (
     kept_password,
     save_password,
     with_password,
@@ -86,7 +86,7 @@ class SharedDatabaseActions:
         if session is not None and session.scan_id == scan_id:
             self.review.select(call_id)
             return
-        from ndelab.annotation import get_scan
+        from ndelab.annotation.store import get_scan
 
         store = session.store if session else self.store()
         if store is None:

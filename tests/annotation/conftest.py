@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from ndelab.annotation import Store
+from ndelab.annotation.store import Store
 
 
 @pytest.fixture(autouse=True)

@@ -7,18 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from ndelab.annotation import (
-    NewIndication,
-    Source,
-    SparseMask,
-    Store,
-    add_indications,
-    add_part,
-    add_scan,
-    measure,
-    review,
-)
-from ndelab.annotation.agreement import agreement, overlaps, overruled
+from ndelab.annotation import NewIndication, Source, SparseMask
+from ndelab.annotation.measure import measure
+from ndelab.annotation.store import Store, add_indications, add_part, add_scan, review
+from ndelab.annotation.store.agreement import agreement, overlaps, overruled
 
 SHAPE = (20, 20, 20)
 SPACING = (1.0, 1.0, 1.0)

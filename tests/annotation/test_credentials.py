@@ -9,7 +9,7 @@ from keyring.backends import fail
 from keyring_fixtures import MemoryKeyring, ring  # noqa: F401  (fixture)
 from sqlalchemy.engine import make_url
 
-from ndelab.annotation.credentials import (
+from ndelab.annotation.sync.credentials import (
     keyring_available,
     keyring_password,
     resolve_url,
@@ -50,7 +50,7 @@ def test_no_keyring_backend_means_no_saving(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def test_a_confirmed_dialog_keeps_the_session_password_for_the_same_server() -> None:
-    from ndelab.annotation.credentials import kept_password
+    from ndelab.annotation.sync.credentials import kept_password
 
     before = URL.replace("rita@", "rita:typed-earlier@")
     assert kept_password(URL, "", before) == "typed-earlier"
@@ -60,7 +60,7 @@ def test_a_confirmed_dialog_keeps_the_session_password_for_the_same_server() -> 
 
 
 def test_settings_never_get_the_password_typed_into_the_url() -> None:
-    from ndelab.annotation.credentials import without_password
+    from ndelab.annotation.sync.credentials import without_password
 
     typed = "postgresql+psycopg://rita:s3cret@db.plant.local:5432/ndelab?sslmode=require"
     kept = without_password(typed)

@@ -10,9 +10,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from ndelab.annotation import (
-    FORBIDDEN_NEARNESS,
-    ReviewError,
+from ndelab.annotation import FORBIDDEN_NEARNESS, ReviewError
+from ndelab.annotation.store import (
     Store,
     audit,
     disposition,

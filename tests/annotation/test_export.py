@@ -14,20 +14,12 @@ import nrrd
 import numpy as np
 import pytest
 
-from ndelab.annotation import (
-    NewIndication,
-    Source,
-    SparseMask,
-    Store,
-    add_indications,
-    get_mask,
-    import_labels,
-    measure,
-    review,
-)
-from ndelab.annotation.export_coco import rle_decode, rle_encode
-from ndelab.annotation.export_dataset import export_dataset, files_sha256, split_parts
-from ndelab.annotation.export_volumes import nifti_affine
+from ndelab.annotation import NewIndication, Source, SparseMask
+from ndelab.annotation.export.coco import rle_decode, rle_encode
+from ndelab.annotation.export.dataset import export_dataset, files_sha256, split_parts
+from ndelab.annotation.export.volumes import nifti_affine
+from ndelab.annotation.measure import measure
+from ndelab.annotation.store import Store, add_indications, get_mask, import_labels, review
 from ndelab.volumes.errors import UsageError
 from ndelab.volumes.io import open_volume, write_volume
 from ndelab.volumes.progress import Cancelled

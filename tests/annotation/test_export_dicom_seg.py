@@ -18,20 +18,12 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence as DicomSequence
 from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
 
-from ndelab.annotation import (
-    NewIndication,
-    Source,
-    SparseMask,
-    Store,
-    add_indications,
-    get_mask,
-    import_labels,
-    measure,
-    review,
-)
-from ndelab.annotation.export_dataset import export_dataset, files_sha256
-from ndelab.annotation.export_dicom_seg import CATEGORY, CLASS_TYPES
-from ndelab.annotation.export_provenance import CLASS_CODES
+from ndelab.annotation import NewIndication, Source, SparseMask
+from ndelab.annotation.export.dataset import export_dataset, files_sha256
+from ndelab.annotation.export.dicom_seg import CATEGORY, CLASS_TYPES
+from ndelab.annotation.measure import measure
+from ndelab.annotation.store import Store, add_indications, get_mask, import_labels, review
+from ndelab.annotation.store.provenance import CLASS_CODES
 from ndelab.volumes.io import open_volume, write_volume
 from ndelab.volumes.readers.dicom import SOURCE_SLICES
 from ndelab.volumes.volume import Volume

@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from ndelab.annotation import MaskDelta, SparseMask, Store, get_mask, import_labels, rle
+from ndelab.annotation import MaskDelta, SparseMask, rle
+from ndelab.annotation.store import Store, get_mask, import_labels
 from ndelab.volumes.volume import Volume
 
 

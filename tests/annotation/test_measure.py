@@ -8,12 +8,8 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from ndelab.annotation import (
-    SparseMask,
-    distance_to_surface_mm,
-    measure,
-    nearest_neighbour_spacing_mm,
-)
+from ndelab.annotation import SparseMask, distance_to_surface_mm, nearest_neighbour_spacing_mm
+from ndelab.annotation.measure import measure
 
 Ball = Callable[..., np.ndarray]
 

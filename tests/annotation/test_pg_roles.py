@@ -13,13 +13,12 @@ from alembic.migration import MigrationContext
 from pg_fixtures import PgServer, pg_server, pg_url  # noqa: F401
 from sqlalchemy import insert
 
-from ndelab.annotation import Store, add_part, add_scan
-from ndelab.annotation.calls import new_id
-from ndelab.annotation.credentials import connect_params, resolve_url
 from ndelab.annotation.errors import StoreError
-from ndelab.annotation.pg_roles import create_user, setup_roles
-from ndelab.annotation.schema import Base, utcnow
-from ndelab.annotation.sync_apply import DISPOSITIONS
+from ndelab.annotation.store import Store, add_part, add_scan
+from ndelab.annotation.store.audit_log import new_id
+from ndelab.annotation.store.schema import DISPOSITIONS, Base, utcnow
+from ndelab.annotation.sync.credentials import connect_params, resolve_url
+from ndelab.annotation.sync.server_roles import create_user, setup_roles
 
 pytestmark = pytest.mark.postgres
 

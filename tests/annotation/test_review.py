@@ -7,10 +7,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from ndelab.annotation import (
-    ConflictError,
-    ReviewError,
-    SparseMask,
+from ndelab.annotation import ConflictError, ReviewError, SparseMask
+from ndelab.annotation.store import (
     Store,
     add_part,
     add_scan,
@@ -122,7 +120,7 @@ def test_not_allowed_actions_give_clear_errors(store: Store) -> None:
     with pytest.raises(ReviewError, match="call nope is not in database"):
         review(store, "nope", "accept", "ana")
     with pytest.raises(ConflictError, match="changed to revision 2 since revision 1"):
-        from ndelab.annotation import calls
+        from ndelab.annotation.store import indications as calls
 
         calls.review(store, pore, "reject", "ben", "no", base_revision=1)
 
@@ -187,7 +185,7 @@ def test_parts_and_scans_need_their_parent(store: Store) -> None:
         spacing_mm=(0.1, 0.1, 0.1),
         diconde={"component_name": "bracket"},
     )
-    from ndelab.annotation import get_scan
+    from ndelab.annotation.store import get_scan
 
     got = get_scan(store, scan)
     assert got["shape"] == [4, 5, 6] and got["diconde"] == {"component_name": "bracket"}

@@ -20,16 +20,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
 
-from ndelab.annotation import (
-    Store,
-    StoreError,
-    audit,
-    import_labels,
-    list_calls,
-    review,
-)
-from ndelab.annotation.schema import Base
-from ndelab.annotation.store import alembic_config, default_url, head_revision
+from ndelab.annotation import StoreError
+from ndelab.annotation.store import Store, audit, import_labels, list_calls, review
+from ndelab.annotation.store.database import alembic_config, default_url, head_revision
+from ndelab.annotation.store.schema import Base
 from ndelab.volumes.volume import Volume
 
 
@@ -84,7 +78,7 @@ def test_migration_builds_the_schema_from_empty_and_matches_the_models(tmp_path:
 
 CHILD = textwrap.dedent("""
     import sys
-    from ndelab.annotation import Store, review
+    from ndelab.annotation.store import Store, review
     store = Store(sys.argv[1])
     for call_id in sys.argv[2:]:
         review(store, call_id, "reject", "kim", "checked in the session " + call_id[:4])

@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 from pg_fixtures import PgServer, pg_server, pg_url  # noqa: F401  (fixtures)
 
-from ndelab.annotation import Store, dispositions, get_call, get_mask, list_calls, review
-from ndelab.annotation import disposition as sign
-from ndelab.annotation.conflicts import list_conflicts, resolve_conflict
 from ndelab.annotation.errors import ReviewError, StoreError
 from ndelab.annotation.mask import SparseMask
-from ndelab.annotation.sync import sync
+from ndelab.annotation.store import Store, dispositions, get_call, get_mask, list_calls, review
+from ndelab.annotation.store import disposition as sign
+from ndelab.annotation.sync.conflicts import list_conflicts, resolve_conflict
+from ndelab.annotation.sync.engine import sync
 from ndelab.benchmarks.db import populate, snapshot
 from ndelab.volumes.progress import Cancelled
 
@@ -45,7 +45,7 @@ def _same(a: Store, url: str) -> None:
 def _event_count(store_or_url: Store | str) -> int:
     from sqlalchemy import func, select
 
-    from ndelab.annotation.calls import EVENTS
+    from ndelab.annotation.store.schema import EVENTS
 
     if isinstance(store_or_url, Store):
         with store_or_url.reading("count") as conn:
@@ -186,7 +186,7 @@ def test_a_labelers_offline_signature_is_refused_alone_and_offered_again(
     goes through, and the signature stays here. A reviewer's login cannot push it either (a
     signature counts only from its signer); the reviewer's own signature goes through and
     supersedes it."""
-    from ndelab.annotation.pg_roles import create_user
+    from ndelab.annotation.sync.server_roles import create_user
 
     create_user(pg_url, "lena", "labeler", "lab-secret")
     create_user(pg_url, "rita", "reviewer", "rev-secret")
@@ -229,8 +229,8 @@ def test_a_labelers_offline_signature_is_refused_alone_and_offered_again(
 
 _CHILD = """
 import sys
-from ndelab.annotation import Store
-from ndelab.annotation.sync import sync
+from ndelab.annotation.store import Store
+from ndelab.annotation.sync.engine import sync
 
 def progress(f):
     print(f"{f:.4f}", flush=True)

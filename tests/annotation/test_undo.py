@@ -5,10 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ndelab.annotation import (
-    ConflictError,
-    ReviewError,
-    SparseMask,
+from ndelab.annotation import ConflictError, ReviewError, SparseMask
+from ndelab.annotation.store import (
     Store,
     UndoStack,
     audit,

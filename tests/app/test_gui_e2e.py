@@ -50,7 +50,7 @@ def demo_process(tmp_path: Path, require: Any) -> Iterator[subprocess.Popen[byte
     require(shutil.which("xdotool") is not None, "xdotool (Debian package xdotool)")
     env = dict(os.environ, NDELAB_CONFIG_DIR=str(tmp_path), QT_QPA_PLATFORM="xcb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "ndelab.app.cli", "demo"],
+        [sys.executable, "-m", "ndelab.cli", "demo"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

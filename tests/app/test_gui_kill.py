@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from ndelab.annotation import audit, import_labels, list_calls, open_store
+from ndelab.annotation.store import audit, import_labels, list_calls, open_store
 from ndelab.app.workspace import volume_sha256
 from ndelab.volumes.io import open_volume
 
@@ -62,7 +62,7 @@ def test_kill_during_review_keeps_every_decision(qapp: Any, tmp_path: Path, requ
         QT_QPA_PLATFORM="xcb",
     )
     proc = subprocess.Popen(
-        [sys.executable, "-m", "ndelab.app.cli", "open", str(path)],
+        [sys.executable, "-m", "ndelab.cli", "open", str(path)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -5,7 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ndelab.annotation import ReviewError, SparseMask, audit, import_labels, open_store
+from ndelab.annotation import ReviewError, SparseMask
+from ndelab.annotation.store import audit, import_labels, open_store
 from ndelab.app.review_session import SELECTED, STATUS_CODES, ReviewSession
 from ndelab.volumes.volume import Volume
 

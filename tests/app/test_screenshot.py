@@ -18,7 +18,7 @@ def test_screenshot_of_demo_shows_all_views(qapp: object, tmp_path: Path) -> Non
         [
             sys.executable,
             "-m",
-            "ndelab.app.cli",
+            "ndelab.cli",
             "screenshot",
             "--demo",
             "--out",

@@ -7,8 +7,7 @@ import os
 
 import pytest
 
-from ndelab.annotation import pg_cluster
-from ndelab.benchmarks import db
+from ndelab.benchmarks import db, pg_cluster
 
 
 @pytest.mark.postgres

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from pg_fixtures import pg_server, pg_url  # noqa: F401  (fixtures)
 
-from ndelab.annotation import import_labels, open_store, review
+from ndelab.annotation.store import import_labels, open_store, review
 from ndelab.volumes.io import open_volume
 from ndelab.volumes.writers import write
 
@@ -102,7 +102,7 @@ def test_the_window_exports_from_the_shared_server(
     pg_url: str,
 ) -> None:
     """Labels reviewed on another workstation, synced to the server, exported from there."""
-    from ndelab.annotation.sync import sync
+    from ndelab.annotation.sync.engine import sync
     from ndelab.volumes.volume import Volume
     from ndelab.widgets import window_shared_db
     from ndelab.widgets.export_dataset_dialog import ExportDatasetDialog

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from pg_fixtures import pg_server, pg_url  # noqa: F401  (fixtures)
 
-from ndelab.annotation import Store, import_labels, list_calls, review
-from ndelab.annotation.sync import sync
+from ndelab.annotation.store import Store, import_labels, list_calls, review
+from ndelab.annotation.sync.engine import sync
 from ndelab.app.review_session import ReviewSession
 from ndelab.volumes.volume import Volume
 

@@ -1,0 +1,1 @@
+"""ndelab.annotation.export: reviewed labels as training data sets, with provenance."""

@@ -1,0 +1,230 @@
+"""The one way model output enters the store: a scan with its part, and proposed calls.
+
+Label arrays (a person's or a tool's) and a pre-labeller's cropped masks (app translates
+inference's calls, so annotation never imports inference) go through the same functions, so
+the same part always gets the same part volume (the porosity denominator) and the same depth
+below the surface for each call, however its calls were stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from scipy import ndimage
+
+from ndelab.annotation import _kernels, measure
+from ndelab.annotation.errors import ReviewError
+from ndelab.annotation.mask import SparseMask
+from ndelab.annotation.model import NewIndication, Source, check_class
+from ndelab.annotation.store.database import Store
+from ndelab.annotation.store.indications import add_indications
+from ndelab.annotation.store.scans import add_part, add_scan
+from ndelab.volumes.part import part_volume_mm3, segment_part
+from ndelab.volumes.volume import Volume
+
+Classes = str | Mapping[int, str] | Sequence[str]
+Scores = float | Mapping[int, float] | Sequence[float] | None
+
+
+def _pick(values: Any, label: int, what: str) -> Any:
+    """Value for ``label`` from a single value, a {label: value} map or a list (label - 1)."""
+    if values is None or isinstance(values, str | float | int):
+        return values
+    if isinstance(values, Mapping):
+        if label not in values:
+            raise ReviewError(f"no {what} given for label {label}")
+        return values[label]
+    if label - 1 >= len(values):
+        raise ReviewError(f"no {what} given for label {label} (only {len(values)} given)")
+    return values[label - 1]
+
+
+def _components(
+    labels: npt.NDArray[Any], connectivity: int
+) -> list[tuple[int, npt.NDArray[np.bool_], tuple[int, int, int]]]:
+    """(label, local mask, box start) per object; bool arrays are split into components."""
+    out: list[tuple[int, npt.NDArray[np.bool_], tuple[int, int, int]]] = []
+    if labels.dtype == bool:
+        lab, count, _, boxes = _kernels.label_stats(labels, connectivity)
+        for i in range(count):
+            z0, y0, x0, z1, y1, x1 = (int(v) for v in boxes[i])
+            out.append((i + 1, lab[z0:z1, y0:y1, x0:x1] == i + 1, (z0, y0, x0)))
+        return out
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise ReviewError(f"labels must be a bool or integer array, not {labels.dtype}")
+    # find_objects: every label's box in one pass over the array.
+    for i, box in enumerate(ndimage.find_objects(labels)):
+        if box is None:
+            continue
+        start = (int(box[0].start), int(box[1].start), int(box[2].start))
+        out.append((i + 1, labels[box] == i + 1, start))
+    return out
+
+
+def indications_from_masks(
+    masks: Sequence[SparseMask],
+    classes: Sequence[str],
+    scores: Sequence[float | None],
+    sources: Sequence[Source],
+    *,
+    spacing_mm: Sequence[float],
+    part_mask: npt.NDArray[np.bool_] | None = None,
+) -> list[NewIndication]:
+    """Proposed indications with their measurements and, given the part's mask (same shape as
+    the scan), their depth below its surface."""
+    depths: list[float | None] = [None] * len(masks)
+    if part_mask is not None and masks:
+        depths = list(measure.distance_to_surface_mm(part_mask, spacing_mm, masks))
+    return [
+        NewIndication(
+            mask=mask,
+            cls=check_class(cls),
+            source=source,
+            measurements=measure.measure(mask, spacing_mm),
+            score=None if score is None else float(score),
+            distance_to_surface_mm=depth,
+        )
+        for mask, cls, score, source, depth in zip(
+            masks, classes, scores, sources, depths, strict=True
+        )
+    ]
+
+
+def indications_from_labels(
+    volume: Volume | None,
+    labels: npt.ArrayLike,
+    classes: Classes,
+    *,
+    source: Source | str,
+    scores: Scores = None,
+    spacing_mm: Sequence[float] | None = None,
+    part_mask: npt.NDArray[np.bool_] | None = None,
+    connectivity: int = 26,
+) -> list[NewIndication]:
+    """One proposed indication per label (integer labels) or per component (bool mask).
+
+    classes and scores: one value for all, a {label: value} map, or a list indexed label - 1
+    (for a bool mask, components are numbered in scan order). Spacing comes from ``volume``
+    unless ``spacing_mm`` is given. With ``part_mask`` (material of the part, same shape) the
+    depth below the surface is measured too.
+    """
+    arr = np.asarray(labels)
+    if arr.ndim == 2:
+        arr = arr[np.newaxis]
+    if arr.ndim != 3:
+        raise ReviewError(f"labels must be a 3-D (z, y, x) array, not {arr.ndim}-D")
+    if volume is not None and tuple(arr.shape) != volume.shape:
+        raise ReviewError(f"labels have shape {arr.shape} but the volume has {volume.shape}")
+    if spacing_mm is None:
+        spacing_mm = volume.spacing_mm if volume is not None else (1.0, 1.0, 1.0)
+    if part_mask is not None and np.shape(part_mask) != arr.shape:
+        raise ReviewError(f"the part mask has shape {np.shape(part_mask)}, the labels {arr.shape}")
+    src = Source.parse(source) if isinstance(source, str) else source
+    parts = _components(arr, connectivity)
+    masks = [SparseMask.from_local(local, start) for _, local, start in parts]
+    classes_ = [str(_pick(classes, label, "class")) for label, _, _ in parts]
+    scores_ = [_pick(scores, label, "score") for label, _, _ in parts]
+    return indications_from_masks(
+        masks,
+        classes_,
+        scores_,
+        [src] * len(masks),
+        spacing_mm=spacing_mm,
+        part_mask=None if part_mask is None else np.asarray(part_mask, bool),
+    )
+
+
+def record_scan(
+    store: Store,
+    volume: Volume,
+    *,
+    user: str,
+    sha256: str | None = None,
+    part_mask: npt.NDArray[np.bool_] | None = None,
+    part_id: str | None = None,
+    part_name: str | None = None,
+) -> tuple[str, str]:
+    """Record a scan (and its Part, unless ``part_id``) with its geometry, DICONDE component
+    and the part's material volume from ``part_mask``; returns (part_id, scan_id)."""
+    diconde: dict[str, Any] = {}
+    if isinstance(volume.metadata, dict):
+        diconde = dict(volume.metadata.get("diconde") or {})
+    spacing = volume.spacing_mm
+    if part_id is None:
+        stem = Path(volume.source).stem if volume.source else "part"
+        part_id = add_part(
+            store,
+            part_name or str(diconde.get("component_name") or stem),
+            user=user,
+            serial=diconde.get("serial_number") or diconde.get("component_id"),
+            material=diconde.get("material"),
+        )
+    scan_id = add_scan(
+        store,
+        part_id,
+        user=user,
+        path=str(Path(volume.source).resolve()) if volume.source else "",
+        shape=volume.shape,
+        spacing_mm=volume.spacing_mm,
+        origin_mm=volume.origin_mm,
+        direction=volume.direction.tolist(),
+        modality=volume.modality,
+        sha256=sha256,
+        format=volume.format,
+        spacing_known=volume.spacing_known,
+        part_volume_mm3=None if part_mask is None else part_volume_mm3(part_mask, spacing),
+        diconde=_jsonable(diconde),
+    )
+    return part_id, scan_id
+
+
+def import_labels(
+    store: Store,
+    volume: Volume,
+    labels: npt.ArrayLike,
+    classes: Classes,
+    *,
+    source: Source | str,
+    user: str,
+    scores: Scores = None,
+    part_name: str | None = None,
+    part_id: str | None = None,
+    part_mask: npt.NDArray[np.bool_] | None = None,
+    sha256: str | None = None,
+) -> dict[str, Any]:
+    """Create the Part (unless ``part_id``), the Scan and its proposed calls in one go.
+
+    Without ``part_mask`` the part is found in the scan (segment_part), as the pre-label path
+    does. Returns {"part_id", "scan_id", "call_ids"}.
+    """
+    if part_mask is None:
+        part_mask = segment_part(volume)
+    items = indications_from_labels(
+        volume, labels, classes, source=source, scores=scores, part_mask=part_mask
+    )
+    part_id, scan_id = record_scan(
+        store,
+        volume,
+        user=user,
+        sha256=sha256,
+        part_mask=part_mask,
+        part_id=part_id,
+        part_name=part_name,
+    )
+    ids = add_indications(store, scan_id, items, user=user)
+    return {"part_id": part_id, "scan_id": scan_id, "call_ids": ids}
+
+
+def _jsonable(value: Any) -> Any:
+    """DICONDE values as plain JSON (pydicom values become strings)."""
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)

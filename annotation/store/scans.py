@@ -1,0 +1,129 @@
+"""Parts and scans in the store. A part is a component (name, serial); a scan is one file of
+it with its geometry and, when known, the part's material volume (the porosity denominator).
+Both are written once, with their create events, and never change after.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import insert, select
+
+from ndelab.annotation.errors import ReviewError
+from ndelab.annotation.store.audit_log import (
+    check_user,
+    created_event,
+    iso,
+    new_id,
+    versioned_columns,
+)
+from ndelab.annotation.store.database import Store
+from ndelab.annotation.store.schema import EVENTS, PARTS, SCANS, utcnow
+
+
+def add_part(
+    store: Store,
+    name: str,
+    *,
+    user: str,
+    serial: str | None = None,
+    material: str | None = None,
+    description: str | None = None,
+) -> str:
+    """Create a part (component); returns its id."""
+    user = check_user(user)
+    now = utcnow()
+    row = {
+        "id": new_id(),
+        "name": name,
+        "serial": serial,
+        "material": material,
+        "description": description,
+        **versioned_columns(store, user, now),
+    }
+    after = {k: row[k] for k in ("name", "serial", "material", "description")}
+    with store.transaction("add a part") as conn:
+        conn.execute(insert(PARTS), [row])
+        conn.execute(
+            insert(EVENTS),
+            [created_event(store, "part", row["id"], None, user, now, after)],
+        )
+    return str(row["id"])
+
+
+def add_scan(
+    store: Store,
+    part_id: str,
+    *,
+    user: str,
+    path: str,
+    shape: Sequence[int],
+    spacing_mm: Sequence[float],
+    origin_mm: Sequence[float] = (0.0, 0.0, 0.0),
+    direction: Sequence[Sequence[float]] | None = None,
+    modality: str = "CT",
+    sha256: str | None = None,
+    format: str | None = None,
+    spacing_known: bool = True,
+    part_volume_mm3: float | None = None,
+    diconde: Mapping[str, Any] | None = None,
+) -> str:
+    """Record a scan file of a part with its geometry; returns the scan id."""
+    user = check_user(user)
+    now = utcnow()
+    row = {
+        "id": new_id(),
+        "part_id": part_id,
+        "path": str(path),
+        "sha256": sha256,
+        "modality": modality,
+        "format": format,
+        "shape": [int(v) for v in shape],
+        "spacing_mm": [float(v) for v in spacing_mm],
+        "origin_mm": [float(v) for v in origin_mm],
+        "direction": [[float(v) for v in r] for r in direction]
+        if direction is not None
+        else [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]],
+        "spacing_known": int(bool(spacing_known)),
+        "part_volume_mm3": part_volume_mm3,
+        "diconde": dict(diconde or {}),
+        **versioned_columns(store, user, now),
+    }
+    after = {k: row[k] for k in ("part_id", "path", "sha256", "modality", "shape", "spacing_mm")}
+    with store.transaction("add a scan") as conn:
+        if conn.execute(select(PARTS.c.id).where(PARTS.c.id == part_id)).first() is None:
+            raise ReviewError(f"part {part_id} is not in database {store.name}")
+        conn.execute(insert(SCANS), [row])
+        conn.execute(
+            insert(EVENTS),
+            [created_event(store, "scan", row["id"], row["id"], user, now, after)],
+        )
+    return str(row["id"])
+
+
+def get_scan(store: Store, scan_id: str) -> dict[str, Any]:
+    with store.reading("read a scan") as conn:
+        row = conn.execute(select(SCANS).where(SCANS.c.id == scan_id)).mappings().first()
+    if row is None:
+        raise ReviewError(f"scan {scan_id} is not in database {store.name}")
+    out = dict(row)
+    for k in ("created_at", "updated_at"):
+        out[k] = iso(out[k])
+    return out
+
+
+def list_scans(store: Store, part_id: str | None = None) -> list[dict[str, Any]]:
+    query = select(
+        SCANS.c.id,
+        SCANS.c.part_id,
+        SCANS.c.path,
+        SCANS.c.modality,
+        SCANS.c.shape,
+        SCANS.c.spacing_mm,
+        SCANS.c.sha256,
+    )
+    if part_id is not None:
+        query = query.where(SCANS.c.part_id == part_id)
+    with store.reading("list scans") as conn:
+        return [dict(r) for r in conn.execute(query).mappings()]

@@ -1,0 +1,160 @@
+"""GUI commands: ``open``, ``demo``, ``screenshot`` and the bare ``ndelab``.
+
+The composition root: the main window is assembled from widgets here, above every layer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from ndelab.cli.common import add_read_options, read_kwargs
+from ndelab.volumes.errors import NdelabError, UsageError
+
+log = logging.getLogger(__name__)
+
+
+def _ensure_platform() -> None:
+    """With no display, Qt falls back to offscreen rendering instead of aborting."""
+    if os.environ.get("QT_QPA_PLATFORM"):
+        return
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) and os.name == "posix":
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+
+
+def _before_first_window() -> None:
+    from ndelab.inference.preload import preload_before_gl
+
+    preload_before_gl()
+
+
+def run_gui(path: str | None, demo: bool, read_options: dict[str, Any] | None) -> int:
+    if not (
+        os.environ.get("DISPLAY")
+        or os.environ.get("WAYLAND_DISPLAY")
+        or os.environ.get("QT_QPA_PLATFORM")
+    ):
+        raise UsageError(
+            "no display found (DISPLAY is not set); run ndelab in a desktop session "
+            "or under xvfb-run, or use `ndelab screenshot` for a headless render"
+        )
+    from ndelab.widgets.main_window import MainWindow, application
+
+    _before_first_window()
+    app = application()
+    window = MainWindow()
+    window.show()
+    if demo:
+        window.open_demo()
+    elif path is not None:
+        window.open_path(path, read_options)
+    return int(app.exec())
+
+
+def take_screenshot(
+    *,
+    path: str | None,
+    demo: bool,
+    out: Path,
+    size: tuple[int, int] = (1600, 1000),
+    read_options: dict[str, Any] | None = None,
+) -> Path:
+    """Render the real main window (3D view included) for ``path`` or the demo into a PNG."""
+    _ensure_platform()
+    from PySide6.QtCore import QPoint
+    from PySide6.QtGui import QImage, QPainter
+
+    from ndelab.app.demo import demo_volume
+    from ndelab.volumes.io import open_volume
+    from ndelab.widgets.main_window import MainWindow, application
+
+    _before_first_window()
+    if demo:
+        volume = demo_volume()
+    else:
+        assert path is not None
+        options = {k: v for k, v in (read_options or {}).items() if v is not None}
+        volume = open_volume(path, **options)
+    app = application()
+    window = MainWindow()
+    window.resize(*size)
+    window.show()
+    window.show_volume(volume)
+    store = window.store()
+    if store is not None:
+        from ndelab.app.workspace import open_review
+
+        session = open_review(store, volume, window.user, prelabel_if_new=demo)
+        window.review.set_session(session)
+        if session.rows:
+            window.review.step(+1)  # show the top call of the queue, as a reviewer starts
+    window.refresh_3d_indications()
+    for _ in range(5):
+        app.processEvents()
+    shot = window.grab().toImage().convertToFormat(QImage.Format.Format_RGB888)
+    if window.view3d is not None and window.view3d.isVisible():
+        frame = window.view3d.capture()
+        image = QImage(
+            frame.data,
+            frame.shape[1],
+            frame.shape[0],
+            frame.strides[0],
+            QImage.Format.Format_RGB888,
+        ).copy()
+        origin = window.view3d.mapTo(window, QPoint(0, 0))
+        painter = QPainter(shot)
+        target = window.view3d.rect().translated(origin)
+        painter.drawImage(target, image)
+        painter.end()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if not shot.save(str(out), "PNG"):
+        raise NdelabError(f"{out}: could not write the screenshot")
+    window.close()
+    app.processEvents()
+    return out
+
+
+def add_parsers(sub: Any) -> None:
+    p = sub.add_parser("open", help="open the workstation on a file or folder")
+    p.add_argument("path")
+    add_read_options(p)
+    p.set_defaults(func=cmd_gui)
+
+    p = sub.add_parser("demo", help="open the workstation on a phantom part")
+    p.set_defaults(func=cmd_gui, path=None, shape=None, dtype=None, header_bytes=0, dataset=None)
+    p = sub.add_parser("screenshot", help="render the main window to a PNG")
+    p.add_argument("path", nargs="?")
+    p.add_argument("--demo", action="store_true")
+    p.add_argument("--out", required=True)
+    p.add_argument("--width", type=int, default=1600)
+    p.add_argument("--height", type=int, default=1000)
+    add_read_options(p)
+    p.set_defaults(func=cmd_screenshot)
+
+
+def cmd_gui(args: argparse.Namespace) -> int:
+    path = getattr(args, "path", None)
+    return run_gui(
+        path=path, demo=args.command == "demo", read_options=read_kwargs(args) if path else None
+    )
+
+
+def cmd_screenshot(args: argparse.Namespace) -> int:
+    if (args.path is None) == (not args.demo):
+        raise UsageError("screenshot needs either a PATH or --demo")
+    out = take_screenshot(
+        path=args.path,
+        demo=args.demo,
+        out=Path(args.out),
+        size=(args.width, args.height),
+        read_options=read_kwargs(args),
+    )
+    print(out)
+    return 0
+
+
+def cmd_no_command(args: argparse.Namespace) -> int:
+    return run_gui(path=None, demo=False, read_options=None)

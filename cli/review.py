@@ -1,0 +1,196 @@
+"""Review commands: ``calls``, ``review``, ``disposition``, ``audit``, ``prelabel``, ``export``."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+from typing import Any
+
+import numpy as np
+
+from ndelab.cli.common import open_db, print_json
+
+# ndelab.annotation.export.dataset.FORMATS, spelled out so that building the parser does not
+# import the annotation layer (half a second); a test keeps the two equal.
+EXPORT_FORMATS = ("hdf5", "nifti", "nrrd", "coco", "dicom-seg")
+
+
+def add_parsers(sub: Any) -> None:
+    p = sub.add_parser("calls", help="list the calls (indications) in a review database")
+    p.add_argument("--db", required=True, help="database URL or SQLite file")
+    p.add_argument("--scan", help="only this scan id")
+    p.add_argument("--status", choices=("proposed", "accepted", "rejected", "corrected"))
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_calls)
+
+    p = sub.add_parser("review", help="accept, reject or reopen one call")
+    p.add_argument("--db", required=True)
+    p.add_argument("call_id")
+    group = p.add_mutually_exclusive_group(required=True)
+    for action in ("accept", "reject", "reopen"):
+        group.add_argument(f"--{action}", action="store_true")
+    p.add_argument("--user", required=True)
+    p.add_argument("--reason", help="why (required to reject)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_review)
+
+    p = sub.add_parser("disposition", help="sentence a scan against acceptance criteria")
+    p.add_argument("--db", required=True)
+    p.add_argument("--scan", required=True)
+    p.add_argument("--criteria", required=True, help="criteria file (.json or .yaml)")
+    p.add_argument("--sign", metavar="USER", help="sign the disposition as this reviewer")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_disposition)
+
+    p = sub.add_parser("audit", help="the audit log: who did what, when, and why")
+    p.add_argument("--db", required=True)
+    p.add_argument("--scan")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_audit)
+
+    p = sub.add_parser("prelabel", help="pre-label scans and store the calls as proposed")
+    p.add_argument("paths", nargs="+")
+    p.add_argument("--db", required=True)
+    p.add_argument("--model", default="default", help="model name, or classical-baseline")
+    p.add_argument("--user")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_prelabel)
+    p = sub.add_parser("export", help="export reviewed labels as a data set for training")
+    p.add_argument("--db", required=True)
+    p.add_argument("--format", required=True, choices=EXPORT_FORMATS)
+    p.add_argument("--out", required=True, help="an empty or new folder")
+    p.add_argument("--val-fraction", type=float, default=0.2)
+    p.add_argument("--seed", type=int, default=0, help="of the train/validation split by part")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_export)
+
+
+def cmd_calls(args: argparse.Namespace) -> int:
+    from ndelab.annotation.store import list_calls
+
+    with open_db(args) as store:
+        rows = list_calls(store, args.scan, status=args.status)
+    if args.json:
+        print_json(rows)
+    else:
+        for r in rows:
+            z, y, x = r["centroid_zyx"]
+            print(
+                f"{r['id']}  {r['status']:<9} {r['class']:<14} score {r['score'] or 0:.2f}  "
+                f"Ø {r['equivalent_diameter_mm']:.3f} mm  at z {z:.0f} y {y:.0f} x {x:.0f}"
+            )
+    return 0
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    from ndelab.annotation.store import review
+
+    action = next(a for a in ("accept", "reject", "reopen") if getattr(args, a))
+    with open_db(args) as store:
+        call = review(store, args.call_id, action, args.user, args.reason)
+    if args.json:
+        print_json(call)
+    else:
+        print(f"{call['id']} is now {call['status']} (revision {call['revision']})")
+    return 0
+
+
+def cmd_disposition(args: argparse.Namespace) -> int:
+    from ndelab.annotation.store import disposition
+
+    with open_db(args) as store:
+        result = disposition(store, args.scan, args.criteria, sign_user=args.sign)
+    if args.json:
+        print_json(result)
+    else:
+        print(
+            f"verdict: {result['verdict']}" + (" (unsigned preview)" if result["preview"] else "")
+        )
+        for r in result["reasons"]:
+            print(
+                f"  {'pass' if r['passed'] else 'FAIL'}  {r.get('title') or r.get('rule')}: "
+                f"{r['check']} measured {r.get('measured')} limit {r.get('limit')}"
+            )
+    return 0
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from ndelab.annotation.store import audit
+
+    with open_db(args) as store:
+        events = audit(store, args.scan)
+    if args.json:
+        print_json(events)
+    else:
+        for e in events:
+            print(
+                f"{e['at']}  {e['user']:<12} {e['action']:<8} {e['entity_type']} {e['entity_id']}"
+                + (f"  ({e['reason']})" if e["reason"] else "")
+            )
+    return 0
+
+
+def cmd_prelabel(args: argparse.Namespace) -> int:
+    from ndelab.app.workspace import attach_scan, store_calls, volume_sha256
+    from ndelab.inference.prelabel import prelabel
+    from ndelab.volumes.io import open_volume
+    from ndelab.volumes.part import segment_part
+
+    user = args.user or getpass.getuser()
+    with open_db(args) as store:
+        for path in args.paths:
+            volume = open_volume(path)
+            part_mask = segment_part(volume)  # the same part volume and depths as the window's
+            sha = volume_sha256(volume)
+            scan_id, _ = attach_scan(store, volume, sha, user, part_mask=part_mask)
+            result = prelabel(volume, model=args.model)
+            ids = store_calls(store, scan_id, result.calls, volume.spacing_mm, user, part_mask)
+            kept = [c for c in result.calls if np.asarray(c.mask).any()]
+            out = {
+                "scan_id": scan_id,
+                "path": str(path),
+                "model": {"name": result.model_name, "version": result.model_version},
+                "device": result.device,
+                "seconds": round(result.seconds, 3),
+                "calls": [
+                    {
+                        "id": call_id,
+                        "class": c.class_name,
+                        "score": round(c.score, 4),
+                        "centroid_zyx": [round(v, 3) for v in c.centroid_zyx],
+                        "bbox_zyx": list(c.bbox_zyx),
+                        "volume_voxels": c.volume_voxels,
+                        "volume_mm3": c.volume_mm3,
+                    }
+                    for call_id, c in zip(ids, kept, strict=True)
+                ],
+            }
+            if args.json:
+                print(json.dumps(out))  # one object per line with several paths
+            else:
+                print(
+                    f"{path}: {len(ids)} calls from {result.model_name} {result.model_version} "
+                    f"(scan {scan_id})"
+                )
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from ndelab.annotation.export.dataset import export_dataset
+
+    with open_db(args) as store:
+        summary = export_dataset(
+            store, args.out, fmt=args.format, val_fraction=args.val_fraction, seed=args.seed
+        )
+    if args.json:
+        print_json(summary)
+    else:
+        splits = summary["splits"]
+        print(
+            f"exported {summary['labels']} labels of {summary['scans']} scans to {args.out} "
+            f"(train {splits['train']['labels']}, val {splits['val']['labels']})"
+        )
+        for warning in summary.get("warnings", []):
+            print(f"  warning: {warning}")
+    return 0
