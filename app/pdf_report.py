@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QMarginsF, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QImage, QPageLayout, QPageSize, QPainter, QPdfWriter
+from PySide6.QtGui import QColor, QFont, QPageLayout, QPageSize, QPainter, QPdfWriter
 
+from ndelab.app.qt_images import rgb_to_qimage
 from ndelab.app.report import ReportData
 from ndelab.volumes.errors import NdelabError
 
@@ -125,9 +126,7 @@ def _draw(report: ReportData, page: _Page) -> None:
                 page.need(cell + 40)
                 row_y = page.y
             img = snap.image
-            qimage = QImage(
-                img.data, img.shape[1], img.shape[0], img.strides[0], QImage.Format.Format_RGB888
-            )
+            qimage = rgb_to_qimage(img)
             side = cell - 12
             page.painter.drawImage(QRectF(col * cell, row_y, side, side), qimage)
             font = QFont("DejaVu Sans", 1)

@@ -80,12 +80,15 @@ def store_calls(
     store: Store,
     scan_id: str,
     calls: list[Any],
-    spacing_mm: tuple[float, float, float],
+    volume: Volume,
     user: str,
     part_mask: npt.NDArray[np.bool_] | None = None,
 ) -> list[str]:
-    """Store pre-label calls as proposed indications; returns their ids."""
-    items = indications_from_calls(calls, spacing_mm, part_mask)
+    """Store pre-label calls of ``volume`` as proposed indications; returns their ids. Without
+    ``part_mask`` the part is found in the scan, as the label import does."""
+    if part_mask is None:
+        part_mask = segment_part(volume)
+    items = indications_from_calls(calls, volume.spacing_mm, part_mask)
     return add_indications(store, scan_id, items, user=user)
 
 
@@ -104,9 +107,7 @@ def prelabel_into(
     from ndelab.inference.prelabel import prelabel  # torch loads only when asked for
 
     result = prelabel(volume, model=model, progress=progress, cancel=cancel)
-    if part_mask is None:
-        part_mask = segment_part(volume)
-    ids = store_calls(store, scan_id, result.calls, volume.spacing_mm, user, part_mask)
+    ids = store_calls(store, scan_id, result.calls, volume, user, part_mask)
     return {
         "scan_id": scan_id,
         "model": result.model_name,

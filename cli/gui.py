@@ -68,6 +68,7 @@ def take_screenshot(
     from PySide6.QtGui import QImage, QPainter
 
     from ndelab.app.demo import demo_volume
+    from ndelab.app.qt_images import rgb_to_qimage
     from ndelab.volumes.io import open_volume
     from ndelab.widgets.main_window import MainWindow, application
 
@@ -97,13 +98,7 @@ def take_screenshot(
     shot = window.grab().toImage().convertToFormat(QImage.Format.Format_RGB888)
     if window.view3d is not None and window.view3d.isVisible():
         frame = window.view3d.capture()
-        image = QImage(
-            frame.data,
-            frame.shape[1],
-            frame.shape[0],
-            frame.strides[0],
-            QImage.Format.Format_RGB888,
-        ).copy()
+        image = rgb_to_qimage(frame)
         origin = window.view3d.mapTo(window, QPoint(0, 0))
         painter = QPainter(shot)
         target = window.view3d.rect().translated(origin)

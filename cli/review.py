@@ -145,7 +145,7 @@ def cmd_prelabel(args: argparse.Namespace) -> int:
             sha = volume_sha256(volume)
             scan_id, _ = attach_scan(store, volume, sha, user, part_mask=part_mask)
             result = prelabel(volume, model=args.model)
-            ids = store_calls(store, scan_id, result.calls, volume.spacing_mm, user, part_mask)
+            ids = store_calls(store, scan_id, result.calls, volume, user, part_mask)
             kept = [c for c in result.calls if np.asarray(c.mask).any()]
             out = {
                 "scan_id": scan_id,

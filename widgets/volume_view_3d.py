@@ -11,10 +11,11 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QPoint, Qt, QTimer
-from PySide6.QtGui import QGuiApplication, QImage, QMouseEvent, QPixmap, QResizeEvent
+from PySide6.QtGui import QGuiApplication, QMouseEvent, QPixmap, QResizeEvent
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from ndelab.app.controller import ViewerController
+from ndelab.app.qt_images import rgb_to_qimage
 from ndelab.volumes.display import Window
 from ndelab.volumes.volume import Volume
 from ndelab.widgets.volume_render import VolumeScene, offscreen_window
@@ -128,14 +129,7 @@ class VolumeView3D(QWidget):
         self.scene.render_window.SetSize(w, h)
         self.scene.render_window.Render()
         frame = self.scene.capture()
-        image = QImage(
-            frame.data,
-            frame.shape[1],
-            frame.shape[0],
-            frame.strides[0],
-            QImage.Format.Format_RGB888,
-        ).copy()
-        self._canvas.setPixmap(QPixmap.fromImage(image))
+        self._canvas.setPixmap(QPixmap.fromImage(rgb_to_qimage(frame)))
 
     def capture(self) -> np.ndarray[Any, Any]:
         """The current frame (h, w, 3) uint8, rendered now; Qt's grab() paints VTK black."""

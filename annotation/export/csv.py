@@ -6,6 +6,7 @@ import csv
 from pathlib import Path
 
 from ndelab.annotation.errors import StoreError
+from ndelab.annotation.store.codec import BOX, CENTROID
 from ndelab.annotation.store.database import Store
 from ndelab.annotation.store.indications import get_call, list_calls
 
@@ -15,15 +16,8 @@ FIELDS = (
     "class",
     "score",
     "source",
-    "centroid_z",
-    "centroid_y",
-    "centroid_x",
-    "z0",
-    "y0",
-    "x0",
-    "z1",
-    "y1",
-    "x1",
+    *CENTROID,
+    *BOX,
     "voxel_count",
     "volume_mm3",
     "equivalent_diameter_mm",

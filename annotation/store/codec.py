@@ -15,6 +15,22 @@ from ndelab.annotation.measure import Measurements
 from ndelab.annotation.store.schema import EVENT_COLUMNS
 
 BOX = ("z0", "y0", "x0", "z1", "y1", "x1")
+CENTROID = ("centroid_z", "centroid_y", "centroid_x")
+SOURCE = ("source_kind", "source_name", "source_version")
+# A call as the queue lists it: where, what, how big, from whom; never the mask bytes.
+CALL_SUMMARY = (
+    "id",
+    "scan_id",
+    "status",
+    "class",
+    "score",
+    *CENTROID,
+    *BOX,
+    "volume_mm3",
+    "equivalent_diameter_mm",
+    *SOURCE,
+    "revision",
+)
 # What the model (or SAM, or a person) first proposed: kept beside any correction.
 PROPOSAL_KEYS = (
     "class",

@@ -25,6 +25,7 @@ from ndelab.annotation.store.audit_log import (
     versioned_columns,
 )
 from ndelab.annotation.store.codec import (
+    CALL_SUMMARY,
     CREATE_EXTRA,
     MASK_MEASURES,
     box_columns,
@@ -38,31 +39,7 @@ from ndelab.annotation.store.database import Store
 from ndelab.annotation.store.schema import EVENTS, IND, SCANS, utcnow
 
 # Columns list_calls reads: everything the queue shows, never the mask bytes.
-_QUEUE_COLUMNS = [
-    IND.c[n]
-    for n in (
-        "id",
-        "scan_id",
-        "status",
-        "class",
-        "score",
-        "centroid_z",
-        "centroid_y",
-        "centroid_x",
-        "z0",
-        "y0",
-        "x0",
-        "z1",
-        "y1",
-        "x1",
-        "volume_mm3",
-        "equivalent_diameter_mm",
-        "source_kind",
-        "source_name",
-        "source_version",
-        "revision",
-    )
-]
+_QUEUE_COLUMNS = [IND.c[n] for n in CALL_SUMMARY]
 
 
 def _indication_row(item: NewIndication) -> dict[str, Any]:

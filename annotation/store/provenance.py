@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from ndelab.annotation.model import CLASSES
 from ndelab.annotation.store.audit_log import iso
-from ndelab.annotation.store.codec import mask_from_box, mask_of_row
+from ndelab.annotation.store.codec import CALL_SUMMARY, mask_from_box, mask_of_row
 from ndelab.annotation.store.database import Store
 from ndelab.annotation.store.schema import EVENTS, IND
 
@@ -27,29 +27,10 @@ CLASS_CODES: dict[str, int] = {name: i + 1 for i, name in enumerate(CLASSES)}
 _CHUNK = 500  # ids per IN (...) clause: far below SQLite's variable limit
 
 _COLUMNS = (
-    "id",
-    "scan_id",
-    "status",
-    "class",
-    "score",
-    "source_kind",
-    "source_name",
-    "source_version",
+    *CALL_SUMMARY,
     "proposal",
-    "centroid_z",
-    "centroid_y",
-    "centroid_x",
-    "z0",
-    "y0",
-    "x0",
-    "z1",
-    "y1",
-    "x1",
     "voxel_count",
-    "volume_mm3",
-    "equivalent_diameter_mm",
     "reason",
-    "revision",
     "updated_by",
     "updated_at",
 )

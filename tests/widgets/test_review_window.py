@@ -158,7 +158,7 @@ def test_opening_a_scan_finds_its_calls_in_the_background(
 ) -> None:
     volume, store, scan_id = _part_with_calls(tmp_path / "calls.db")
     # The store knows the scan by the hash of its voxels (an in-memory volume).
-    from ndelab.annotation.store.records import add_part, add_scan
+    from ndelab.annotation.store import add_part, add_scan
     from ndelab.app.workspace import volume_sha256
 
     part = add_part(store, "bracket", user="tester")
