@@ -134,9 +134,12 @@ def open_review(
         return None if progress is None else (lambda f: progress(lo + (hi - lo) * f))
 
     sha = volume_sha256(volume, part(0.0, 0.3), cancel)
-    part_mask = None if find_scan(store, sha) else segment_part(volume, part(0.3, 0.4), cancel)
-    scan_id, created = attach_scan(store, volume, sha, user, part_mask=part_mask)
-    if created and prelabel_if_new:
+    known = find_scan(store, sha)
+    if known is not None:
+        return ReviewSession(store, known, user)
+    part_mask = segment_part(volume, part(0.3, 0.4), cancel)
+    scan_id, _ = attach_scan(store, volume, sha, user, part_mask=part_mask)
+    if prelabel_if_new:
         prelabel_into(
             store,
             scan_id,
