@@ -154,16 +154,16 @@ class Volume:
             "lazy": self.is_lazy,
             "nbytes": self.nbytes,
             "warnings": list(self.warnings),
-            "metadata": _jsonable(self.metadata),
+            "metadata": jsonable(self.metadata),
         }
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     """Metadata made printable as JSON (numpy scalars and arrays, bytes, nested dicts)."""
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, np.ndarray):
         return value.tolist() if value.size <= 64 else f"<array {value.shape} {value.dtype}>"
     if isinstance(value, np.generic):

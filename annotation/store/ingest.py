@@ -24,7 +24,7 @@ from ndelab.annotation.store.database import Store
 from ndelab.annotation.store.indications import add_indications
 from ndelab.annotation.store.scans import add_part, add_scan
 from ndelab.volumes.part import part_volume_mm3, segment_part
-from ndelab.volumes.volume import Volume
+from ndelab.volumes.volume import Volume, jsonable
 
 Classes = str | Mapping[int, str] | Sequence[str]
 Scores = float | Mapping[int, float] | Sequence[float] | None
@@ -177,7 +177,7 @@ def record_scan(
         format=volume.format,
         spacing_known=volume.spacing_known,
         part_volume_mm3=None if part_mask is None else part_volume_mm3(part_mask, spacing),
-        diconde=_jsonable(diconde),
+        diconde=jsonable(diconde),
     )
     return part_id, scan_id
 
@@ -217,14 +217,3 @@ def import_labels(
     )
     ids = add_indications(store, scan_id, items, user=user)
     return {"part_id": part_id, "scan_id": scan_id, "call_ids": ids}
-
-
-def _jsonable(value: Any) -> Any:
-    """DICONDE values as plain JSON (pydicom values become strings)."""
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    return str(value)

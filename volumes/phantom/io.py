@@ -17,7 +17,7 @@ import numpy.typing as npt
 
 from ndelab.volumes.errors import UsageError, VolumeWriteError
 from ndelab.volumes.phantom.model import CLASS_CODES, Phantom
-from ndelab.volumes.volume import Volume, _jsonable
+from ndelab.volumes.volume import Volume, jsonable
 
 FORMATS = ("nrrd",)
 
@@ -84,7 +84,7 @@ def save_phantom(phantom: Phantom, outdir: Path, *, fmt: str = "nrrd") -> dict[s
         "origin_mm": list(vol.origin_mm),
         "class_codes": CLASS_CODES,
         "counts": phantom.counts(),
-        "metadata": _jsonable(vol.metadata),
+        "metadata": jsonable(vol.metadata),
         "files": {k: Path(v).name for k, v in written.items()},
         "defects": [d.to_json(vol.spacing_mm) for d in phantom.defects],
     }
