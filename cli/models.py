@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ndelab.cli.common import print_json
 from ndelab.volumes.errors import UsageError
+
+if TYPE_CHECKING:
+    from ndelab.inference.training import TrainConfig
 
 
 def add_parsers(sub: Any) -> None:
@@ -24,11 +27,16 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--out", help="phantom training: where the model folder goes")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--dims", type=int, choices=(2, 3), default=3)
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--steps-per-epoch", type=int)
-    p.add_argument("--batch", type=int)
-    p.add_argument("--crop", type=int)
-    p.add_argument("--not-default", action="store_true")
+    # Unset values take TrainConfig's defaults (one place), --batch also fine-tuning's 4.
+    p.add_argument("--epochs", type=int, help="default 12")
+    p.add_argument("--steps-per-epoch", type=int, help="default 50")
+    p.add_argument("--batch", type=int, help="default 8 (fine-tuning: 4)")
+    p.add_argument("--crop", type=int, help="default 32 (3D) or 64 (2D)")
+    p.add_argument("--no-balance", action="store_true", help="defect crops uniform over defects")
+    p.add_argument(
+        "--no-surface-negatives", action="store_true", help="no crops on the part's surface (3D)"
+    )
+    p.add_argument("--not-default", action="store_true", help="do not mark it the default")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_train)
 
@@ -48,24 +56,41 @@ def add_parsers(sub: Any) -> None:
     p.set_defaults(func=cmd_models)
 
 
+def train_config(args: argparse.Namespace) -> TrainConfig:
+    """The phantom training settings that ``ndelab train`` flags ask for."""
+    from ndelab.inference.training import TrainConfig
+
+    given = {
+        k: v
+        for k in ("epochs", "steps_per_epoch", "batch", "crop")
+        if (v := getattr(args, k)) is not None
+    }
+    return TrainConfig(
+        dims=args.dims,
+        seed=args.seed,
+        balance=not args.no_balance,
+        surface_negatives=not args.no_surface_negatives,
+        **given,
+    )
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     """On phantoms (the shipped recipe), or with --dataset: fine-tune on reviewed labels."""
     if args.dataset is None:
-        from ndelab.inference.training import main as train_main
-
         if args.out is None:
             raise UsageError("train needs --out DIR (phantom training) or --dataset DIR")
-        argv = ["--out", args.out, "--seed", str(args.seed), "--dims", str(args.dims)]
-        for flag, value in (
-            ("--epochs", args.epochs),
-            ("--steps-per-epoch", args.steps_per_epoch),
-            ("--batch", args.batch),
-            ("--crop", args.crop),
-        ):
-            if value is not None:
-                argv += [flag, str(value)]
-        argv += [flag for flag, on in (("--not-default", args.not_default),) if on]
-        return train_main(argv)
+        config = train_config(args)
+        from ndelab.inference.training import train_default
+
+        metrics = train_default(
+            Path(args.out),
+            config,
+            make_default=not args.not_default,
+            log=lambda s: print(s, flush=True),
+        )
+        held = metrics["held_out"]
+        print(json.dumps({k: held[k] for k in ("recall_by_diameter_vox", "precision")}, indent=2))
+        return 0
     from ndelab.inference.finetune import finetune
 
     result = finetune(

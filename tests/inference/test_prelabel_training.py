@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 
 from ndelab.inference.models import BUILDERS
+from ndelab.inference.registry import builtin_models_dir
 from ndelab.inference.training import (
+    DEFAULT_ARCH_2D,
     CropSampler,
+    TrainConfig,
     dice_ce_loss,
     random_ct_params,
     reliability,
+    reproduce_command,
     train_network,
     train_weights,
 )
@@ -51,11 +58,76 @@ def test_tiny_network_loss_decreases() -> None:
     assert np.mean(losses[-5:]) < np.mean(losses[:5])
 
 
-def test_training_refuses_held_out_seeds(tmp_path: object) -> None:
-    from pathlib import Path
-
+def test_training_refuses_held_out_seeds(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="below 1000"):
-        train_weights(Path(str(tmp_path)), seeds=[5, 10001], epochs=1, steps_per_epoch=1)
+        train_weights(tmp_path, TrainConfig(seeds=[5, 10001], epochs=1, steps_per_epoch=1))
+    assert not (tmp_path / "weights.pt").exists()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "words"),
+    [
+        ({"dims": 4}, "dims must be 2 or 3"),
+        ({"epochs": 0}, "epochs must be at least 1"),
+        ({"batch": -1}, "batch must be at least 1"),
+        ({"crop": -8}, "crop must be positive"),
+        ({"seeds": []}, "at least one phantom seed"),
+    ],
+)
+def test_config_refuses_bad_settings_in_one_sentence(kwargs: dict[str, object], words: str) -> None:
+    with pytest.raises(UsageError, match=words):
+        TrainConfig(**kwargs)  # type: ignore[arg-type]
+
+
+def test_config_takes_the_defaults_of_its_dims() -> None:
+    ct, xray = TrainConfig(), TrainConfig(dims=2)
+    assert (ct.crop, ct.arch["levels"], ct.surface_negatives, ct.steps) == (32, 2, True, 600)
+    assert (xray.crop, dict(xray.arch), xray.surface_negatives) == (64, DEFAULT_ARCH_2D, False)
+    assert ct.crop_fractions == (0.5, 0.2, 0.2)
+    assert TrainConfig(surface_negatives=False).crop_fractions == (0.6, 0.0, 0.3)
+    assert TrainConfig(dims=3, crop=48).crop == 48
+    assert TrainConfig(seeds=[2, 3, 4]) == TrainConfig(seeds=range(2, 5))
+    assert TrainConfig(seeds=[4, 2]).seeds == (4, 2)
+
+
+def test_config_round_trips_through_the_training_record() -> None:
+    config = TrainConfig(dims=2, seed=3, epochs=2, batch=4, balance=False, seeds=range(5, 20))
+    record = config.to_json()
+    assert record["seeds"] == [5, 19] and record["class_balanced_defect_crops"] is False
+    assert TrainConfig.from_json(json.loads(json.dumps(record))) == config
+
+
+@pytest.mark.parametrize("name", ["ndelab-unet3d", "ndelab-unet2d"])
+def test_shipped_cards_show_the_command_their_record_gives(name: str) -> None:
+    folder = builtin_models_dir() / name
+    entry = json.loads((folder / "model.json").read_text(encoding="utf-8"))
+    config = TrainConfig.from_json(entry["training"])
+    # The settings of the record are what the config writes back (older records lack keys).
+    assert {k: v for k, v in config.to_json().items() if k in entry["training"]} == {
+        k: entry["training"][k] for k in config.to_json() if k in entry["training"]
+    }
+    command = reproduce_command(folder, config, make_default=entry["default"])
+    assert command.startswith(".venv/bin/ndelab train --out resources/models/" + name + " ")
+    assert command in (folder / "README.md").read_text(encoding="utf-8").splitlines()
+
+
+def test_reproduce_command_falls_back_to_python_for_settings_without_a_flag() -> None:
+    config = TrainConfig(lr=1e-3, seeds=range(0, 10))
+    command = reproduce_command(Path("out"), config, make_default=False)
+    assert command.startswith(".venv/bin/python -c ") and "make_default=False" in command
+    shown = command.split("train_default(Path('resources/models/out'), ", 1)[1]
+    shown = shown.rsplit(", make_default=False)", 1)[0]
+    assert eval(shown, {"TrainConfig": TrainConfig}) == config
+
+
+def test_train_weights_records_its_config(tmp_path: Path) -> None:
+    arch = {"base": 4, "levels": 1, "classes": 4, "in_channels": 1}
+    config = TrainConfig(epochs=2, steps_per_epoch=1, batch=2, crop=16, seeds=[1], arch=arch)
+    record = train_weights(tmp_path, config)
+    assert (tmp_path / "weights.pt").is_file()
+    assert list(record)[: len(config.to_json())] == list(config.to_json())
+    assert TrainConfig.from_json(record) == config
+    assert len(record["loss_per_epoch"]) == 2 and record["phantoms_generated"] >= 2
 
 
 def test_random_params_stay_in_the_training_ranges() -> None:
