@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from PySide6.QtCore import QModelIndex
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -34,6 +35,7 @@ class ShortcutsDialog(QDialog):
                 title = f"{group} (in the slice view that has the focus)"
             self._group(title, [(key_text(s.id), s.text) for s in items])
         self.tree.expandAll()
+        self.tree.setCurrentIndex(QModelIndex())  # no focus frame on the first row
         header = self.tree.header()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)
