@@ -2,23 +2,40 @@
 
 from __future__ import annotations
 
-from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLabel, QToolBar, QWidget
 
 from ndelab.annotation import CLASSES
 from ndelab.app.edit_controller import EditController
+from ndelab.widgets.shortcut_keys import bind, key_text
 
+# (tool, button, shortcut id in ndelab.app.shortcuts, tip); "{finish}" is the key that ends an edit.
 TOOL_BUTTONS = (
-    ("navigate", "Navigate", "Esc", "Crosshair and window/level"),
-    ("ruler", "Ruler", "L", "Drag to measure a distance in mm; the line profile has its dock"),
-    ("brush", "Brush", "B", "Paint on the slice (2D)"),
-    ("eraser", "Eraser", "X", "Erase on the slice (2D)"),
-    ("sphere", "Sphere", "S", "Paint a ball in 3D"),
-    ("threshold", "Threshold box", "T", "Drag a box: voxels darker (or brighter) than the level"),
-    ("grow", "Grow", "G", "Click a seed: native 3D region growing"),
-    ("polygon", "Polygon", "Y", "Click vertices; double-click or Enter closes"),
-    ("sam2d", "SAM 2D", "M", "Click (Shift: exclude) or drag a box; Enter accepts the slice mask"),
-    ("sam3d", "SAM 3D", "Shift+M", "One click: SAM mask extended into 3D; Enter accepts"),
+    ("navigate", "Navigate", "navigate", "Crosshair and window/level"),
+    (
+        "ruler",
+        "Ruler",
+        "tool_ruler",
+        "Drag to measure a distance in mm; the line profile has its dock",
+    ),
+    ("brush", "Brush", "tool_brush", "Paint on the slice (2D)"),
+    ("eraser", "Eraser", "tool_eraser", "Erase on the slice (2D)"),
+    ("sphere", "Sphere", "tool_sphere", "Paint a ball in 3D"),
+    (
+        "threshold",
+        "Threshold box",
+        "tool_threshold",
+        "Drag a box: voxels darker (or brighter) than the level",
+    ),
+    ("grow", "Grow", "tool_grow", "Click a seed: native 3D region growing"),
+    ("polygon", "Polygon", "tool_polygon", "Click vertices; double-click or {finish} closes"),
+    (
+        "sam2d",
+        "SAM 2D",
+        "tool_sam2d",
+        "Click (Shift: exclude) or drag a box; {finish} accepts the slice mask",
+    ),
+    ("sam3d", "SAM 3D", "tool_sam3d", "One click: SAM mask extended into 3D; {finish} accepts"),
 )
 
 
@@ -30,12 +47,13 @@ class EditToolBar(QToolBar):
         group = QActionGroup(self)
         group.setExclusive(True)
         self.actions_by_tool: dict[str, QAction] = {}
-        for tool, text, key, tip in TOOL_BUTTONS:
+        for tool, text, shortcut_id, tip in TOOL_BUTTONS:
             action = QAction(text, self)
             action.setCheckable(True)
-            action.setToolTip(f"{tip} ({key})")
-            if tool != "navigate":  # Esc lives in the Review menu
-                action.setShortcut(QKeySequence(key))
+            tip = tip.format(finish=key_text("finish_edit"))
+            action.setToolTip(f"{tip} ({key_text(shortcut_id)})")
+            if tool != "navigate":  # its key (Esc) lives in the Review menu
+                bind(action, shortcut_id)
             action.triggered.connect(lambda _c=False, t=tool: edits.set_tool(t))
             group.addAction(action)
             self.addAction(action)

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -44,9 +44,11 @@ from ndelab.widgets.job_progress import job_with_progress
 from ndelab.widgets.profile_panel import ProfilePanel
 from ndelab.widgets.raw_options_dialog import RawOptionsDialog
 from ndelab.widgets.review_queue import ReviewQueue
+from ndelab.widgets.shortcut_keys import key_text
+from ndelab.widgets.shortcuts_dialog import ShortcutsDialog
 from ndelab.widgets.slice_view import SliceView
 from ndelab.widgets.volume_view_3d import VolumeView3D
-from ndelab.widgets.window_menus import KEYS_HELP, add_action, build_menus
+from ndelab.widgets.window_menus import add_action, build_menus
 from ndelab.widgets.window_review_actions import ReviewActions
 from ndelab.widgets.window_shared_db import SharedDatabaseActions
 
@@ -86,6 +88,7 @@ class MainWindow(ReviewActions, SharedDatabaseActions, QMainWindow):
         self.info = InfoPanel()
         self._dialog: QProgressDialog | None = None
         self._job: jobs.Job | None = None
+        self.shortcuts_dialog: ShortcutsDialog | None = None
 
         central = QWidget()
         grid = QGridLayout(central)
@@ -181,10 +184,8 @@ class MainWindow(ReviewActions, SharedDatabaseActions, QMainWindow):
         return dock
 
     # -- menus and shortcuts
-    def _action(
-        self, menu: Any, text: str, slot: Any, shortcut: str | QKeySequence | None = None
-    ) -> QAction:
-        return add_action(self, menu, text, slot, shortcut)
+    def _action(self, menu: Any, text: str, slot: Any, shortcut_id: str | None = None) -> QAction:
+        return add_action(self, menu, text, slot, shortcut_id)
 
     def _build_menus(self) -> None:
         build_menus(self)
@@ -209,7 +210,12 @@ class MainWindow(ReviewActions, SharedDatabaseActions, QMainWindow):
             self.statusBar().showMessage(self.sam.status_text(), 10000)
 
     def show_help(self) -> None:
-        QMessageBox.information(self, "Mouse and keys", KEYS_HELP)
+        """Help ▸ Keyboard shortcuts…: one dialog, raised again if it is open."""
+        if self.shortcuts_dialog is None:
+            self.shortcuts_dialog = ShortcutsDialog(self)
+        self.shortcuts_dialog.show()
+        self.shortcuts_dialog.raise_()
+        self.shortcuts_dialog.activateWindow()
 
     # -- opening
     def open_file_dialog(self) -> None:
@@ -357,7 +363,8 @@ class MainWindow(ReviewActions, SharedDatabaseActions, QMainWindow):
         )
         self.statusBar().showMessage(
             f"{len(session.rows)} calls ({counts['proposed']} to review): "
-            "N next, A accept, R reject",
+            f"{key_text('next_call')} next, {key_text('accept')} accept, "
+            f"{key_text('reject')} reject",
             10000,
         )
 

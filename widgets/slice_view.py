@@ -1,7 +1,7 @@
 """One orthogonal slice view: pyqtgraph image on the uint8 fast path, crosshair, slider.
 
 Mouse: left = crosshair, right drag = window/level, middle drag = pan, wheel = slice,
-Ctrl+wheel = zoom. Keys (when focused): Up/Down and PageUp/PageDown step slices.
+Ctrl+wheel = zoom. Keys (when focused): the Slices group of ndelab.app.shortcuts.
 """
 
 from __future__ import annotations
@@ -16,8 +16,10 @@ from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
 from ndelab.app.controller import ViewerController
+from ndelab.app.shortcuts import SHORTCUTS, SLICE_VIEW
 from ndelab.volumes.display import Window
 from ndelab.volumes.volume import Volume
+from ndelab.widgets.shortcut_keys import plain_key
 from ndelab.widgets.slice_image import windowed
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
@@ -43,6 +45,8 @@ OVERLAY_LUT = _overlay_lut()
 # The (row, column) volume axes shown by a view normal to each axis.
 PLANE_AXES = {0: (1, 2), 1: (0, 2), 2: (0, 1)}
 RULER_COLOR = "#ffd54a"
+# Shortcut ids (ndelab.app.shortcuts) that step the focused view, and by how many slices.
+SLICE_STEPS = {"slice_up": 1, "slice_down": -1, "slice_page_up": 10, "slice_page_down": -10}
 
 
 class _SliceViewBox(pg.ViewBox):
@@ -172,6 +176,11 @@ class SliceView(QWidget):
         layout.addLayout(header)
         layout.addWidget(self.graphics, 1)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        # Key -> shortcut id, for the "slice view" scope of ndelab.app.shortcuts (modifiers
+        # are not read).
+        self._slice_keys: dict[int, str] = {
+            plain_key(s.id): s.id for s in SHORTCUTS if s.scope == SLICE_VIEW
+        }
 
         self._hover = pg.SignalProxy(
             self.graphics.scene().sigMouseMoved, rateLimit=60, slot=self._hovered
@@ -297,17 +306,12 @@ class SliceView(QWidget):
         self.controller.drag_window(-dy * scale, dx * scale)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
-        steps = {
-            Qt.Key.Key_Up: 1,
-            Qt.Key.Key_Down: -1,
-            Qt.Key.Key_PageUp: 10,
-            Qt.Key.Key_PageDown: -10,
-        }
-        if event.key() in steps:
-            self.controller.step_slice(self.axis, steps[Qt.Key(event.key())])
-        elif event.key() == Qt.Key.Key_Home:
+        shortcut_id = self._slice_keys.get(event.key())
+        if shortcut_id in SLICE_STEPS:
+            self.controller.step_slice(self.axis, SLICE_STEPS[shortcut_id])
+        elif shortcut_id == "slice_first":
             self.controller.set_slice(self.axis, 0)
-        elif event.key() == Qt.Key.Key_End and self.controller.volume is not None:
+        elif shortcut_id == "slice_last" and self.controller.volume is not None:
             self.controller.set_slice(self.axis, self.controller.volume.shape[self.axis] - 1)
         else:
             super().keyPressEvent(event)

@@ -19,6 +19,7 @@ from ndelab.app.report import build_report
 from ndelab.app.workspace import prelabel_into
 from ndelab.volumes.errors import NdelabError
 from ndelab.widgets.job_progress import job_with_progress
+from ndelab.widgets.shortcut_keys import key_text
 
 REJECT_REASONS = [
     "not a defect: noise",
@@ -39,7 +40,7 @@ class ReviewActions:
 
     def reject_current(self) -> None:
         if self.review.session is None or self.review.session.current is None:
-            self.statusBar().showMessage("Select a call first (N)", 3000)
+            self.statusBar().showMessage(f"Select a call first ({key_text('next_call')})", 3000)
             return
         reason, ok = QInputDialog.getItem(
             self, "Reject call", "Why is this not a defect?", REJECT_REASONS, 0, True
@@ -50,7 +51,7 @@ class ReviewActions:
     def edit_current(self) -> None:
         session = self.review.session
         if session is None or session.current is None:
-            self.statusBar().showMessage("Select a call first (N)", 3000)
+            self.statusBar().showMessage(f"Select a call first ({key_text('next_call')})", 3000)
             return
         from ndelab.annotation import CLASSES
 
