@@ -62,6 +62,8 @@ class EditController(QObject):
         self._box: tuple[int, int, int, int] | None = None
         self._drag_from: tuple[float, float, float] | None = None
         self.sam_mask: npt.NDArray[np.bool_] | None = None  # 2D preview on the prompt slice
+        self._sam_segmenter: Any = None  # the segmenter that made sam_mask
+        self._sam_request: object | None = None  # the click whose mask is awaited
         self.ruler: Ruler | None = None
 
     def set_tool(self, tool: str) -> None:
@@ -89,6 +91,10 @@ class EditController(QObject):
         self._points, self._labels, self._box = [], [], None
         self._drag_from = None
         self.sam_mask = None
+        self._sam_segmenter = None
+        self._sam_request = None
+        if self.sam is not None:
+            self.sam.cancel_request()
 
     def _current_mask(self) -> SparseMask | None:
         session = self.review.session
@@ -210,12 +216,20 @@ class EditController(QObject):
         else:
             self._points.append(rc)
             self._labels.append(0 if self._shift else 1)
-        segmenter = self.sam.segmenter() if self.sam is not None else None
-        if segmenter is None:
+        if self.sam is None:
             return
-        result = segmenter.segment_2d(axis, index, self._points, self._labels, self._box)
-        self.sam_mask = np.asarray(result.mask, bool)
-        self.previewChanged.emit()
+        request = self._sam_request = object()
+
+        def answer(result: Any, segmenter: Any) -> None:
+            # The mask may come after a background encode: drop it if the user moved on.
+            if request is not self._sam_request or self.tool not in SAM_TOOLS:
+                return
+            self._sam_request = None
+            self.sam_mask = np.asarray(result.mask, bool)
+            self._sam_segmenter = segmenter
+            self.previewChanged.emit()
+
+        self.sam.segment_2d(axis, index, self._points, self._labels, self._box, answer)
 
     def finish(self) -> None:
         """Enter: close the polygon, or accept the SAM mask (2D, or extended to 3D)."""
@@ -229,7 +243,7 @@ class EditController(QObject):
 
     def _accept_sam(self) -> None:
         volume = self.viewer.volume
-        segmenter = self.sam.segmenter() if self.sam is not None else None
+        segmenter = self._sam_segmenter
         if volume is None or segmenter is None or self.sam_mask is None or not self.sam_mask.any():
             self.review.failed.emit("click on the defect first: there is no mask to accept")
             return
