@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from ndelab.annotation.store import Store, open_store
-from ndelab.app import jobs
+from ndelab.app import excepthook, jobs
 from ndelab.app.controller import ViewerController
 from ndelab.app.edit_controller import EditController
 from ndelab.app.review_controller import ReviewController
@@ -313,6 +314,26 @@ class MainWindow(ReviewActions, SharedDatabaseActions, QMainWindow):
     def error(self, title: str, message: str) -> None:
         self.statusBar().showMessage(message, 10000)
         QMessageBox.critical(self, title, message)
+
+    def install_excepthook(self, log_file: Path) -> Callable[[], None]:
+        """Unexpected exceptions in slots: the traceback goes to the log, one sentence to a
+        dialog here, and the window stays up. Returns what uninstalls it."""
+        return excepthook.install(excepthook.ErrorReporter(log_file, self._unexpected_error))
+
+    def _unexpected_error(self, sentence: str, closed: Callable[[], None]) -> None:
+        # Not exec(): a nested event loop inside sys.excepthook would run more failing slots.
+        self.statusBar().showMessage(sentence, 10000)
+        box = QMessageBox(
+            QMessageBox.Icon.Critical,
+            "Unexpected error",
+            sentence,
+            QMessageBox.StandardButton.Ok,
+            self,
+        )
+        box.setObjectName("unexpected-error")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.finished.connect(lambda _result: closed())
+        box.open()
 
     # -- review
     def store(self) -> Store | None:
