@@ -44,7 +44,8 @@ def first_window(volume: Volume) -> Window:
     """The Auto window's rule (0.5 to 99.9 percent) on the middle axial slice alone.
 
     Shown until the volume's histogram is ready, which then sets the Auto window (unless the
-    user has chosen one meanwhile). A radiograph's only slice gives its Auto window exactly.
+    user has chosen one meanwhile). For a radiograph (one slice) it is the Auto window, up to
+    the histogram's bin width.
     """
     image = np.asarray(volume.data[volume.shape[0] // 2])
     step = max(1, int(math.sqrt(image.size / FIRST_WINDOW_SAMPLES)))
