@@ -78,3 +78,28 @@ def test_cancel_while_hashing_and_bad_files(tmp_path: Path, torch_loads: list[st
     junk.write_bytes(b"not a checkpoint")
     with pytest.raises(SamError, match=r"junk\.pth"):
         models.load(junk)
+
+
+def test_a_slice_encoded_elsewhere_is_segmented_without_encoding(tmp_path: Path) -> None:
+    backend = SamModels(device="cpu").load(save_tiny_checkpoint(tmp_path / "tiny.pth"))
+    data = np.full((6, 40, 40), 1000, np.uint16)
+    data[:, 10:30, 10:30] = 20000
+    cache = EmbeddingCache(backend.model_id, tmp_path / "cache")
+    seg = InteractiveSegmenter(data, (0, 30000), backend=backend, cache=cache, scan="s")
+    assert seg.needs_encoding(0, 3)
+    assert seg.encoder is not None
+    embedding = seg.encoder.embedding(0, 3)  # what a worker thread does
+    assert seg.encoder.encoded == 1 and not seg.needs_encoding(0, 3)  # cached now
+    seg.use_embedding(0, 3, embedding)
+    mask = seg.segment_2d(0, 3, [(20, 20)], [1])
+    assert mask.source == "sam" and seg.encoder.encoded == 1
+    # Another window's segmenter on the same model: its own embeddings; the backend's image
+    # is no longer this one's, so this one sets its embedding again (from the cache).
+    other = InteractiveSegmenter(data, (500, 2000), backend=backend, cache=cache, scan="s")
+    assert other.needs_encoding(0, 3)
+    other.segment_2d(0, 3, [(20, 20)], [1])
+    assert backend.embedding is not embedding
+    assert not seg.needs_encoding(0, 3)
+    seg.segment_2d(0, 3, [(20, 20)], [1])
+    assert backend.embedding is not None and seg.encoder.encoded == 1
+    assert not InteractiveSegmenter(data, (0, 1)).needs_encoding(0, 3)  # region growing
