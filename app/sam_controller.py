@@ -68,10 +68,13 @@ class SamController(QObject):
         self._backend: Any = None  # the loaded model, kept across scans and windows
         self._cache: Any = None  # its EmbeddingCache
         self._unavailable: str | None = None  # why the checkpoint cannot be used
-        self._scan: tuple[Volume, str] | None = None  # the shown volume's embedding-cache id
+        # The shown volume's embedding-cache id (None, with the reason, if it cannot be read).
+        self._scan: tuple[Volume, str | None] | None = None
+        self._scan_error: str | None = None
         self._segmenter: Any = None
         self._segmenter_key: tuple[Volume, tuple[float, float]] | None = None
-        self._setup = jobs.JobSlot()  # loading the model and hashing the scan
+        self._model_job = jobs.JobSlot()  # hashing and loading the checkpoint
+        self._scan_job = jobs.JobSlot()  # the shown scan's embedding-cache id
         self._prefetch = jobs.JobSlot()
         self._encode = jobs.JobSlot()  # one clicked slice, when it was not prefetched
         self._encoding: tuple[Any, int, int] | None = None  # (segmenter, axis, index)
@@ -90,7 +93,7 @@ class SamController(QObject):
     def set_checkpoint(self, checkpoint: str | None) -> None:
         active = self.active
         self.stop()
-        self._setup.cancel()
+        self._model_job.cancel()
         self.checkpoint = checkpoint or None
         self._backend = self._cache = self._unavailable = None
         self._segmenter = self._segmenter_key = None
@@ -98,11 +101,17 @@ class SamController(QObject):
             self.activate()
 
     def reset(self) -> None:
-        """Forget the scan (the model stays loaded)."""
+        """Forget the scan; the model stays (and keeps loading if it is)."""
         self.stop()
-        self._setup.cancel()
+        self._scan_job.cancel()
         self._scan = None
+        self._scan_error = None
         self._segmenter = self._segmenter_key = None
+
+    def shutdown(self) -> None:
+        """The window closes: stop everything, a checkpoint still being hashed included."""
+        self.reset()
+        self._model_job.cancel()
 
     def _on_volume(self, _volume: Volume) -> None:
         active = self.active
@@ -112,57 +121,68 @@ class SamController(QObject):
 
     # -- the model and the scan, prepared in the background
     def prepare(self) -> bool:
-        """True when the segmenter can be made now; else the background job that loads the
-        model (once) and hashes the scan is started (once), and the caller hears of it
-        through readyChanged."""
+        """True when the segmenter for the shown scan can be made now. Otherwise the jobs that
+        load the model (once per checkpoint file) and hash the scan (once per scan) are
+        started if they are not running, and readyChanged says when they are done."""
         state = self.viewer.state
+        if self.checkpoint is None or self._unavailable is not None:
+            return state is not None
+        model_ready = self._backend is not None
+        if not model_ready and not self._model_job.busy:
+            self._load_model(self.checkpoint)
         if state is None:
             return False
-        if self.checkpoint is None or self._unavailable is not None:
-            return True
         volume = state.volume
-        if self._backend is not None and self._scan is not None and self._scan[0] is volume:
+        scan_ready = self._scan is not None and self._scan[0] is volume
+        if not scan_ready and not self._scan_job.busy:
+            self._hash_scan(volume)
+        if model_ready and scan_ready:
             return True
-        if self._setup.busy:
-            return False
-        from ndelab.inference.sam.prefetch import scan_hash
-
-        models = self._model_store()
-        checkpoint, backend = self.checkpoint, self._backend
-
-        def work(progress: Any, cancel: Any) -> tuple[Any, str]:
-            model = backend if backend is not None else models.load(checkpoint, progress, cancel)
-            return model, scan_hash(volume.data, volume.source)
-
         self.statusChanged.emit(LOADING)
-        self._setup.start(
-            jobs.Job("Loading SAM", work),
-            lambda result: self._prepared(volume, *result),
-            failed=self._unusable,
-        )
         return False
 
-    def _model_store(self) -> Any:
+    def _load_model(self, checkpoint: str) -> None:
         if self._models is None:
-            from ndelab.inference.sam.models import SamModels
+            from ndelab.inference.sam.models import SamModels  # imports torch: only when used
 
             self._models = SamModels()
-        return self._models
+        models = self._models
+        self._model_job.start(
+            jobs.Job(
+                "Loading SAM", lambda progress, cancel: models.load(checkpoint, progress, cancel)
+            ),
+            self._model_loaded,
+            failed=self._unusable,
+        )
 
-    def _prepared(self, volume: Volume, backend: Any, scan: str) -> None:
-        if backend is not self._backend:
-            from ndelab.inference.sam.cache import EmbeddingCache
+    def _hash_scan(self, volume: Volume) -> None:
+        from ndelab.inference.sam.prefetch import scan_hash
 
-            try:
-                self._cache = EmbeddingCache(backend.model_id, self.cache_root)
-            except SamError as exc:
-                self._unusable(str(exc))
-                return
-            self._backend = backend
-            self.loaded.emit(f"SAM {backend.model_type} on {backend.device.type} is ready")
-        if volume is self.viewer.volume:
-            self._scan = (volume, scan)
+        self._scan_job.start(
+            jobs.Job(
+                "Reading the scan for SAM",
+                lambda _progress, _cancel: scan_hash(volume.data, volume.source),
+            ),
+            lambda scan: self._scan_read(volume, scan, None),
+            failed=lambda message: self._scan_read(volume, None, message),
+        )
+
+    def _model_loaded(self, backend: Any) -> None:
+        from ndelab.inference.sam.cache import EmbeddingCache
+
+        try:
+            self._cache = EmbeddingCache(backend.model_id, self.cache_root)
+        except SamError as exc:
+            self._unusable(str(exc))
+            return
+        self._backend = backend
+        self.loaded.emit(f"SAM {backend.model_type} on {backend.device.type} is ready")
         self._continue()
+
+    def _scan_read(self, volume: Volume, scan: str | None, error: str | None) -> None:
+        if volume is self.viewer.volume:
+            self._scan, self._scan_error = (volume, scan), error
+            self._continue()
 
     def _unusable(self, message: str) -> None:
         log.info("SAM unavailable: %s", message)
@@ -190,8 +210,9 @@ class SamController(QObject):
             data = state.volume.data
             if self.checkpoint is None:
                 segmenter = InteractiveSegmenter(data, window)
-            elif self._unavailable is not None:
-                segmenter = InteractiveSegmenter(data, window, unavailable_reason=self._unavailable)
+            elif self._unavailable is not None or self._scan_error is not None:
+                reason = self._unavailable or self._scan_error
+                segmenter = InteractiveSegmenter(data, window, unavailable_reason=reason)
             else:
                 assert self._scan is not None
                 segmenter = InteractiveSegmenter(
@@ -346,7 +367,7 @@ class SamController(QObject):
 
     def status_text(self) -> str:
         if self._segmenter is None:
-            return LOADING if self._setup.busy else ""
+            return LOADING if self._model_job.busy or self._scan_job.busy else ""
         text = str(self._segmenter.status_text)
         if self._segmenter.mode == "sam":
             state = self.viewer.state

@@ -214,8 +214,8 @@ class MainWindow(ReviewActions, SharedDatabaseActions, QMainWindow):
         self.settings.sam_checkpoint = path
         self._save_settings()
         self.sam.set_checkpoint(path)
-        if not self.sam.prepare():  # loads in the background; `loaded` tells how it went
-            self.statusBar().showMessage("Loading the SAM checkpoint…", 10000)
+        self.sam.prepare()  # loads in the background; `loaded` says how it went
+        self.statusBar().showMessage("Loading the SAM checkpoint…", 10000)
 
     def show_help(self) -> None:
         QMessageBox.information(self, "Mouse and keys", KEYS_HELP)
@@ -556,7 +556,7 @@ class MainWindow(ReviewActions, SharedDatabaseActions, QMainWindow):
             self._job.cancel()
         for slot in (self._reviews, self._histogram_jobs, self._render_jobs):
             slot.cancel()
-        self.sam.reset()
+        self.sam.shutdown()
         self.sync.stop()
         if self._store is not None:
             self._store.close()

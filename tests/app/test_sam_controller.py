@@ -111,14 +111,16 @@ def test_choosing_the_same_checkpoint_again_hashes_it_but_does_not_reload(
     qapp: Any, tmp_path: Path, counted_loads: list[str]
 ) -> None:
     viewer, sam = _controller(qapp, tmp_path)
-    viewer.set_volume(_part())
     messages: list[str] = []
     sam.loaded.connect(messages.append)
-    assert not sam.prepare()
+    assert not sam.prepare()  # chosen in Preferences before any scan is open: it loads now
+    _wait(qapp, lambda: bool(messages))
+    assert messages[0].startswith("SAM ") and messages[0].endswith(" on cpu is ready")
+    viewer.set_volume(_part())  # a scan opened while (or after) it loads does not reload it
     _wait(qapp, lambda: sam.segmenter() is not None)
     sam.set_checkpoint(sam.checkpoint)
     _wait(qapp, lambda: sam.segmenter() is not None)
-    assert len(counted_loads) == 1 and messages[0].startswith("SAM ")
+    assert len(counted_loads) == 1 and len(messages) == 2
 
 
 def test_a_click_on_a_slice_not_prefetched_is_encoded_by_a_worker(
