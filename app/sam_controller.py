@@ -267,16 +267,19 @@ class SamController(QObject):
 
         def encoded(embedding: Any) -> None:
             self._encoding = None
-            if self._segmenter is segmenter:  # the same scan and window as the click
+            if self._segmenter is segmenter:  # still the scan and window of the click
                 segmenter.use_embedding(axis, index, embedding)
-                self.readyChanged.emit()
-                self.statusChanged.emit(self.status_text())
-                self._serve()
+            self.readyChanged.emit()
+            self.statusChanged.emit(self.status_text())
+            self._serve()  # under a window changed meanwhile, that window's embedding is made
 
         def failed(message: str) -> None:
             self._encoding = None
             self._request = None
             self.statusChanged.emit(f"SAM encoder failed: {message}")
+
+        def cancelled() -> None:
+            self._encoding = None
 
         self._encode.start(
             jobs.Job(
@@ -285,7 +288,7 @@ class SamController(QObject):
             ),
             encoded,
             failed=failed,
-            cancelled=lambda: setattr(self, "_encoding", None),
+            cancelled=cancelled,
         )
 
     # -- the background encoder
