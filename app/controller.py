@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Signal
 
 from ndelab.app.viewer_state import ViewerState
+from ndelab.app.volume_display import DisplayHistogram
 from ndelab.volumes.display import Window
 from ndelab.volumes.volume import Volume
 
@@ -15,6 +16,7 @@ class ViewerController(QObject):
     volumeChanged = Signal(object)  # Volume
     cursorChanged = Signal(object)  # (z, y, x)
     windowChanged = Signal(object)  # Window
+    displayChanged = Signal(object)  # Volume whose histogram and presets are now ready
     hoverChanged = Signal(str)  # readout text for the status bar
     focusRequested = Signal(object)  # (z, y, x) the 3D view should centre on
 
@@ -31,6 +33,16 @@ class ViewerController(QObject):
         self.volumeChanged.emit(volume)
         self.windowChanged.emit(self.state.window)
         self.cursorChanged.emit(self.state.cursor)
+
+    def set_display(self, volume: Volume, display: DisplayHistogram) -> None:
+        """The histogram of ``volume`` is ready (from a background job); dropped when another
+        volume is shown by now."""
+        if self.state is None or self.state.volume is not volume:
+            return
+        moved = self.state.set_display(display)
+        self.displayChanged.emit(volume)
+        if moved:
+            self.windowChanged.emit(self.state.window)
 
     def set_cursor(self, zyx: tuple[float, float, float]) -> None:
         if self.state and self.state.set_cursor(zyx):

@@ -15,7 +15,7 @@ from PySide6.QtCore import QObject, Signal
 from ndelab.annotation import SparseMask
 from ndelab.app.controller import ViewerController
 from ndelab.app.editing import PREVIEW_CODE, SAM_TOOLS, TOOLS, Committed, EditSession, PolygonTool
-from ndelab.app.editing.tool import Segmenter
+from ndelab.app.editing.tool import Answer, Segmenter
 from ndelab.app.review_controller import ReviewController
 from ndelab.app.ruler import Ruler
 from ndelab.volumes.errors import NdelabError
@@ -34,7 +34,9 @@ class EditController(QObject):
         self.viewer = viewer
         self.review = review
         self.sam: Any = None  # SamController, set by the window
-        self.session = EditSession(lambda: viewer.state, lambda: review.session, self._segmenter)
+        self.session = EditSession(
+            lambda: viewer.state, lambda: review.session, self._segmenter, self._propose
+        )
         self.session.on_preview = self.previewChanged.emit
         self.session.on_ruler = self.rulerChanged.emit
         self.session.on_ruler_finished = self.rulerFinished.emit
@@ -42,6 +44,19 @@ class EditController(QObject):
 
     def _segmenter(self) -> Segmenter | None:
         return self.sam.segmenter() if self.sam is not None else None
+
+    def _propose(
+        self,
+        axis: int,
+        index: int,
+        points: list[tuple[int, int]],
+        labels: list[int],
+        box: tuple[int, int, int, int] | None,
+        answer: Answer,
+    ) -> None:
+        """The SAM controller answers at once, or after encoding the slice in the background."""
+        if self.sam is not None:
+            self.sam.segment_2d(axis, index, points, labels, box, answer)
 
     # -- the session's state, as the tool bar and the window read and set it
     @property
@@ -87,7 +102,8 @@ class EditController(QObject):
     # -- actions
     def set_tool(self, tool: str) -> None:
         self.session.set_tool(tool)
-        if self.sam is not None:  # the SAM encoder runs in the background only for SAM
+        if self.sam is not None:
+            self.sam.cancel_request()  # the SAM encoder runs in the background only for SAM
             if tool in SAM_TOOLS:
                 self.sam.activate()
             else:
@@ -96,6 +112,8 @@ class EditController(QObject):
 
     def cancel(self) -> None:
         self.session.cancel()
+        if self.sam is not None:
+            self.sam.cancel_request()  # a proposal still being encoded is not wanted now
 
     def handle(
         self, kind: str, axis: int, zyx: tuple[float, float, float], shift: bool = False

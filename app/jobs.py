@@ -76,3 +76,57 @@ def start(job: Job) -> Job:
     job.cancelled.connect(lambda: _running.discard(job))
     QThreadPool.globalInstance().start(_Runner(job))
     return job
+
+
+class JobSlot:
+    """One kind of background work of which only the newest job counts.
+
+    Starting a job cancels the one before, and whatever a superseded job reports afterwards
+    (progress, result, failure) is dropped. A job so stays tied to what it was started for
+    (the volume on screen, the slice clicked): a slow job for scan A never lands on scan B.
+    """
+
+    def __init__(self) -> None:
+        self.job: Job | None = None
+        self._generation = 0
+
+    @property
+    def busy(self) -> bool:
+        return self.job is not None
+
+    def start(
+        self,
+        job: Job,
+        finished: Callable[[Any], None],
+        *,
+        failed: Callable[[str], None] | None = None,
+        cancelled: Callable[[], None] | None = None,
+        progress: Callable[[float], None] | None = None,
+    ) -> Job:
+        self.cancel()
+        generation = self._generation
+
+        def current() -> bool:
+            return generation == self._generation
+
+        def ended(callback: Callable[..., None] | None, *args: Any) -> None:
+            if current():
+                self.job = None
+                if callback is not None:
+                    callback(*args)
+
+        job.finished.connect(lambda result: ended(finished, result))
+        job.failed.connect(lambda message: ended(failed, message))
+        job.cancelled.connect(lambda: ended(cancelled))
+        if progress is not None:
+            job.progress.connect(lambda f: progress(f) if current() else None)
+        self.job = job
+        start(job)
+        return job
+
+    def cancel(self) -> None:
+        """Cancel the current job, if any; nothing it reports from now on arrives."""
+        self._generation += 1
+        if self.job is not None:
+            self.job.cancel()
+            self.job = None

@@ -10,7 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from ndelab.volumes.display import Histogram, Window, histogram, presets
+from ndelab.app.volume_display import DisplayHistogram, first_window
+from ndelab.volumes.display import Histogram, Window
 from ndelab.volumes.io import release_cached_pages
 from ndelab.volumes.volume import Volume
 
@@ -33,13 +34,20 @@ class Readout:
 
 
 class ViewerState:
-    """Cursor position shared by all views, the display window and the histogram."""
+    """Cursor position shared by all views, the display window and the histogram.
 
-    def __init__(self, volume: Volume) -> None:
+    The histogram (and the presets made from it) arrive later, from a background job
+    (``set_display``); until then the window is ``first_window``'s and there are no presets.
+    """
+
+    def __init__(self, volume: Volume, display: DisplayHistogram | None = None) -> None:
         self.volume = volume
-        self.histogram: Histogram = histogram(volume)
-        self.presets: dict[str, Window] = presets(self.histogram, volume)
-        self.window: Window = self.presets["Auto"]
+        self.histogram: Histogram | None = None
+        self.presets: dict[str, Window] = {}
+        self.window: Window = first_window(volume)
+        self.window_chosen = False  # the user set a window: the histogram's Auto keeps off it
+        if display is not None:
+            self.set_display(display)
         self.cursor: tuple[int, int, int] = tuple(s // 2 for s in volume.shape)  # type: ignore[assignment]
         self._slices_read = 0
 
@@ -79,9 +87,20 @@ class ViewerState:
         v = np.asarray(value).item()
         return Readout(idx, (float(world[0]), float(world[1]), float(world[2])), v)
 
+    def set_display(self, display: DisplayHistogram) -> bool:
+        """The histogram and presets are ready; the Auto window applies unless the user chose
+        a window already. True when the window changed."""
+        self.histogram = display.histogram
+        self.presets = dict(display.presets)
+        if self.window_chosen or self.window == self.presets["Auto"]:
+            return False
+        self.window = self.presets["Auto"]
+        return True
+
     def set_window(self, window: Window) -> None:
         self.window = window
+        self.window_chosen = True
 
     def apply_preset(self, name: str) -> Window:
-        self.window = self.presets[name]
+        self.set_window(self.presets[name])
         return self.window

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -41,17 +42,34 @@ def run_gui(path: str | None, demo: bool, read_options: dict[str, Any] | None) -
             "no display found (DISPLAY is not set); run ndelab in a desktop session "
             "or under xvfb-run, or use `ndelab screenshot` for a headless render"
         )
+    from ndelab.app.logs import setup_logging
     from ndelab.widgets.main_window import MainWindow, application
 
     _before_first_window()
     app = application()
     window = MainWindow()
+    window.install_excepthook(setup_logging())  # the log file's path (logging is set up once)
     window.show()
     if demo:
         window.open_demo()
     elif path is not None:
         window.open_path(path, read_options)
     return int(app.exec())
+
+
+DISPLAY_TIMEOUT_S = 600.0  # a slow disk may take minutes to read a large scan's 3D copy
+
+
+def _wait_for_display(app: Any, window: Any) -> None:
+    """The histogram and the 3D copy are read in background jobs: the picture waits for them."""
+    end = time.monotonic() + DISPLAY_TIMEOUT_S
+    while window.display_pending():
+        if time.monotonic() > end:
+            raise NdelabError(
+                "the histogram and 3D view took too long to prepare for the screenshot"
+            )
+        app.processEvents()
+        time.sleep(0.01)
 
 
 def take_screenshot(
@@ -93,6 +111,7 @@ def take_screenshot(
         if session.rows:
             window.review.step(+1)  # show the top call of the queue, as a reviewer starts
     window.refresh_3d_indications()
+    _wait_for_display(app, window)
     for _ in range(5):
         app.processEvents()
     shot = window.grab().toImage().convertToFormat(QImage.Format.Format_RGB888)

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ndelab.volumes.progress import Cancel, Progress, check, report
 from ndelab.volumes.volume import Volume
 
 
@@ -62,14 +63,23 @@ class Histogram:
         return float(self.centers[min(i, len(self.counts) - 1)])
 
 
-def sample_voxels(volume: Volume, max_samples: int = 2_000_000) -> npt.NDArray[Any]:
+def sample_voxels(
+    volume: Volume,
+    max_samples: int = 2_000_000,
+    progress: Progress | None = None,
+    cancel: Cancel | None = None,
+) -> npt.NDArray[Any]:
     """An evenly strided sample of the voxels, reading at most ~32 slices of a lazy volume."""
     nz, ny, nx = volume.shape
     n_slices = min(nz, 32)
     zs = np.unique(np.linspace(0, nz - 1, n_slices).round().astype(int))
     per_slice = max(1, max_samples // len(zs))
     step = max(1, int(np.sqrt(ny * nx / per_slice)))
-    parts = [np.asarray(volume.data[int(z), ::step, ::step]).ravel() for z in zs]
+    parts = []
+    for i, z in enumerate(zs):
+        check(cancel, "the histogram")
+        parts.append(np.asarray(volume.data[int(z), ::step, ::step]).ravel())
+        report(progress, (i + 1) / len(zs))
     return np.concatenate(parts)
 
 
@@ -82,8 +92,14 @@ def value_range(dtype: np.dtype[Any], sample: npt.NDArray[Any]) -> tuple[float, 
     return (lo, hi if hi > lo else lo + 1.0)
 
 
-def histogram(volume: Volume, bins: int = 512, max_samples: int = 2_000_000) -> Histogram:
-    sample = sample_voxels(volume, max_samples)
+def histogram(
+    volume: Volume,
+    bins: int = 512,
+    max_samples: int = 2_000_000,
+    progress: Progress | None = None,
+    cancel: Cancel | None = None,
+) -> Histogram:
+    sample = sample_voxels(volume, max_samples, progress, cancel)
     lo, hi = value_range(volume.dtype, sample)
     finite = sample[np.isfinite(sample)] if sample.dtype.kind == "f" else sample
     if volume.dtype.kind in "ui" and hi - lo + 1 <= bins:

@@ -1,4 +1,8 @@
-"""Histogram of the volume with the display window as a draggable region."""
+"""Histogram of the volume with the display window as a draggable region.
+
+The histogram is computed in the background (see MainWindow.show_volume): the panel is empty
+from a new volume until the controller says its display is ready.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ class HistogramPanel(QWidget):
     def __init__(self, controller: ViewerController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.controller = controller
+        self._ready = False
         self.plot = pg.PlotWidget(background="#181818")
         self.plot.setMenuEnabled(False)
         self.plot.setMouseEnabled(x=True, y=False)
@@ -41,11 +46,22 @@ class HistogramPanel(QWidget):
         self.presets.textActivated.connect(controller.apply_preset)
         self.auto.clicked.connect(lambda: controller.apply_preset("Auto"))
         controller.volumeChanged.connect(self._on_volume)
+        controller.displayChanged.connect(self._on_display)
         controller.windowChanged.connect(self._on_window)
 
-    def _on_volume(self, volume: Volume) -> None:
+    @property
+    def ready(self) -> bool:
+        """True once the shown volume's histogram is drawn."""
+        return self._ready
+
+    def _on_volume(self, _volume: Volume) -> None:
+        self._ready = False
+        self.curve.clear()
+        self.presets.clear()
+
+    def _on_display(self, _volume: Volume) -> None:
         state = self.controller.state
-        if state is None:
+        if state is None or state.histogram is None:
             return
         hist = state.histogram
         # log(1 + n): air dominates CT histograms and would flatten the material peaks.
@@ -53,6 +69,7 @@ class HistogramPanel(QWidget):
         self.plot.setXRange(float(hist.edges[0]), float(hist.edges[-1]), padding=0.02)
         self.presets.clear()
         self.presets.addItems(list(state.presets))
+        self._ready = True
 
     def _on_window(self, window: Window) -> None:
         self.region.blockSignals(True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from ndelab.annotation.store import Store, open_store
-from ndelab.app import jobs
+from ndelab.app import excepthook, jobs
 from ndelab.app.controller import ViewerController
 from ndelab.app.edit_controller import EditController
 from ndelab.app.review_controller import ReviewController
@@ -32,6 +33,7 @@ from ndelab.app.ruler import Ruler
 from ndelab.app.sam_controller import SamController
 from ndelab.app.settings import Settings
 from ndelab.app.sync_controller import SyncController
+from ndelab.app.volume_display import MAX_RENDER_EDGE, display_histogram, volume_render_input
 from ndelab.app.workspace import open_review
 from ndelab.volumes.errors import NdelabError
 from ndelab.volumes.volume import Volume
@@ -40,7 +42,7 @@ from ndelab.widgets.edit_toolbar import EditToolBar
 from ndelab.widgets.histogram_panel import HistogramPanel
 from ndelab.widgets.info_panel import InfoPanel
 from ndelab.widgets.inspector_panel import InspectorPanel
-from ndelab.widgets.job_progress import job_with_progress
+from ndelab.widgets.job_progress import BackgroundProgress, job_with_progress
 from ndelab.widgets.profile_panel import ProfilePanel
 from ndelab.widgets.raw_options_dialog import RawOptionsDialog
 from ndelab.widgets.review_queue import ReviewQueue
@@ -89,6 +91,10 @@ class MainWindow(ReviewActions, SharedDatabaseActions, QMainWindow):
         self._dialog: QProgressDialog | None = None
         self._job: jobs.Job | None = None
         self.shortcuts_dialog: ShortcutsDialog | None = None
+        # Background work tied to the volume on screen: a newer volume supersedes it.
+        self._reviews = jobs.JobSlot()
+        self._histogram_jobs = jobs.JobSlot()
+        self._render_jobs = jobs.JobSlot()
 
         central = QWidget()
         grid = QGridLayout(central)
@@ -161,6 +167,8 @@ class MainWindow(ReviewActions, SharedDatabaseActions, QMainWindow):
 
         self.readout = QLabel("")
         self.statusBar().addWidget(self.readout, 1)
+        self.background = BackgroundProgress()
+        self.statusBar().addPermanentWidget(self.background)
         self.sync = SyncController()
         self.sync_label = QLabel("")
         self.statusBar().addPermanentWidget(self.sync_label)
@@ -173,6 +181,7 @@ class MainWindow(ReviewActions, SharedDatabaseActions, QMainWindow):
         self.tools = EditToolBar(self.edits, self)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.tools)
         self.sam.statusChanged.connect(self.tools.show_sam_status)
+        self.sam.loaded.connect(lambda text: self.statusBar().showMessage(text, 10000))
         self.setAcceptDrops(True)
         self.resize(1600, 1000)
 
@@ -206,8 +215,8 @@ class MainWindow(ReviewActions, SharedDatabaseActions, QMainWindow):
         self.settings.sam_checkpoint = path
         self._save_settings()
         self.sam.set_checkpoint(path)
-        if self.sam.segmenter() is not None:
-            self.statusBar().showMessage(self.sam.status_text(), 10000)
+        self.sam.prepare()  # loads in the background; `loaded` says how it went
+        self.statusBar().showMessage("Loading the SAM checkpoint…", 10000)
 
     def show_help(self) -> None:
         """Help ▸ Keyboard shortcuts…: one dialog, raised again if it is open."""
@@ -312,6 +321,26 @@ class MainWindow(ReviewActions, SharedDatabaseActions, QMainWindow):
         self.statusBar().showMessage(message, 10000)
         QMessageBox.critical(self, title, message)
 
+    def install_excepthook(self, log_file: Path) -> Callable[[], None]:
+        """Unexpected exceptions in slots: the traceback goes to the log, one sentence to a
+        dialog here, and the window stays up. Returns what uninstalls it."""
+        return excepthook.install(excepthook.ErrorReporter(log_file, self._unexpected_error))
+
+    def _unexpected_error(self, sentence: str, closed: Callable[[], None]) -> None:
+        # Not exec(): a nested event loop inside sys.excepthook would run more failing slots.
+        self.statusBar().showMessage(sentence, 10000)
+        box = QMessageBox(
+            QMessageBox.Icon.Critical,
+            "Unexpected error",
+            sentence,
+            QMessageBox.StandardButton.Ok,
+            self,
+        )
+        box.setObjectName("unexpected-error")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.finished.connect(lambda _result: closed())
+        box.open()
+
     # -- review
     def store(self) -> Store | None:
         """The review database, opened on first use; None (after a dialog) if it cannot be."""
@@ -325,6 +354,7 @@ class MainWindow(ReviewActions, SharedDatabaseActions, QMainWindow):
 
     def start_review(self, volume: Volume, *, prelabel_if_new: bool = False) -> None:
         """Find the volume's scan in the database (hashed off the GUI thread); load its calls."""
+        self._reviews.cancel()  # the last scan's review, still hashing, must not land on this one
         store = self.store()
         if store is None:
             return
@@ -340,13 +370,17 @@ class MainWindow(ReviewActions, SharedDatabaseActions, QMainWindow):
                 cancel=cancel,
             ),
         )
-        job.progress.connect(
-            lambda f: self.statusBar().showMessage(f"Preparing the review… {f:.0%}")
+
+        def ready(session: ReviewSession) -> None:
+            if self.controller.volume is volume:  # the scan it was opened for is still shown
+                self._review_ready(session)
+
+        self._reviews.start(
+            job,
+            ready,
+            failed=lambda message: self.error("Review", message),
+            progress=lambda f: self.statusBar().showMessage(f"Preparing the review… {f:.0%}"),
         )
-        job.finished.connect(self._review_ready)
-        job.failed.connect(lambda message: self.error("Review", message))
-        self._review_job = job
-        jobs.start(job)
 
     def _review_ready(self, session: ReviewSession) -> None:
         if self.controller.volume is None:
@@ -395,9 +429,56 @@ class MainWindow(ReviewActions, SharedDatabaseActions, QMainWindow):
             self.edits.cancel()
         self.set_layout_2d(volume.is_2d)
         self.controller.set_volume(volume)
+        self._prepare_display(volume)
         self.setWindowTitle(f"ndelab — {self._volume_name()}")
         for warning in volume.warnings:
             self.statusBar().showMessage(warning, 10000)
+
+    def _prepare_display(self, volume: Volume) -> None:
+        """The histogram and the 3D view's copy are read in the background: the slices show
+        at once, the histogram (with the Auto window) and the 3D view fill in when ready."""
+        self._background(
+            self._histogram_jobs,
+            "the histogram",
+            lambda progress, cancel: display_histogram(volume, progress, cancel),
+            lambda display: self.controller.set_display(volume, display),
+        )
+        view3d = self.view3d
+        if view3d is None:
+            return
+        self._background(
+            self._render_jobs,
+            "the 3D view",
+            lambda progress, cancel: volume_render_input(volume, MAX_RENDER_EDGE, progress, cancel),
+            lambda render: view3d.show_render_input(volume, render),
+        )
+
+    def _background(self, slot: jobs.JobSlot, what: str, fn: jobs.JobFunction, done: Any) -> None:
+        """Run ``fn`` in ``slot`` with its bar (and Cancel) in the status bar."""
+
+        def ended() -> None:
+            self.background.ended(what)
+
+        def finished(result: Any) -> None:
+            ended()
+            done(result)
+
+        def failed(message: str) -> None:
+            ended()
+            self.error(f"Preparing {what}", message)
+
+        self.background.started(what, slot.cancel)
+        slot.start(
+            jobs.Job(f"Preparing {what}", fn),
+            finished,
+            failed=failed,
+            cancelled=ended,
+            progress=lambda f: self.background.progressed(what, f),
+        )
+
+    def display_pending(self) -> bool:
+        """True while the shown volume's histogram or 3D copy is still being read."""
+        return self._histogram_jobs.busy or self._render_jobs.busy
 
     def _volume_name(self) -> str:
         volume = self.controller.volume
@@ -480,7 +561,9 @@ class MainWindow(ReviewActions, SharedDatabaseActions, QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         if self._job is not None:
             self._job.cancel()
-        self.sam.stop()
+        for slot in (self._reviews, self._histogram_jobs, self._render_jobs):
+            slot.cancel()
+        self.sam.shutdown()
         self.sync.stop()
         if self._store is not None:
             self._store.close()

@@ -1,12 +1,12 @@
 """VTK volume rendering of a (downsampled) volume whose transfer function follows the window.
 
 Kept apart from the Qt widget so that the same scene renders interactively (a Qt-embedded
-render window) or offscreen (EGL, no display) for screenshots and headless machines.
+render window) or offscreen (EGL, no display) for screenshots and headless machines. The
+downsampled copy itself comes from ndelab.app.volume_display, read in a background job.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -27,10 +27,9 @@ from vtkmodules.vtkRenderingCore import (
 )
 from vtkmodules.vtkRenderingVolumeOpenGL2 import vtkSmartVolumeMapper
 
+from ndelab.app.volume_display import RenderInput
 from ndelab.volumes.display import Window
-from ndelab.volumes.volume import Volume
 
-MAX_RENDER_EDGE = 192  # voxels along the longest axis of the rendered copy
 MAX_SURFACES = 3000  # indications drawn as surfaces; beyond that the 3D view would crawl
 STATUS_RGB = {
     "proposed": (0.91, 0.77, 0.28),
@@ -39,19 +38,6 @@ STATUS_RGB = {
     "corrected": (0.31, 0.64, 0.88),
     "selected": (1.0, 1.0, 1.0),
 }
-
-
-def render_step(shape: tuple[int, int, int], max_edge: int = MAX_RENDER_EDGE) -> int:
-    return max(1, math.ceil(max(shape) / max_edge))
-
-
-def downsampled(volume: Volume, max_edge: int = MAX_RENDER_EDGE) -> tuple[npt.NDArray[Any], int]:
-    """A strided copy small enough to ray-cast interactively (reads a lazy volume sparsely)."""
-    step = render_step(volume.shape, max_edge)
-    data = np.ascontiguousarray(volume.data[::step, ::step, ::step])
-    if data.dtype not in (np.uint8, np.uint16, np.int16, np.float32):
-        data = data.astype(np.float32)
-    return data, step
 
 
 class VolumeScene:
@@ -82,11 +68,13 @@ class VolumeScene:
         self.step = 1
         self.surface_actors: dict[str, vtkActor] = {}
 
-    def set_volume(self, volume: Volume) -> None:
-        data, self.step = downsampled(volume)
+    def set_input(self, render: RenderInput) -> None:
+        """Ray-cast this strided copy of a volume (see volume_render_input)."""
+        data = render.data
+        self.step = render.step
         image = vtkImageData()
         image.SetDimensions(data.shape[2], data.shape[1], data.shape[0])  # VTK is x, y, z
-        sz, sy, sx = (s * self.step for s in volume.spacing_mm)
+        sz, sy, sx = render.spacing_mm
         image.SetSpacing(sx, sy, sz)
         image.GetPointData().SetScalars(numpy_to_vtk(data.ravel(), deep=True))
         self._image = image
@@ -94,6 +82,12 @@ class VolumeScene:
         if self.actor not in _actors(self.renderer):
             self.renderer.AddVolume(self.actor)
         self.reset_camera()
+
+    def clear_volume(self) -> None:
+        """Show no volume (a new one is being prepared): the last scan must not linger."""
+        if self.actor in _actors(self.renderer):
+            self.renderer.RemoveVolume(self.actor)
+        self._image = None
 
     def set_indications(self, items: list[tuple[str, Any, tuple[float, float, float]]]) -> int:
         """Draw each indication's surface, one actor per status: (status, SparseMask, spacing).

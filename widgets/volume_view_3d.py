@@ -1,7 +1,8 @@
 """The 3D dock: GPU ray casting of the volume, interactive when there is a display.
 
 Without a display (offscreen Qt platform) the same scene renders through EGL into an image
-that the widget shows, and mouse drags rotate the camera.
+that the widget shows, and mouse drags rotate the camera. The volume's downsampled copy is
+read in a background job (MainWindow.show_volume) and handed over with ``show_render_input``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from ndelab.app.controller import ViewerController
 from ndelab.app.qt_images import rgb_to_qimage
+from ndelab.app.volume_display import RenderInput
 from ndelab.volumes.display import Window
 from ndelab.volumes.volume import Volume
 from ndelab.widgets.volume_render import VolumeScene, offscreen_window
@@ -90,8 +92,27 @@ class VolumeView3D(QWidget):
         controller.volumeChanged.connect(self._on_volume)
         controller.windowChanged.connect(self._on_window)
 
-    def _on_volume(self, volume: Volume) -> None:
-        self.scene.set_volume(volume)
+    @property
+    def has_volume(self) -> bool:
+        """True once the shown volume's copy is in the scene."""
+        return self._has_volume
+
+    def _on_volume(self, _volume: Volume) -> None:
+        # The new volume's copy is still being read: show none rather than the last scan's.
+        had_volume, self._has_volume = self._has_volume, False
+        self.scene.clear_volume()
+        if self._closed or not had_volume:
+            return
+        if self._vtk_widget is not None:
+            self._vtk_widget.GetRenderWindow().Render()
+        elif self._canvas is not None:
+            self._canvas.clear()
+
+    def show_render_input(self, volume: Volume, render: RenderInput) -> None:
+        """Ray-cast ``render`` (read from ``volume``); dropped when another volume is shown."""
+        if volume is not self.controller.volume or self._closed:
+            return
+        self.scene.set_input(render)
         self._has_volume = True
         if self.controller.state is not None:
             self.scene.set_window(self.controller.state.window)

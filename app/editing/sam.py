@@ -6,13 +6,14 @@ Without SAM the segmenter grows regions instead, and the call says so in its sou
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
 from ndelab.annotation import ReviewError, Source, SparseMask
 from ndelab.app.editing.preview import PREVIEW_CODE
 from ndelab.app.editing.tool import (
-    REDRAW,
     Commit,
     Outcome,
     Point,
@@ -41,12 +42,16 @@ class SamTool(Tool):
         self.labels: list[int] = []  # 1 include, 0 exclude
         self.box: tuple[int, int, int, int] | None = None  # row0, col0, row1, col1
         self.mask: npt.NDArray[np.bool_] | None = None  # the 2D proposal on the prompt slice
+        self.segmenter: Segmenter | None = None  # the one that made ``mask``: Enter uses it
+        self._request: object | None = None  # the prompt whose proposal is awaited
         self._drag_from: Point | None = None
 
     def reset(self) -> None:
         self.points, self.labels, self.box = [], [], None
         self._drag_from = None
         self.mask = None
+        self.segmenter = None
+        self._request = None  # a proposal still to come is dropped
 
     def _on_slice(self, axis: int, zyx: Point) -> None:
         index = round(zyx[axis])
@@ -80,16 +85,23 @@ class SamTool(Tool):
         else:
             self.points.append((r1, c1))
             self.labels.append(0 if ctx.shift else 1)
-        segmenter = ctx.segmenter()
-        if segmenter is None:
-            return None
-        result = segmenter.segment_2d(axis, self.index, self.points, self.labels, self.box)
-        self.mask = np.asarray(result.mask, bool)
-        return REDRAW
+        request = self._request = object()
+
+        def answer(result: Any, segmenter: Segmenter) -> None:
+            # It may come after a background encode: drop it if the prompts changed since.
+            if request is not self._request:
+                return
+            self._request = None
+            self.mask = np.asarray(result.mask, bool)
+            self.segmenter = segmenter
+            ctx.redraw()
+
+        ctx.propose(axis, self.index, list(self.points), list(self.labels), self.box, answer)
+        return None
 
     def finish(self, ctx: ToolContext | None) -> Outcome:
         """Enter: the proposal becomes the call's mask (3D: extended through the defect)."""
-        segmenter = ctx.segmenter() if ctx is not None else None
+        segmenter = self.segmenter
         if ctx is None or segmenter is None or self.mask is None or not self.mask.any():
             raise ReviewError(NO_MASK)
         axis, index = self.axis, self.index

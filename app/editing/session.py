@@ -24,9 +24,11 @@ from ndelab.app.editing.ruler import RulerTool
 from ndelab.app.editing.sam import SamTool
 from ndelab.app.editing.threshold import ThresholdBoxTool
 from ndelab.app.editing.tool import (
+    Answer,
     Commit,
     Outcome,
     Point,
+    Propose,
     Redraw,
     Segmenter,
     Tool,
@@ -77,11 +79,15 @@ class EditSession:
         viewer: Callable[[], ViewerState | None],
         review: Callable[[], ReviewSession | None],
         segmenter: Callable[[], Segmenter | None] = _no_segmenter,
+        propose: Propose | None = None,
     ) -> None:
-        """``viewer``, ``review`` and ``segmenter`` give what is open now (each may change)."""
+        """``viewer``, ``review`` and ``segmenter`` give what is open now (each may change).
+        ``propose`` asks for a SAM proposal; by default the segmenter answers at once (the
+        window passes one that encodes a slice in the background first when it must)."""
         self._viewer = viewer
         self._review = review
         self._segmenter = segmenter
+        self._propose = propose or self._propose_now
         self.tool = NAVIGATE
         self.active: Tool | None = None
         self.radius = 2.0  # voxels for the 2D brush; the sphere's mm come from the spacing
@@ -146,12 +152,37 @@ class EditSession:
         ctx = self._context(state, shift=False) if state is not None else None
         self._apply(self.active.finish(ctx))
 
+    def _propose_now(
+        self,
+        axis: int,
+        index: int,
+        points: list[tuple[int, int]],
+        labels: list[int],
+        box: tuple[int, int, int, int] | None,
+        answer: Answer,
+    ) -> None:
+        segmenter = self._segmenter()
+        if segmenter is not None:
+            answer(segmenter.segment_2d(axis, index, points, labels, box), segmenter)
+
+    def _redraw(self) -> None:
+        self.on_preview()
+
     def _context(self, state: ViewerState, shift: bool) -> ToolContext:
         review = self._review()
         current = None
         if review is not None and review.current is not None:
             current = review.masks[review.current]
-        return ToolContext(state, current, self.radius, self.bright, shift, self._segmenter)
+        return ToolContext(
+            state,
+            current,
+            self.radius,
+            self.bright,
+            shift,
+            self._segmenter,
+            self._propose,
+            self._redraw,
+        )
 
     def _apply(self, outcome: Outcome) -> None:
         if isinstance(outcome, Redraw):

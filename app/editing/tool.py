@@ -48,6 +48,16 @@ class Segmenter(Protocol):
     ) -> Any: ...  # .mask.mask, .mask.offset: the 3D crop and where it starts
 
 
+Prompt = tuple[int, int, list[tuple[int, int]], list[int], tuple[int, int, int, int] | None]
+# answer(result, segmenter): result.mask is the slice's proposal; the segmenter made it.
+Answer = Callable[[Any, Segmenter], None]
+# propose(axis, index, points, labels, box, answer): answer comes at once, or later (on the GUI
+# thread) when the slice needs encoding first; only the latest prompt is answered.
+Propose = Callable[
+    [int, int, list[tuple[int, int]], list[int], tuple[int, int, int, int] | None, Answer], None
+]
+
+
 @dataclass(frozen=True)
 class ToolContext:
     """What a tool may read while it handles one event."""
@@ -58,6 +68,8 @@ class ToolContext:
     bright: bool  # threshold: keep the voxels brighter than the level, not darker
     shift: bool  # Shift held: a negative SAM click
     segmenter: Callable[[], Segmenter | None]  # asked only when needed (it may load a model)
+    propose: Propose  # a SAM proposal for prompts on one slice (see Propose)
+    redraw: Callable[[], None]  # the preview changed outside an event (a late proposal)
 
 
 @dataclass(frozen=True)

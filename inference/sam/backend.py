@@ -22,6 +22,7 @@ from segment_anything.modeling import Sam
 from segment_anything.utils.transforms import ResizeLongestSide
 
 from ndelab.volumes.errors import UsageError
+from ndelab.volumes.progress import Cancel, Progress, check, report
 
 from .arch import ARCHS, SamArch, arch_name, build_model, infer_arch
 from .decoder_cache import ImageSide, image_side, two_way_transformer
@@ -34,11 +35,25 @@ _PIXEL_STD = (58.395, 57.12, 57.375)
 ModelType = str  # "vit_b" | "vit_l" | "vit_h" | "auto"
 
 
-def _sha256(path: Path) -> str:
+def checkpoint_sha256(
+    checkpoint: str | Path, progress: Progress | None = None, cancel: Cancel | None = None
+) -> str:
+    """SHA-256 of a checkpoint file (seconds for vit_h): SamError when it cannot be read."""
+    path = Path(checkpoint)
+    if not path.is_file():
+        raise SamError(path, "no such SAM checkpoint file")
     digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
+    try:
+        total = max(path.stat().st_size, 1)
+        done = 0
+        with path.open("rb") as f:
+            while chunk := f.read(1 << 20):
+                check(cancel, "loading the SAM checkpoint")
+                digest.update(chunk)
+                done += len(chunk)
+                report(progress, done / total)
+    except OSError as e:
+        raise SamError(path, f"cannot be read ({e.strerror or e})") from e
     return digest.hexdigest()
 
 
@@ -115,18 +130,23 @@ def load_sam(
     SamError naming it.
     """
     path = Path(checkpoint)
-    if not path.is_file():
-        raise SamError(path, "no such SAM checkpoint file")
-    try:
-        sha = _sha256(path)
-    except OSError as e:
-        raise SamError(path, f"cannot be read ({e.strerror or e})") from e
+    sha = checkpoint_sha256(path)
     if expected_sha256 is not None and sha != expected_sha256.strip().lower():
         raise SamError(
             path,
             f"SHA-256 is {sha[:12]}…, not the expected {expected_sha256[:12]}… "
             "(a corrupt or incomplete download?)",
         )
+    return load_hashed(path, sha, model_type, device)
+
+
+def load_hashed(
+    path: Path,
+    sha256: str,
+    model_type: ModelType | SamArch = "auto",
+    device: str | torch.device | None = None,
+) -> SamBackend:
+    """``load_sam`` for a file whose SHA-256 the caller has just computed (see SamModels)."""
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # bad input: zip, pickle and storage errors all mean the same here
@@ -137,7 +157,7 @@ def load_sam(
     arch = _resolve_arch(path, sd, model_type)
     model = _build_loaded(path, arch, sd)
     dev = torch.device(device) if device is not None else default_device()
-    return SamBackend(model.to(dev), model_id=f"{arch_name(arch)}-{sha[:16]}", arch=arch)
+    return SamBackend(model.to(dev), model_id=f"{arch_name(arch)}-{sha256[:16]}", arch=arch)
 
 
 class SamBackend:

@@ -13,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .cache import EmbeddingCache
+from .embedding import Embedding
 from .errors import SamError
 from .extend3d import Box, Mask3D, Rule, extend_from_slice, refine_orthogonal
 from .fallback import region_grow_2d
@@ -48,7 +49,11 @@ class Segment3D:
 
 
 class InteractiveSegmenter:
-    """Segments one scan under one display window, with SAM or (without it) region growing."""
+    """Segments one scan under one display window, with SAM or (without it) region growing.
+
+    The backend (the model) may be shared by the segmenters of other windows and scans: only
+    the embeddings depend on them.
+    """
 
     def __init__(
         self,
@@ -65,7 +70,7 @@ class InteractiveSegmenter:
         self.shape = tuple(int(s) for s in data.shape)
         self.backend = backend
         self.encoder: SliceEncoder | None = None
-        self._current: tuple[int, int] | None = None
+        self._current: tuple[int, int, Embedding] | None = None  # the slice set in the backend
         if backend is not None:
             cache = cache if cache is not None else EmbeddingCache(backend.model_id)
             scan = scan if scan is not None else scan_hash(data)
@@ -108,6 +113,29 @@ class InteractiveSegmenter:
         """Slices SAM can segment without encoding first (none in region-growing mode)."""
         return self.encoder.ready_slices(axis) if self.encoder is not None else set()
 
+    def needs_encoding(self, axis: int, index: int) -> bool:
+        """True when segmenting this slice would run the encoder first (seconds on a CPU):
+        SAM mode, and its embedding is neither set nor cached."""
+        if self.encoder is None:
+            return False
+        return not self._is_current(axis, index) and not self.encoder.is_ready(axis, index)
+
+    def use_embedding(self, axis: int, index: int, embedding: Embedding) -> None:
+        """Segment slice ``index`` across ``axis`` with ``embedding`` (encoded elsewhere)."""
+        if self.backend is None:
+            raise RuntimeError("region growing uses no embeddings")
+        self.backend.set_embedding(embedding)
+        self._current = (axis, index, embedding)
+
+    def _is_current(self, axis: int, index: int) -> bool:
+        current = self._current
+        return (
+            current is not None
+            and current[:2] == (axis, index)
+            and self.backend is not None
+            and self.backend.embedding is current[2]
+        )
+
     def prefetcher(self, radius: int = 8) -> Prefetcher | None:
         """A planner for the background encoder (None in region-growing mode)."""
         if self.encoder is None:
@@ -135,9 +163,8 @@ class InteractiveSegmenter:
             return SliceMask(
                 axis, index, region_grow_2d(image, points, labels, box), None, "region-growing"
             )
-        if self._current != (axis, index):
-            self.backend.set_embedding(self.encoder.embedding(axis, index))
-            self._current = (axis, index)
+        if not self._is_current(axis, index):
+            self.use_embedding(axis, index, self.encoder.embedding(axis, index))
         many = multimask if multimask is not None else (len(points) == 1 and box is None)
         pred = self.backend.predict(points, labels, box, multimask=many)
         return SliceMask(axis, index, pred.mask, pred.score, "sam")

@@ -64,7 +64,11 @@ def scan_hash(data: Any, source: str | None = None) -> str:
 
 
 class SliceEncoder:
-    """Embeddings of one scan's slices under one window: from the cache, or encoded and cached."""
+    """Embeddings of one scan's slices under one window: from the cache, or encoded and cached.
+
+    Thread-safe: the background prefetcher and a click's encode job may ask for the same slice
+    at once; the second waits for the first's encoding instead of encoding it again.
+    """
 
     def __init__(
         self,
@@ -82,6 +86,9 @@ class SliceEncoder:
         self.scan_hash = scan
         self.window = window_key(*window)
         self.shape = tuple(int(s) for s in data.shape)
+        self.encoded = 0  # slices this encoder ran the model on
+        self._lock = threading.Lock()
+        self._encoding: dict[CacheKey, threading.Event] = {}
 
     def key(self, axis: int, index: int) -> CacheKey:
         return self.cache.key(self.scan_hash, axis, index, self.window)
@@ -95,11 +102,26 @@ class SliceEncoder:
     def embedding(self, axis: int, index: int) -> Embedding:
         """The slice's embedding; encodes (seconds on a CPU) and caches it when missing."""
         key = self.key(axis, index)
-        emb = self.cache.get(key)
-        if emb is None:
+        while True:
+            emb = self.cache.get(key)
+            if emb is not None:
+                return emb
+            with self._lock:
+                other = self._encoding.get(key)
+                if other is None:
+                    mine = self._encoding[key] = threading.Event()
+                    break
+            other.wait()  # another thread encodes this slice; then it is in the cache
+        try:
             rgb = slice_to_rgb(volume_slice(self.data, axis, index), *self.window)
             emb = self.encoder.encode(rgb)
+            with self._lock:
+                self.encoded += 1
             self.cache.put(key, emb)
+        finally:
+            with self._lock:
+                del self._encoding[key]
+            mine.set()
         return emb
 
 

@@ -382,6 +382,43 @@ def test_sam_without_a_segmenter_proposes_nothing(bench: Bench) -> None:
     assert str(raised.value) == NO_MASK
 
 
+def test_a_late_sam_proposal_is_shown_when_it_comes_and_a_stale_one_is_dropped(
+    tmp_path: Path,
+) -> None:
+    """In the window a click on a slice not encoded yet is answered after a background
+    encode: the proposal arrives later, and only the latest prompt's counts."""
+    bench = _bench(tmp_path)
+    fake = FakeSegmenter()
+    pending: list[tuple[tuple[Any, ...], Any]] = []
+
+    def propose(axis: int, index: int, points: Any, labels: Any, box: Any, answer: Any) -> None:
+        pending.append(((axis, index, points, labels, box), answer))
+
+    edits = EditSession(lambda: bench.state, lambda: bench.review, lambda: fake, propose)
+    redraws: list[int] = []
+    edits.on_preview = lambda: redraws.append(1)
+    edits.set_tool("sam2d")
+    for zyx in ((12.0, 10.0, 10.0), (12.0, 20.0, 20.0)):
+        assert edits.handle("press", 0, zyx) and edits.handle("release", 0, zyx)
+    assert edits.sam_mask is None  # nothing answered yet
+    (first, answer_first), (second, answer_second) = pending
+    answer_first(fake.segment_2d(*first), fake)  # the older prompt: dropped
+    assert edits.sam_mask is None
+    before = len(redraws)
+    answer_second(fake.segment_2d(*second), fake)
+    mask = edits.sam_mask
+    assert mask is not None and mask[10, 10] and mask[20, 20] and len(redraws) == before + 1
+    edits.cancel()
+    assert edits.sam_mask is None
+    assert edits.handle("press", 0, (12.0, 5.0, 5.0)) and edits.handle(
+        "release", 0, (12.0, 5.0, 5.0)
+    )
+    _, answer_third = pending[-1]
+    edits.cancel()  # Esc before the encode is done: its answer must not bring the mask back
+    answer_third(fake.segment_2d(*pending[-1][0]), fake)
+    assert edits.sam_mask is None
+
+
 # -- Esc, the ruler, navigate
 def test_esc_cancels_what_is_in_progress_and_commits_nothing(bench: Bench) -> None:
     bench.segmenter = FakeSegmenter()

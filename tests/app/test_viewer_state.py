@@ -4,6 +4,8 @@ import numpy as np
 import pytest
 
 from ndelab.app.viewer_state import ViewerState
+from ndelab.app.volume_display import display_histogram, first_window
+from ndelab.volumes.display import Window
 from ndelab.volumes.volume import Volume
 
 
@@ -46,8 +48,25 @@ def test_slice_images_have_view_orientation() -> None:
 
 
 def test_auto_window_spans_air_to_material() -> None:
-    state = ViewerState(_volume())
+    volume = _volume()
+    state = ViewerState(volume, display_histogram(volume))
     assert state.window.low <= 200 and state.window.high >= 19000
     assert set(state.presets) >= {"Auto", "Full range"}
     full = state.apply_preset("Full range")
     assert state.window == full
+
+
+def test_first_window_comes_from_the_middle_slice_until_the_histogram_is_ready() -> None:
+    volume = _volume()
+    state = ViewerState(volume)
+    assert state.histogram is None and state.presets == {}
+    assert state.window == first_window(volume)
+    assert state.window.low <= 200 and state.window.high >= 19000
+    display = display_histogram(volume)
+    assert state.set_display(display) == (display.presets["Auto"] != first_window(volume))
+    assert state.window == display.presets["Auto"] and state.histogram is display.histogram
+    # A window the user chose is kept when the histogram arrives.
+    later = ViewerState(volume)
+    later.set_window(Window(5000, 6000))
+    assert not later.set_display(display)
+    assert later.window == Window(5000, 6000) and "Full range" in later.presets

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -144,3 +145,37 @@ def test_scan_hash_and_volume_slice() -> None:
     assert scan_hash(a.astype(np.int16)) != scan_hash(a)
     np.testing.assert_array_equal(volume_slice(a, 1, 2), a[:, 2, :])
     np.testing.assert_array_equal(volume_slice(a, 2, 8), a[:, :, 8])
+
+
+def test_two_threads_asking_for_one_slice_encode_it_once(tmp_path: Path) -> None:
+    """The prefetcher and a click's encode job may want the same slice at the same time."""
+    go, both_missed = threading.Event(), threading.Event()
+
+    class SlowEncoder(FakeEncoder):
+        def encode(self, rgb: np.ndarray) -> Embedding:
+            go.wait(10)
+            return super().encode(rgb)
+
+    class WatchedCache(EmbeddingCache):
+        misses = 0
+
+        def get(self, key: Any) -> Embedding | None:
+            emb = super().get(key)
+            if emb is None:
+                WatchedCache.misses += 1
+                if WatchedCache.misses == 2:
+                    both_missed.set()
+            return emb
+
+    enc = SlowEncoder()
+    se = SliceEncoder(enc, WatchedCache(enc.model_id, tmp_path), np.ones((4, 6, 6)), "s", (0, 2))
+    results: list[Embedding] = []
+    threads = [threading.Thread(target=lambda: results.append(se.embedding(0, 2))) for _ in "ab"]
+    for t in threads:
+        t.start()
+    assert both_missed.wait(10)  # both asked before either had the embedding
+    go.set()
+    for t in threads:
+        t.join(10)
+    assert len(results) == 2 and len(enc.seen) == 1 and se.encoded == 1
+    np.testing.assert_array_equal(results[0].features, results[1].features)

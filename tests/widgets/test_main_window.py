@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -30,6 +31,93 @@ def _wait(qapp: Any, done: Callable[[], bool], timeout: float = 20.0) -> None:
         if time.monotonic() > end:
             raise AssertionError("timed out waiting for the GUI")
         time.sleep(0.01)
+
+
+def _show(qapp: Any, w: Any, volume: Volume) -> None:
+    """Show a volume and wait for its histogram and 3D copy (read in the background)."""
+    w.show_volume(volume)
+    _wait(qapp, lambda: not w.display_pending())
+
+
+class _RecordedVoxels:
+    """Voxels (numpy underneath) that note which thread reads what; reads off the GUI thread
+    wait for ``release`` (set it to let them run)."""
+
+    def __init__(self, data: np.ndarray[Any, Any]) -> None:
+        self._data = data
+        self.reads: list[tuple[bool, Any]] = []  # (on the GUI thread, key)
+        self.release = threading.Event()
+        self.release.set()
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self._data.shape)
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        return self._data.dtype
+
+    def __getitem__(self, key: Any) -> Any:
+        on_gui = threading.current_thread() is threading.main_thread()
+        self.reads.append((on_gui, key))
+        if not on_gui:
+            self.release.wait(20)
+        return self._data[key]
+
+
+def _through(key: Any, cursor: tuple[int, int, int]) -> bool:
+    """True when ``key`` reads a slice (or voxel) through the cursor, nothing more."""
+    key = key if isinstance(key, tuple) else (key,)
+    fixed = [(axis, k) for axis, k in enumerate(key) if isinstance(k, (int, np.integer))]
+    return bool(fixed) and all(int(k) == cursor[axis] for axis, k in fixed)
+
+
+def test_slices_show_at_once_and_histogram_and_3d_fill_in_from_the_background(
+    qapp: Any, make_main_window: Any
+) -> None:
+    ct = _ct()
+    voxels = _RecordedVoxels(np.asarray(ct.data))
+    w = make_main_window()
+    w.show()
+    w.show_volume(Volume(voxels, spacing_mm=ct.spacing_mm))
+    # The slices are there at once; the histogram and the 3D copy are still being read.
+    assert w.views[0].image.image is not None and w.views[1].image.image is not None
+    assert not w.histogram.ready and not w.view3d.has_volume
+    _wait(qapp, lambda: not w.display_pending())
+    state = w.controller.state
+    assert w.histogram.ready and w.view3d.has_volume
+    assert state.window == state.presets["Auto"]  # the histogram's Auto window, once ready
+    low, high = w.histogram.region.getRegion()
+    assert (low, high) == pytest.approx((state.window.low, state.window.high))
+    # The GUI thread read only the slices on screen; the 32 histogram slices and the strided
+    # 3D copy were read by workers.
+    on_gui = [key for gui, key in voxels.reads if gui]
+    assert on_gui and all(_through(key, state.cursor) for key in on_gui), on_gui
+    assert len([key for gui, key in voxels.reads if not gui]) >= 32
+
+
+def test_cancelling_the_background_reads_leaves_the_slices_usable(
+    qapp: Any, make_main_window: Any
+) -> None:
+    ct = _ct()
+    voxels = _RecordedVoxels(np.asarray(ct.data))
+    voxels.release.clear()
+    w = make_main_window()
+    w.show()
+    w.show_volume(Volume(voxels, spacing_mm=ct.spacing_mm))
+    first = w.controller.state.window
+    _wait(qapp, lambda: w.background.isVisible())  # the bar shows once the work takes a while
+    assert set(w.background.running()) == {"the histogram", "the 3D view"}
+    w.background.cancel.click()
+    voxels.release.set()
+    _wait(qapp, lambda: not w.display_pending() and not w.background.isVisible())
+    for _ in range(20):  # whatever the cancelled jobs still report is dropped
+        qapp.processEvents()
+        time.sleep(0.01)
+    assert not w.histogram.ready and not w.view3d.has_volume
+    assert w.controller.state.window == first and w.controller.state.histogram is None
+    w.controller.step_slice(0, 1)
+    assert w.views[0].image.image is not None
 
 
 def test_views_are_linked_by_the_crosshair(qapp: Any, make_main_window: Any) -> None:
@@ -77,7 +165,7 @@ def test_keys_wheel_and_slider_change_slices(qapp: Any, make_main_window: Any) -
 def test_window_drag_updates_views_and_histogram(qapp: Any, make_main_window: Any) -> None:
     w = make_main_window()
     w.show()
-    w.show_volume(_ct())
+    _show(qapp, w, _ct())
     before = w.controller.state.window
     w.views[0].windowDragged.emit(40.0, -30.0)
     after = w.controller.state.window
@@ -122,7 +210,7 @@ def test_bad_file_shows_one_sentence_and_window_stays_up(
 def test_3d_view_renders_the_part(qapp: Any, make_main_window: Any) -> None:
     w = make_main_window()
     w.show()
-    w.show_volume(_ct())
+    _show(qapp, w, _ct())
     frame = w.view3d.capture()
     assert frame.ndim == 3 and frame.shape[2] == 3
     # The part is brighter than the gradient background somewhere in the middle.

@@ -38,6 +38,14 @@ def _part_with_calls(db: Path) -> tuple[Volume, Any, str]:
     return volume, store, ids["scan_id"]
 
 
+def _wait(qapp: Any, done: Any, timeout: float = 60.0) -> None:
+    end = time.monotonic() + timeout
+    while not done():
+        qapp.processEvents()
+        assert time.monotonic() < end, "timed out waiting for the GUI"
+        time.sleep(0.01)
+
+
 def _key(window: Any, qapp: Any, key: str) -> None:
     from PySide6.QtGui import QKeySequence
     from PySide6.QtTest import QTest
@@ -265,6 +273,9 @@ def test_sam_tool_with_a_checkpoint_makes_sam_calls(
     session = w.review.session
     session.select(None)
     w.edits.set_tool("sam2d")
+    # The checkpoint loads in the background; the toolbar says so meanwhile.
+    assert w.tools.sam_status.text() == "Loading SAM…"
+    _wait(qapp, lambda: w.sam.segmenter() is not None)
     assert w.sam.segmenter().mode == "sam"
     assert w.tools.sam_status.text().startswith("SAM")
     # A box prompt around the labelled pore (random tiny weights: the mask is whatever SAM says).
@@ -274,7 +285,9 @@ def test_sam_tool_with_a_checkpoint_makes_sam_calls(
         ("release", (9.0, 14.0, 14.0)),
     ):
         assert w.views[0].tool_handler(kind, 0, zyx)
-    assert w.edits.sam_mask is not None and w.edits.sam_mask.shape == (40, 50)
+    # Slice 9 is outside the prefetched ones: it is encoded in the background first.
+    _wait(qapp, lambda: w.edits.sam_mask is not None)
+    assert w.edits.sam_mask.shape == (40, 50)
     if w.edits.sam_mask.any():
         n = len(session.rows)
         w.edits.finish()
