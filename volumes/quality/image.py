@@ -21,6 +21,8 @@ def as_radiograph(image: Volume | npt.ArrayLike, what: str = "the image") -> F64
     property of one projection image."""
     data: Any = image.data if isinstance(image, Volume) else image
     shape = tuple(int(s) for s in getattr(data, "shape", np.shape(data)))
+    if not shape:
+        raise UsageError(f"{what} is a {type(image).__name__}, not an image array or a Volume")
     if len(shape) == 3 and shape[0] == 1:
         arr = np.asarray(data[0], dtype=np.float64)
     elif len(shape) == 2:
