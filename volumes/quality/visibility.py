@@ -78,9 +78,6 @@ class VisibilityReading:
     threshold: float
     smallest_visible: str | None
 
-    def cnr(self, element: str) -> float:
-        return next(e.cnr for e in self.elements if e.element == element)
-
     def to_json(self) -> dict[str, Any]:
         return {
             "kind": self.kind,
