@@ -29,6 +29,11 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--size", type=int, default=128)
     p.add_argument("--kind", choices=("ct", "xray"), default="ct")
+    p.add_argument(
+        "--iqi",
+        action="store_true",
+        help="xray: lay a duplex and a single-wire IQI on the plate (needs --size 384 or more)",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_phantom)
 
@@ -66,10 +71,12 @@ def cmd_phantom(args: argparse.Namespace) -> int:
 
     if args.size < 16 or args.size > 1024:
         raise UsageError(f"--size must be between 16 and 1024, got {args.size}")
+    if args.iqi and args.kind != "xray":
+        raise UsageError("--iqi is for radiographs: add --kind xray")
     if args.kind == "ct":
         phantom = make_ct_phantom(args.size, seed=args.seed)
     else:
-        phantom = make_radiograph(args.size, seed=args.seed)
+        phantom = make_radiograph(args.size, seed=args.seed, iqi=args.iqi)
     written = save_phantom(phantom, Path(args.outdir))
     summary = {
         "kind": args.kind,

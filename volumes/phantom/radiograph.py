@@ -20,6 +20,7 @@ from scipy import ndimage
 from ndelab.volumes.errors import UsageError
 from ndelab.volumes.phantom.ct import GENERATOR, component_info
 from ndelab.volumes.phantom.defects import DefectPlacer
+from ndelab.volumes.phantom.iqi import IqiOptions, place_duplex, place_single_wire
 from ndelab.volumes.phantom.model import Phantom
 from ndelab.volumes.phantom.rasterize import LocalMask
 from ndelab.volumes.progress import Cancel, Progress, check, report
@@ -192,6 +193,7 @@ def make_radiograph(
     noise: float = 1.0,
     blur_sigma_px: float = 1.0,
     spacing_mm: float = 0.1,
+    iqi: bool | IqiOptions = False,
     progress: Progress | None = None,
     cancel: Cancel | None = None,
 ) -> Phantom:
@@ -202,6 +204,11 @@ def make_radiograph(
     "crack", told apart by ``Defect.shape``) and a tungsten inclusion. ``kind="casting"``: an
     aluminium plate in air with gas pores, shrinkage in the heavy bosses, a hot tear and iron
     inclusions. Bright = more transmitted (see the module docstring).
+
+    ``iqi=True`` (or an :class:`IqiOptions`) lays a duplex wire IQI on the parent plate above
+    the weld and a single-wire IQI below it, beside a uniform patch for the SNR; their places
+    and their truth (the SRb the blur gives, each pair's dip) are in ``metadata["iqi"]``. Weld
+    radiographs only. Without it the image is exactly what it was before IQIs existed.
     """
     hw = (int(size), int(size)) if shape is None else (int(shape[0]), int(shape[1]))
     if min(hw) < MIN_SIDE:
@@ -214,6 +221,8 @@ def make_radiograph(
         raise UsageError("radiograph noise and blur must not be negative, spacing must be positive")
     if n_pores is not None and n_pores < 0:
         raise UsageError(f"radiograph pore count {n_pores} is negative")
+    if iqi and kind != "weld":
+        raise UsageError("IQIs are laid on a weld's parent plate: use kind weld for IQIs")
     rng = np.random.default_rng(seed)
     report(progress, 0.0)
     scale = float(np.sqrt(hw[0] * hw[1]) / 512.0)
@@ -389,6 +398,10 @@ def make_radiograph(
     intensity = i0 * (1 + tilt * (xx / hw[1] - 0.5)) * vignette * (primary + scatter)
     if blur_sigma_px > 0:
         intensity = ndimage.gaussian_filter(intensity, blur_sigma_px, mode="nearest")
+    iqi_truth: dict[str, Any] | None = None
+    if iqi:  # after the blur (the IQIs carry their own), before the noise: its draws stay put
+        opts = iqi if isinstance(iqi, IqiOptions) else IqiOptions()
+        iqi_truth = _lay_iqis(intensity, yc, cap_w, spacing_mm, blur_sigma_px, noise, mu, opts)
     if noise > 0:
         sigma = noise * (np.sqrt(np.maximum(intensity, 0)) + 10.0)
         intensity = intensity + rng.standard_normal(hw) * sigma
@@ -418,6 +431,8 @@ def make_radiograph(
         },
         "diconde": component_info("weld" if kind == "weld" else "plate", seed, "DX"),
     }
+    if iqi_truth is not None:
+        metadata["iqi"] = iqi_truth
     ph = Phantom(
         volume=Volume(
             data=image,
@@ -434,6 +449,57 @@ def make_radiograph(
     metadata["defect_counts"] = ph.counts()
     report(progress, 1.0)
     return ph
+
+
+def _lay_iqis(
+    intensity: F64,
+    yc: F64,
+    cap_w: float,
+    spacing_mm: float,
+    sigma_px: float,
+    noise: float,
+    mu: float,
+    opts: IqiOptions,
+) -> dict[str, Any]:
+    """Multiply the IQIs into ``intensity`` (in place) and return their truth.
+
+    The duplex IQI goes on the plate above the weld cap, the single-wire IQI and a uniform
+    patch for the SNR (ISO 17636-2: at least 20 x 55 pixels) on the plate below it.
+    """
+    h, w = intensity.shape
+    top = (3.0, float(yc.min() - cap_w - 3))
+    bottom = (float(yc.max() + cap_w + 3), float(h - 3))
+    truth: dict[str, Any] = {}
+    if opts.duplex:
+        placed = place_duplex((h, w), top, spacing_mm, sigma_px, opts)
+        intensity[placed.rows, placed.cols] *= placed.factor
+        truth["duplex"] = placed.truth
+    x_free = 4.0
+    if opts.single_wire:
+        placed = place_single_wire((h, w), bottom, (0.0, float(w)), spacing_mm, sigma_px, mu, opts)
+        intensity[placed.rows, placed.cols] *= placed.factor
+        truth["single_wire"] = placed.truth
+        x_free = 4 + placed.truth["extent_px"] + 8
+    rh = int(min(40, bottom[1] - bottom[0] - 8))
+    rw = int(min(100, w - 4 - x_free))
+    if rh < 20 or rw < 55:
+        raise UsageError(
+            f"no room for a 20 x 55 pixel SNR patch beside the IQIs on this {h} x {w} radiograph: "
+            "make it larger"
+        )
+    y0 = int((bottom[0] + bottom[1]) / 2 - rh / 2)
+    x0 = int(x_free)
+    patch = intensity[y0 : y0 + rh, x0 : x0 + rw]
+    sigma = noise * (np.sqrt(np.maximum(patch, 0)) + 10.0)
+    snr = float(patch.mean() / np.sqrt(np.mean(sigma**2))) if noise > 0 else None
+    truth["snr_roi"] = {
+        "roi_yx": [y0, x0, y0 + rh, x0 + rw],
+        "snr_true": None if snr is None else round(snr, 3),
+        "snr_truth_method": "mean noise-free intensity / rms of the noise model in the patch",
+    }
+    if snr is not None and "duplex" in truth:
+        truth["snr_roi"]["snrn_true"] = round(snr * 88.6 / truth["duplex"]["srb_true_um"], 3)
+    return truth
 
 
 def _round(v: Any) -> Any:
