@@ -43,8 +43,12 @@ def add_parsers(sub: Any) -> None:
     p = sub.add_parser("evaluate", help="recall, precision and POD on held-out phantoms")
     p.add_argument("--model", default="default", help="a registered name, or classical-baseline")
     p.add_argument("--seeds", default="10000-10005", help="A-B or A,B,C (10000 and up)")
-    p.add_argument("--sizes", default="96,128,160")
-    p.add_argument("--radiograph", action="store_true")
+    p.add_argument("--sizes", help="CT: default 96,128,160; xray: one side, default 512")
+    p.add_argument("--kind", choices=("ct", "xray"), default="ct")
+    p.add_argument("--radiograph", action="store_true", help="the same as --kind xray")
+    p.add_argument(
+        "--part", choices=("weld", "casting"), help="xray: only this part (default by seed parity)"
+    )
     p.add_argument("--plot", help="write the POD curve to this PNG")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_evaluate)
@@ -123,8 +127,21 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     seeds = _seeds(args.seeds)
     if min(seeds) < 10000:
         raise UsageError("evaluation seeds start at 10000: lower seeds are used for training")
-    sizes = [int(v) for v in args.sizes.split(",")]
-    result = evaluate(args.model, seeds, sizes, radiograph=args.radiograph)
+    xray = args.kind == "xray" or args.radiograph
+    try:
+        sizes = [int(v) for v in (args.sizes or ("512" if xray else "96,128,160")).split(",")]
+    except ValueError:
+        raise UsageError(f"--sizes takes N or N,N,...; got {args.sizes!r}") from None
+    if xray:
+        from ndelab.inference.evaluation import evaluate_xray
+
+        if min(sizes) < 64:
+            raise UsageError("radiograph evaluation needs images of 64 pixels a side or more")
+        result = evaluate_xray(args.model, seeds, sizes[0], part=args.part)
+    else:
+        if args.part:
+            raise UsageError("--part is for radiographs: add --kind xray")
+        result = evaluate(args.model, seeds, sizes)
     if args.plot:
         result["plot"] = str(plot_pod(result, Path(args.plot)))
     if args.json:

@@ -21,6 +21,8 @@ from ndelab.inference.instances import (
     open_fraction,
 )
 from ndelab.inference.intensity import Levels, estimate_levels
+from ndelab.inference.radiograph.detector import NAME as XRAY_CLASSICAL
+from ndelab.inference.radiograph.detector import detect as xray_detect
 from ndelab.inference.registry import BASELINE_NAME, ModelSpec, Registry, load_network
 from ndelab.inference.sliding import SlidingWindow
 from ndelab.volumes.errors import UsageError
@@ -104,11 +106,13 @@ def prelabel(
     progress: Progress | None = None,
     cancel: Cancel | None = None,
 ) -> PrelabelResult:
-    """Pre-label a volume: ``model`` is "default", a registered name, or "classical-baseline".
+    """Pre-label a volume: ``model`` is "default", a registered name, "classical-baseline" or
+    (radiographs) "ndelab-xray-classical".
 
     ``min_volume_mm3`` / ``min_diameter_mm`` drop calls smaller than that (converted to
     voxels with the scan's spacing). 2D volumes (radiographs) use the default 2D model, or the
-    classical baseline when no 2D model is registered.
+    classical radiograph detector (``inference.radiograph.detector``) when no 2D model is
+    registered; "classical-baseline" still names the older baseline for both.
     """
     t0 = time.perf_counter()
     if not 0.0 < threshold < 1.0:
@@ -124,8 +128,15 @@ def prelabel(
     dims = 2 if volume.is_2d else 3
     reg = registry or Registry()
     spec: ModelSpec | None = None
-    if model != BASELINE_NAME:
+    if model not in (BASELINE_NAME, XRAY_CLASSICAL):
         spec = reg.default(dims) if model == "default" else reg.get(model, version)
+    if spec is None and volume.is_2d and model != BASELINE_NAME:
+        # Radiographs without a 2D network: the NDE-style classical detector.
+        result = xray_detect(volume, min_voxels=min_voxels, progress=progress, cancel=cancel)
+        if model == "default":
+            result.details["note"] = f"no default 2D model: {XRAY_CLASSICAL} used"
+        result.seconds = time.perf_counter() - t0
+        return result
     if spec is None:  # asked for, or no model of this dimensionality exists
         result = baseline_detect(volume, min_voxels=min_voxels, progress=progress, cancel=cancel)
         if model == "default":

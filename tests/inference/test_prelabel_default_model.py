@@ -54,14 +54,16 @@ def test_default_model_finds_big_pores_of_a_held_out_phantom() -> None:
     assert all(0.0 <= c.score <= 1.0 for c in res.calls)
 
 
-def test_radiographs_use_the_baseline_unless_a_2d_model_is_named() -> None:
+def test_radiographs_use_the_xray_detector_unless_a_2d_model_is_named() -> None:
     from ndelab.volumes.phantom import make_radiograph
 
     reg = Registry()
     ph = make_radiograph(256, seed=10_321, kind="weld")
     res = prelabel(ph.volume, registry=reg)
     if reg.default(2) is None:
-        assert res.model_name == "classical-baseline" and "note" in res.details
+        assert (res.model_name, res.model_version) == ("ndelab-xray-classical", "1.0.0")
+        assert "note" in res.details
+        assert all(c.model_name == "ndelab-xray-classical" for c in res.calls)
     named = [s for s in reg.specs() if s.dims == 2]
     if named:
         res2 = prelabel(ph.volume, model=named[0].name, registry=reg)

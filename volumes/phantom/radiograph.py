@@ -183,6 +183,11 @@ def _casting(
     return thickness, mask, "aluminium", params, bosses
 
 
+def noise_sigma(intensity: F64, noise: float) -> F64:
+    """The detector's noise sigma at each noise-free intensity: Poisson-like plus a floor."""
+    return np.asarray(noise * (np.sqrt(np.maximum(intensity, 0)) + 10.0), dtype=np.float64)
+
+
 def make_radiograph(
     size: int = 512,
     *,
@@ -194,6 +199,7 @@ def make_radiograph(
     blur_sigma_px: float = 1.0,
     spacing_mm: float = 0.1,
     iqi: bool | IqiOptions = False,
+    defects: bool = True,
     progress: Progress | None = None,
     cancel: Cancel | None = None,
 ) -> Phantom:
@@ -209,6 +215,11 @@ def make_radiograph(
     the weld and a single-wire IQI below it, beside a uniform patch for the SNR; their places
     and their truth (the SRb the blur gives, each pair's dip) are in ``metadata["iqi"]``. Weld
     radiographs only. Without it the image is exactly what it was before IQIs existed.
+
+    ``defects=False`` makes the defect-free twin of the same call: every random draw is the
+    same (the defects are still placed, so the beam and the noise draws that follow do not
+    move), but their thickness changes stay out of the image and the labels are empty. With
+    ``noise=0`` as well it is the noise-free background an ideal observer knows.
     """
     hw = (int(size), int(size)) if shape is None else (int(shape[0]), int(shape[1]))
     if min(hw) < MIN_SIDE:
@@ -388,6 +399,12 @@ def make_radiograph(
     # Beer-Lambert with a little scatter, a non-uniform beam, detector blur and Poisson noise.
     mu = MU[material]
     mu_incl = MU[incl_material]
+    if not defects:  # the twin: same draws so far, no defects in the metal
+        maps.gas[:] = 0.0
+        maps.dense[:] = 0.0
+        placer.labels[:] = 0
+        placer.classes[:] = 0
+        placer.defects.clear()
     path = mu * np.clip(thickness - maps.gas, 0, None) + (mu_incl - mu) * maps.dense
     primary = np.exp(-path)
     scatter = SCATTER_FRACTION * ndimage.gaussian_filter(primary * part, SCATTER_SIGMA_PX)
@@ -403,7 +420,7 @@ def make_radiograph(
         opts = iqi if isinstance(iqi, IqiOptions) else IqiOptions()
         iqi_truth = _lay_iqis(intensity, yc, cap_w, spacing_mm, blur_sigma_px, noise, mu, opts)
     if noise > 0:
-        sigma = noise * (np.sqrt(np.maximum(intensity, 0)) + 10.0)
+        sigma = noise_sigma(intensity, noise)
         intensity = intensity + rng.standard_normal(hw) * sigma
     image = np.rint(np.clip(intensity, 0, 65535)).astype(np.uint16)[np.newaxis]
     report(progress, 0.95)
@@ -433,6 +450,8 @@ def make_radiograph(
     }
     if iqi_truth is not None:
         metadata["iqi"] = iqi_truth
+    if not defects:
+        metadata["params"]["defects"] = False
     ph = Phantom(
         volume=Volume(
             data=image,
@@ -490,7 +509,7 @@ def _lay_iqis(
     y0 = int((bottom[0] + bottom[1]) / 2 - rh / 2)
     x0 = int(x_free)
     patch = intensity[y0 : y0 + rh, x0 : x0 + rw]
-    sigma = noise * (np.sqrt(np.maximum(patch, 0)) + 10.0)
+    sigma = noise_sigma(patch, noise)
     snr = float(patch.mean() / np.sqrt(np.mean(sigma**2))) if noise > 0 else None
     truth["snr_roi"] = {
         "roi_yx": [y0, x0, y0 + rh, x0 + rw],

@@ -1,0 +1,97 @@
+"""The classical radiograph detector: pasted pores on flat and stepped backgrounds, prelabel."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from ndelab.inference.prelabel import prelabel
+from ndelab.inference.radiograph.detector import NAME, VERSION, detect, detect_image
+from ndelab.volumes.errors import UsageError
+from ndelab.volumes.volume import Volume
+
+PORES = [(60.0, 60.0, 6.0), (60.0, 190.0, 8.0), (190.0, 70.0, 5.0), (190.0, 200.0, 10.0)]
+
+
+def _image(step: bool, seed: int = 0, contrast: float = 0.08) -> np.ndarray:
+    """256² intensity: 10000 counts (7000 right of x = 128 with ``step``), bright pores."""
+    yy, xx = np.mgrid[0:256, 0:256].astype(np.float64)
+    base = np.full((256, 256), 10000.0)
+    if step:
+        base[:, 128:] = 7000.0
+    gain = np.ones_like(base)
+    for cy, cx, d in PORES:
+        gain += contrast * ((yy - cy) ** 2 + (xx - cx) ** 2 <= (d / 2) ** 2)
+    clean = ndimage.gaussian_filter(base * gain, 1.0, mode="nearest")
+    rng = np.random.default_rng(seed)
+    return clean + rng.standard_normal(clean.shape) * (np.sqrt(clean) + 10.0)
+
+
+def _hit(calls: list, cy: float, cx: float) -> bool:
+    return any(abs(c.centroid_zyx[1] - cy) < 4 and abs(c.centroid_zyx[2] - cx) < 4 for c in calls)
+
+
+@pytest.mark.parametrize("step", [False, True])
+def test_finds_pasted_pores_without_false_calls(step: bool) -> None:
+    calls, cand = detect_image(_image(step), pixel_mm=(0.1, 0.1))
+    assert all(_hit(calls, cy, cx) for cy, cx, _ in PORES)
+    assert len(calls) == len(PORES), [c.centroid_zyx for c in calls]  # none on the step
+    assert all(c.class_name == "pore" for c in calls)
+    # The background follows the step: no residual along it.
+    z = (_image(step) - cand.background) / cand.sigma
+    assert abs(float(np.median(z[100:160, 124:132]))) < 0.5
+
+
+def test_sizes_are_in_mm_and_follow_magnification() -> None:
+    img = _image(False)
+    d = {}
+    for mag in (1.0, 2.0):
+        calls, _ = detect_image(img, pixel_mm=(0.1, 0.1), magnification=mag)
+        big = next(c for c in calls if abs(c.centroid_zyx[2] - 200) < 4)
+        d[mag] = big.evidence["diameter_mm"]
+    assert 0.6 < d[1.0] < 1.4  # a 10 px pore at 0.1 mm
+    assert d[2.0] == pytest.approx(d[1.0] / 2)
+
+
+def test_darker_spots_are_inclusions() -> None:
+    img = _image(False)
+    yy, xx = np.mgrid[0:256, 0:256]
+    img = img * (1 - 0.3 * ((yy - 128) ** 2 + (xx - 128) ** 2 <= 9))
+    calls, _ = detect_image(img)
+    inc = [c for c in calls if c.class_name == "inclusion"]
+    assert len(inc) == 1 and abs(inc[0].centroid_zyx[1] - 128) < 3
+
+
+def test_a_thin_bright_line_is_a_crack() -> None:
+    # Oblique (20 degrees): a trace straight along a line-median direction is taken for
+    # background, a known limit of the directional background.
+    img = _image(False)
+    t = np.linspace(-20, 20, 400)
+    ys, xs = (
+        np.rint(128 + t * np.sin(0.35)).astype(int),
+        np.rint(128 + t * np.cos(0.35)).astype(int),
+    )
+    line = np.zeros(img.shape, bool)
+    line[ys, xs] = True
+    img = img * (1 + 0.1 * ndimage.binary_dilation(line))
+    calls, _ = detect_image(img)
+    crack = [c for c in calls if c.class_name == "crack"]
+    assert len(crack) == 1 and crack[0].evidence["linear"] == 1.0
+
+
+def test_prelabel_2d_path_returns_the_detector_calls() -> None:
+    vol = Volume(data=_image(True)[np.newaxis].astype(np.uint16), spacing_mm=(0.1, 0.1, 0.1))
+    res = prelabel(vol)
+    assert (res.model_name, res.model_version) == (NAME, VERSION)
+    assert len(res.calls) == len(PORES)
+    assert all((c.model_name, c.model_version) == (NAME, VERSION) for c in res.calls)
+    assert all(c.mask.shape[0] == 1 and c.mask.any() for c in res.calls)
+    named = prelabel(vol, model=NAME)
+    assert [c.bbox_zyx for c in named.calls] == [c.bbox_zyx for c in res.calls]
+
+
+def test_refuses_a_ct_volume() -> None:
+    vol = Volume(data=np.zeros((4, 32, 32), np.uint16), spacing_mm=(1.0, 1.0, 1.0))
+    with pytest.raises(UsageError):
+        detect(vol)
