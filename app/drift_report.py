@@ -7,7 +7,8 @@ were stored (``volumes.features``, measured from the scan's file when it is stil
 each model's reference and calibration (``inference.registry``), and the figures
 (``inference.drift``).
 
-Input drift is judged per model on the last ``window`` scans of its kind (CT volumes for a 3D
+Input drift is judged per model (the one asked for, else every model on this machine with a
+drift reference) on the last ``window`` scans of its kind (CT volumes for a 3D
 model, radiographs for a 2D one): the store does not record which model looked at a scan that
 got no calls. Output drift is per model version found in the store, in windows of ``window``
 scans. The overall verdict is the worst of the input verdicts and each version's latest
@@ -52,7 +53,7 @@ def parse_model(text: str) -> tuple[str, str | None]:
 
 
 def _reference_models(registry: Registry, model: str | None) -> list[ModelSpec]:
-    """The models whose input drift is judged: the named one, or the 3D and 2D defaults."""
+    """The models whose input drift is judged: the named one, or every one with a reference."""
     if model is not None:
         name, version = parse_model(model)
         if name == BASELINE_NAME:
@@ -63,8 +64,7 @@ def _reference_models(registry: Registry, model: str | None) -> list[ModelSpec]:
                 f"model {spec.key} has no drift reference: {spec.drift_reference} does not exist"
             )
         return [spec]
-    specs = [registry.default(dims) for dims in (3, 2)]
-    return [s for s in specs if s is not None and s.drift_reference.is_file()]
+    return [s for s in registry.specs() if s.drift_reference.is_file()]
 
 
 def _scan_dims(scan: Mapping[str, Any]) -> int:

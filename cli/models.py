@@ -61,7 +61,11 @@ def add_parsers(sub: Any) -> None:
         "drift of its calls (scores, calls per scan, accept rate) from the review database",
     )
     p.add_argument("--db", required=True, help="database URL or SQLite file")
-    p.add_argument("--model", help="NAME or NAME@VERSION (default: the 2D and 3D default models)")
+    p.add_argument(
+        "--model",
+        help="NAME or NAME@VERSION (default: every model with a drift reference, "
+        "and every model version in the database)",
+    )
     p.add_argument("--window", type=int, default=30, help="scans per window (default 30)")
     p.add_argument("--alerts", help="alert levels (default resources/drift/alerts.yaml)")
     p.add_argument("--json", action="store_true")

@@ -8,9 +8,10 @@ same phantom recipe the model was trained on). Per feature:
 - the two-sample Kolmogorov-Smirnov test (``scipy.stats.ks_2samp``): D, the largest gap
   between the two empirical CDFs (0 = the same, 1 = disjoint), and its p-value (how likely a
   gap that large is when nothing changed);
-- the population stability index over B bins cut at the reference's quantiles:
+- the population stability index over B bins cut at the reference's quantiles (and one
+  bin each below and above the reference's range):
   ``PSI = sum_i (a_i - e_i) * ln(a_i / e_i)``, with e_i the reference's and a_i the window's
-  share in bin i (each count + 0.5 before normalising, so an empty bin is finite). The usual
+  share in bin i (an empty bin counts as half a scan, so the index stays finite). The usual
   reading: below 0.1 stable, 0.1-0.25 a moderate shift worth a look, above 0.25 a major
   shift. That reading assumes large samples: with n scans against m reference samples, PSI
   averages about (B - 1) * (1/n + 1/m) even with no drift (``psi_expected``), so the verdict
@@ -218,17 +219,28 @@ def _values(records: Sequence[Mapping[str, Any]], name: str) -> list[float]:
 
 
 def psi(reference: npt.ArrayLike, current: npt.ArrayLike, bins: int = 10) -> tuple[float, float]:
-    """(PSI, its expected value with no drift) over ``bins`` reference-quantile bins.
+    """(PSI, its expected value with no drift) over ``bins`` reference-quantile bins, plus one
+    below and one above everything the reference holds (a new spacing, a brighter scan).
 
-    Repeated quantiles (a reference with few distinct values, e.g. one spacing) merge bins.
+    Repeated quantiles (a reference with few distinct values, e.g. one spacing) merge bins;
+    a bin empty on both sides is left out.
     """
-    ref = np.sort(np.asarray(reference, dtype=np.float64))
+    ref = np.asarray(reference, dtype=np.float64)
     cur = np.asarray(current, dtype=np.float64)
-    edges = np.unique(np.quantile(ref, np.arange(1, bins) / bins))
-    e = np.bincount(np.searchsorted(edges, ref, side="right"), minlength=edges.size + 1)
-    a = np.bincount(np.searchsorted(edges, cur, side="right"), minlength=edges.size + 1)
-    e_share = (e + 0.5) / (e.sum() + 0.5 * e.size)
-    a_share = (a + 0.5) / (a.sum() + 0.5 * a.size)
+    inner = np.unique(np.quantile(ref, np.arange(1, bins) / bins))
+    lo, hi = float(ref.min()), float(ref.max())
+
+    def counts(x: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
+        idx = np.searchsorted(inner, x, side="right") + 1
+        idx[x < lo] = 0
+        idx[x > hi] = inner.size + 2
+        return np.bincount(idx, minlength=inner.size + 3)
+
+    e, a = counts(ref), counts(cur)
+    used = (e + a) > 0
+    e, a = e[used], a[used]
+    e_share = np.maximum(e, 0.5) / max(ref.size, 1)  # an empty bin counts as half a scan
+    a_share = np.maximum(a, 0.5) / max(cur.size, 1)
     value = float(np.sum((a_share - e_share) * np.log(a_share / e_share)))
     expected = (e.size - 1) * (1.0 / max(cur.size, 1) + 1.0 / max(ref.size, 1))
     return value, float(expected)
