@@ -72,19 +72,19 @@ def _scan_dims(scan: Mapping[str, Any]) -> int:
     return 2 if len(shape) == 3 and int(shape[0]) == 1 else 3
 
 
-def _measure(scan: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The stored features when current, else measured from the scan's file; None when the
-    file is gone or unreadable."""
+def _measure(scan: Mapping[str, Any]) -> tuple[dict[str, Any] | None, str]:
+    """(features, how): the stored ones when current ("stored"), else measured from the scan's
+    file ("from_file"); (None, "unmeasured") when the file is gone or unreadable."""
     stored = scan.get("features")
     if isinstance(stored, Mapping) and stored.get("version") == FEATURES_VERSION:
-        return dict(stored)
+        return dict(stored), "stored"
     path = scan.get("path")
     if not path or not Path(str(path)).is_file():
-        return None
+        return None, "unmeasured"
     try:
-        return scan_features(open_volume(str(path)))
+        return scan_features(open_volume(str(path))), "from_file"
     except (NdelabError, OSError, ValueError):
-        return None
+        return None, "unmeasured"
 
 
 def window_features(
@@ -96,19 +96,16 @@ def window_features(
     cancel: Cancel | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """The features of the last ``window`` scans of a kind, and how they were had:
-    {"stored", "from_file", "unmeasured"}."""
+    {"stored", "from_file", "unmeasured"} counts. Features measured from a file are not
+    written back: a scan row never changes after it is recorded (and synced whole)."""
     recent = [s for s in scans if _scan_dims(s) == dims][-window:]
     records: list[dict[str, Any]] = []
     counts = {"stored": 0, "from_file": 0, "unmeasured": 0}
     for i, scan in enumerate(recent):
         check(cancel, "the drift report")
-        stored = scan.get("features")
-        features = _measure(scan)
-        if features is None:
-            counts["unmeasured"] += 1
-        else:
-            current = isinstance(stored, Mapping) and stored.get("version") == FEATURES_VERSION
-            counts["stored" if current else "from_file"] += 1
+        features, how = _measure(scan)
+        counts[how] += 1
+        if features is not None:
             records.append(features)
         report(progress, (i + 1) / max(len(recent), 1))
     return records, counts
@@ -127,6 +124,12 @@ def _reference_scores(registry: Registry, calls: Sequence[Mapping[str, Any]]) ->
         if scores:
             out[key] = scores
     return out
+
+
+def _span(progress: Progress | None, lo: float, hi: float) -> Progress | None:
+    if progress is None:
+        return None
+    return lambda f: report(progress, lo + (hi - lo) * f)
 
 
 def drift_report(
@@ -150,14 +153,11 @@ def drift_report(
     inputs = []
     for i, spec in enumerate(specs):
         reference = DriftReference.read(spec.drift_reference)
-        span = (i / len(specs), (i + 1) / len(specs))
         records, counts = window_features(
             scans,
             reference.dims,
             window,
-            progress=None
-            if progress is None
-            else (lambda f, a=span[0], b=span[1]: report(progress, 0.9 * (a + (b - a) * f))),
+            progress=_span(progress, 0.9 * i / len(specs), 0.9 * (i + 1) / len(specs)),
             cancel=cancel,
         )
         result = input_drift(reference, records, alerts)

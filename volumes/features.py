@@ -25,7 +25,6 @@ the training side (inference) and the store side (annotation) both call this one
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -200,12 +199,3 @@ def scan_features(volume: Volume) -> dict[str, Any]:
     out["edge_width"] = _clean(_GAUSS_10_90 * _edge_sigma(slices, floor))
     out["spacing"] = _clean(float(np.mean(volume.spacing_mm))) if volume.spacing_known else None
     return {k: out[k] for k in ("version", "dims", *feature_names(dims))}
-
-
-def feature_vector(features: Mapping[str, Any], names: tuple[str, ...]) -> list[float | None]:
-    """The named values of a features record, None where missing or not a number."""
-    out: list[float | None] = []
-    for name in names:
-        v = features.get(name)
-        out.append(float(v) if isinstance(v, int | float) and np.isfinite(v) else None)
-    return out
