@@ -18,6 +18,7 @@ from ndelab.annotation.store import (
     list_scans,
     record_scan,
 )
+from ndelab.volumes.features import scan_features
 from ndelab.volumes.identity import volume_sha256
 from ndelab.volumes.part import segment_part
 from ndelab.volumes.progress import Cancel, Progress
@@ -40,7 +41,8 @@ def attach_scan(
     part_mask: npt.NDArray[np.bool_] | None = None,
 ) -> tuple[str, bool]:
     """The scan id of this volume in the store, recording Part and Scan the first time (with
-    the part's volume from ``part_mask``, found in the scan when not given).
+    the part's volume from ``part_mask``, found in the scan when not given, and the scan's
+    drift features, read from a few slices).
 
     Returns (scan_id, created).
     """
@@ -49,7 +51,10 @@ def attach_scan(
         return existing, False
     if part_mask is None:
         part_mask = segment_part(volume)
-    _, scan_id = record_scan(store, volume, user=user, sha256=sha256, part_mask=part_mask)
+    features = scan_features(volume)
+    _, scan_id = record_scan(
+        store, volume, user=user, sha256=sha256, part_mask=part_mask, features=features
+    )
     return scan_id, True
 
 

@@ -1,4 +1,4 @@
-"""Model commands: ``train``, ``evaluate``, ``models``."""
+"""Model commands: ``train``, ``evaluate``, ``models``, ``drift``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ndelab.cli.common import print_json
+from ndelab.cli.common import open_db, print_json
 from ndelab.volumes.errors import UsageError
 
 if TYPE_CHECKING:
@@ -58,6 +58,22 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("names", nargs="*")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_models)
+
+    p = sub.add_parser(
+        "drift",
+        help="input drift of recent scans against a model's training reference, and output "
+        "drift of its calls (scores, calls per scan, accept rate) from the review database",
+    )
+    p.add_argument("--db", required=True, help="database URL or SQLite file")
+    p.add_argument(
+        "--model",
+        help="NAME or NAME@VERSION (default: every model with a drift reference, "
+        "and every model version in the database)",
+    )
+    p.add_argument("--window", type=int, default=30, help="scans per window (default 30)")
+    p.add_argument("--alerts", help="alert levels (default resources/drift/alerts.yaml)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_drift)
 
 
 def train_config(args: argparse.Namespace) -> TrainConfig:
@@ -182,4 +198,25 @@ def cmd_models(args: argparse.Namespace) -> int:
         "held_out": [s.metrics.get("held_out", s.metrics) for s in specs],
     }
     print_json(out)
+    return 0
+
+
+def cmd_drift(args: argparse.Namespace) -> int:
+    from ndelab.annotation.store.database import normalise_url
+    from ndelab.app.drift_report import drift_report, summary_lines
+
+    url = normalise_url(args.db)
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
+        raise UsageError(f"database {args.db} does not exist")  # a typo makes no new database
+    with open_db(args) as store:
+        report = drift_report(
+            store,
+            model=args.model,
+            window=args.window,
+            alerts_path=None if args.alerts is None else Path(args.alerts),
+        )
+    if args.json:
+        print_json(report)
+    else:
+        print("\n".join(summary_lines(report)))
     return 0

@@ -31,6 +31,7 @@ from ndelab.volumes.errors import NdelabError
 BASELINE_NAME = "classical-baseline"
 _VERSION_RE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._+-]{0,63}$")
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+DRIFT_REFERENCE_FILE = "drift_reference.json"
 
 
 class ModelError(NdelabError):
@@ -62,6 +63,12 @@ class ModelSpec:
     @property
     def window(self) -> int:
         return int(self.input.get("window", 64))
+
+    @property
+    def drift_reference(self) -> Path:
+        """The input drift reference beside model.json (inference.drift_reference makes it;
+        a fine-tuned user version has none until one is made for it)."""
+        return self.weights.parent / DRIFT_REFERENCE_FILE
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -147,9 +147,11 @@ def record_scan(
     part_mask: npt.NDArray[np.bool_] | None = None,
     part_id: str | None = None,
     part_name: str | None = None,
+    features: Mapping[str, Any] | None = None,
 ) -> tuple[str, str]:
-    """Record a scan (and its Part, unless ``part_id``) with its geometry, DICONDE component
-    and the part's material volume from ``part_mask``; returns (part_id, scan_id)."""
+    """Record a scan (and its Part, unless ``part_id``) with its geometry, DICONDE component,
+    the part's material volume from ``part_mask`` and its drift ``features``
+    (volumes.features.scan_features, measured by the caller); returns (part_id, scan_id)."""
     diconde: dict[str, Any] = {}
     if isinstance(volume.metadata, dict):
         diconde = dict(volume.metadata.get("diconde") or {})
@@ -178,6 +180,7 @@ def record_scan(
         spacing_known=volume.spacing_known,
         part_volume_mm3=None if part_mask is None else part_volume_mm3(part_mask, spacing),
         diconde=jsonable(diconde),
+        features=None if features is None else jsonable(dict(features)),
     )
     return part_id, scan_id
 

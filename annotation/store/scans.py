@@ -68,8 +68,10 @@ def add_scan(
     spacing_known: bool = True,
     part_volume_mm3: float | None = None,
     diconde: Mapping[str, Any] | None = None,
+    features: Mapping[str, Any] | None = None,
 ) -> str:
-    """Record a scan file of a part with its geometry; returns the scan id."""
+    """Record a scan file of a part with its geometry (and its drift features, when
+    measured); returns the scan id."""
     user = check_user(user)
     now = utcnow()
     row = {
@@ -88,6 +90,7 @@ def add_scan(
         "spacing_known": int(bool(spacing_known)),
         "part_volume_mm3": part_volume_mm3,
         "diconde": dict(diconde or {}),
+        "features": None if features is None else dict(features),
         **versioned_columns(store, user, now),
     }
     after = {k: row[k] for k in ("part_id", "path", "sha256", "modality", "shape", "spacing_mm")}

@@ -101,6 +101,9 @@ class Scan(Versioned, Base):
     spacing_known: Mapped[int] = mapped_column(Integer, default=1)
     part_volume_mm3: Mapped[float | None] = mapped_column(Float)
     diconde: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # Migration 0003: the scan's input features for drift checks (volumes.features), measured
+    # when it was recorded; NULL for scans recorded before.
+    features: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class Indication(Versioned, Base):
