@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from ndelab.volumes.part import otsu_threshold, sample_slices
+from ndelab.volumes.part import normalisation_levels, sample_slices
 from ndelab.volumes.volume import Volume
 
 
@@ -40,22 +40,11 @@ def estimate_levels(volume: Volume) -> Levels:
     A radiograph has no air/material pair in general (a weld fills the frame), so its 0.5 and
     99.5 percentiles map to 0 and 1 instead.
     """
-    values = sample_slices(volume)
-    if volume.is_2d:
-        lo, hi = (float(v) for v in np.percentile(values, [0.5, 99.5]))
-        return Levels(lo, hi if hi > lo else lo + 1.0)
-    return levels_from_sample(values)
+    low, high, _ = normalisation_levels(sample_slices(volume), volume.is_2d)
+    return Levels(low, high)
 
 
 def levels_from_sample(values: npt.NDArray[np.floating]) -> Levels:
-    values = values[np.isfinite(values)]
-    if values.size == 0:
-        return Levels(0.0, 1.0)
-    t = otsu_threshold(values)
-    low = values[values < t]
-    high = values[values >= t]
-    air = float(np.median(low)) if low.size else float(values.min())
-    material = float(np.median(high)) if high.size else float(values.max())
-    if not material > air:
-        material = air + max(1.0, abs(air) * 1e-3)
-    return Levels(air, material)
+    """The CT levels of a grey-value sample (volumes.part.normalisation_levels)."""
+    low, high, _ = normalisation_levels(np.asarray(values, np.float64), is_2d=False)
+    return Levels(low, high)

@@ -31,7 +31,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import ndimage
 
-from ndelab.volumes.part import otsu_threshold, sample_slices
+from ndelab.volumes.part import normalisation_levels, sample_slices
 from ndelab.volumes.volume import Volume
 
 FEATURES_VERSION = 1
@@ -72,28 +72,6 @@ _MIN_PIXELS = 64
 def feature_names(dims: int) -> tuple[str, ...]:
     """The features measured on a CT volume (3) or a radiograph (2)."""
     return CT_FEATURES if dims == 3 else RADIOGRAPH_FEATURES
-
-
-def normalisation_levels(
-    values: npt.NDArray[np.float64], is_2d: bool
-) -> tuple[float, float, float]:
-    """(low, high, threshold) of a grey-value sample: the levels the models normalise by
-    (inference.intensity.estimate_levels, which this repeats: volumes cannot import it).
-    CT: Otsu splits air from material, the medians of both sides; a radiograph: its 0.5 and
-    99.5 percentiles."""
-    values = values[np.isfinite(values)]
-    if values.size == 0:
-        return 0.0, 1.0, 0.5
-    if is_2d:
-        lo, hi = (float(v) for v in np.percentile(values, [0.5, 99.5]))
-        return lo, hi if hi > lo else lo + 1.0, (lo + hi) / 2
-    t = otsu_threshold(values)
-    low, high = values[values < t], values[values >= t]
-    air = float(np.median(low)) if low.size else float(values.min())
-    material = float(np.median(high)) if high.size else float(values.max())
-    if not material > air:
-        material = air + max(1.0, abs(air) * 1e-3)
-    return air, material, t
 
 
 def _feature_slices(volume: Volume) -> list[npt.NDArray[np.float32]]:

@@ -46,6 +46,28 @@ def sample_slices(volume: Volume, rng_seed: int = 0) -> npt.NDArray[np.float64]:
     return values
 
 
+def normalisation_levels(
+    values: npt.NDArray[np.float64], is_2d: bool
+) -> tuple[float, float, float]:
+    """(low, high, threshold) of a grey-value sample: the levels the models normalise by (map
+    low to 0 and high to 1). CT: Otsu splits air from material, low and high are the medians
+    of both sides; a radiograph (no air/material pair in general: a weld fills the frame):
+    its 0.5 and 99.5 percentiles."""
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return 0.0, 1.0, 0.5
+    if is_2d:
+        lo, hi = (float(v) for v in np.percentile(values, [0.5, 99.5]))
+        return lo, hi if hi > lo else lo + 1.0, (lo + hi) / 2
+    t = otsu_threshold(values)
+    low, high = values[values < t], values[values >= t]
+    air = float(np.median(low)) if low.size else float(values.min())
+    material = float(np.median(high)) if high.size else float(values.max())
+    if not material > air:
+        material = air + max(1.0, abs(air) * 1e-3)
+    return air, material, t
+
+
 def segment_part(
     volume: Volume, progress: Progress | None = None, cancel: Cancel | None = None
 ) -> npt.NDArray[np.bool_] | None:

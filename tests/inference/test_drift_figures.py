@@ -27,8 +27,8 @@ from ndelab.inference.drift import (
 )
 from ndelab.inference.intensity import estimate_levels
 from ndelab.inference.registry import Registry
-from ndelab.volumes.features import feature_names, normalisation_levels
-from ndelab.volumes.part import sample_slices
+from ndelab.volumes.features import feature_names
+from ndelab.volumes.part import normalisation_levels, sample_slices
 from ndelab.volumes.phantom import make_ct_phantom, make_radiograph
 
 
