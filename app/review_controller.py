@@ -9,6 +9,7 @@ from PySide6.QtCore import QObject, Signal
 
 from ndelab.app.controller import ViewerController
 from ndelab.app.review_session import ReviewSession
+from ndelab.app.shortcuts import keys
 from ndelab.volumes.errors import NdelabError
 
 log = logging.getLogger(__name__)
@@ -93,7 +94,7 @@ class ReviewController(QObject):
         """A decision key pressed with no call selected (say before the review has loaded) is
         a hint in the status bar, not a modal dialog that would swallow the next keys."""
         if session.current is None:
-            self.message.emit("Select a call first (N: next call)")
+            self.message.emit(f"Select a call first ({keys('next_call')}: next call)")
             return False
         return True
 

@@ -24,6 +24,7 @@ from ndelab.app import jobs
 from ndelab.app.controller import ViewerController
 from ndelab.inference.sam.errors import SamError
 from ndelab.volumes.display import Window
+from ndelab.volumes.errors import NdelabError
 from ndelab.volumes.volume import Volume
 
 log = logging.getLogger(__name__)
@@ -271,7 +272,11 @@ class SamController(QObject):
                 segmenter.use_embedding(axis, index, embedding)
             self.readyChanged.emit()
             self.statusChanged.emit(self.status_text())
-            self._serve()  # under a window changed meanwhile, that window's embedding is made
+            try:
+                self._serve()  # under a window changed meanwhile, that window's is made
+            except NdelabError as exc:  # a late answer's failure is the user's, not a crash
+                self._request = None
+                self.statusChanged.emit(f"SAM: {exc}")
 
         def failed(message: str) -> None:
             self._encoding = None
@@ -364,9 +369,6 @@ class SamController(QObject):
             self._prefetcher.focus(0, zyx[0])
         elif self.active and self._segmenter is not None and self._segmenter.mode == "sam":
             self.activate()  # the planner finished: start again around the new slice
-
-    def ready_count(self, axis: int = 0) -> int:
-        return 0 if self._segmenter is None else len(self._segmenter.ready_slices(axis))
 
     def status_text(self) -> str:
         if self._segmenter is None:

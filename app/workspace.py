@@ -143,15 +143,14 @@ def open_review(
     if known is not None:
         return ReviewSession(store, known, user)
     part_mask = segment_part(volume, part(0.3, 0.4), cancel)
-    scan_id, _ = attach_scan(store, volume, sha, user, part_mask=part_mask)
+    result = None
     if prelabel_if_new:
-        prelabel_into(
-            store,
-            scan_id,
-            volume,
-            user,
-            part_mask=part_mask,
-            progress=part(0.4, 1.0),
-            cancel=cancel,
-        )
+        from ndelab.inference.prelabel import prelabel  # torch loads only when asked for
+
+        # Pre-label before the scan is recorded: a cancelled or failed run leaves nothing
+        # behind, so the next open pre-labels it again instead of finding an empty scan.
+        result = prelabel(volume, progress=part(0.4, 1.0), cancel=cancel)
+    scan_id, _ = attach_scan(store, volume, sha, user, part_mask=part_mask)
+    if result is not None:
+        store_calls(store, scan_id, result.calls, volume, user, part_mask)
     return ReviewSession(store, scan_id, user)

@@ -64,12 +64,16 @@ def _wait_for_display(app: Any, window: Any) -> None:
     """The histogram and the 3D copy are read in background jobs: the picture waits for them."""
     end = time.monotonic() + DISPLAY_TIMEOUT_S
     while window.display_pending():
+        if window.background_error is not None:
+            raise NdelabError(window.background_error)
         if time.monotonic() > end:
             raise NdelabError(
                 "the histogram and 3D view took too long to prepare for the screenshot"
             )
         app.processEvents()
         time.sleep(0.01)
+    if window.background_error is not None:
+        raise NdelabError(window.background_error)
 
 
 def take_screenshot(

@@ -8,6 +8,8 @@ lazy volume is read once and never copied whole in another dtype.
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import numpy.typing as npt
 
@@ -15,10 +17,16 @@ from ndelab import native
 from ndelab.volumes.progress import Cancel, Progress, check, report
 from ndelab.volumes.volume import Volume
 
+log = logging.getLogger(__name__)
+
 MAX_SLICES = 24
 MAX_SAMPLES = 2_000_000
 # A material peak this close to the air peak is noise, not a part in air.
 MIN_CONTRAST = 1e-6
+# The mask is whole-volume (1 byte a voxel, twice over while holes are filled): above this a
+# scan larger than memory must still open, so its part is not segmented (porosity then falls
+# back to the scanned volume, and the log says so).
+MAX_PART_VOXELS = 2**28
 
 
 def otsu_threshold(values: npt.NDArray[np.floating], bins: int = 512) -> float:
@@ -74,6 +82,14 @@ def segment_part(
     """The part's mask (material with its closed pores filled), or None where there is no part
     in air to find: a radiograph (the part fills the frame) or a scan of one grey value."""
     if volume.is_2d:
+        return None
+    if int(np.prod(volume.shape)) > MAX_PART_VOXELS:
+        log.warning(
+            "%s: %s voxels, more than the %s the part mask may take; the part is not segmented",
+            volume.source or "the scan",
+            int(np.prod(volume.shape)),
+            MAX_PART_VOXELS,
+        )
         return None
     values = sample_slices(volume)
     values = values[np.isfinite(values)]

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QApplication,
@@ -63,6 +63,9 @@ FILE_FILTER = (
 
 
 class MainWindow(ReviewActions, SharedDatabaseActions, QMainWindow):
+    # An unexpected error's notice: a queued hop to the GUI thread when a worker raised it.
+    errorNotice = Signal(str, object)
+
     def __init__(
         self,
         settings: Settings | None = None,
@@ -324,7 +327,8 @@ class MainWindow(ReviewActions, SharedDatabaseActions, QMainWindow):
     def install_excepthook(self, log_file: Path) -> Callable[[], None]:
         """Unexpected exceptions in slots: the traceback goes to the log, one sentence to a
         dialog here, and the window stays up. Returns what uninstalls it."""
-        return excepthook.install(excepthook.ErrorReporter(log_file, self._unexpected_error))
+        self.errorNotice.connect(self._unexpected_error)
+        return excepthook.install(excepthook.ErrorReporter(log_file, self.errorNotice.emit))
 
     def _unexpected_error(self, sentence: str, closed: Callable[[], None]) -> None:
         # Not exec(): a nested event loop inside sys.excepthook would run more failing slots.
@@ -425,8 +429,9 @@ class MainWindow(ReviewActions, SharedDatabaseActions, QMainWindow):
 
     # -- showing
     def show_volume(self, volume: Volume) -> None:
-        if self.edits.ruler is not None:  # a ruler belongs to the scan it was drawn on
-            self.edits.cancel()
+        # A stroke, prompts, a SAM proposal or a ruler belong to the scan they were made on.
+        self.edits.cancel()
+        self.background_error = None
         self.set_layout_2d(volume.is_2d)
         self.controller.set_volume(volume)
         self._prepare_display(volume)
@@ -465,7 +470,13 @@ class MainWindow(ReviewActions, SharedDatabaseActions, QMainWindow):
 
         def failed(message: str) -> None:
             ended()
-            self.error(f"Preparing {what}", message)
+            # Not modal: a background failure must not block the window (or a headless
+            # screenshot waiting for it), and the slices stay usable without it.
+            self.background_error = message
+            self.statusBar().showMessage(message, 10000)
+            box = QMessageBox(QMessageBox.Icon.Critical, f"Preparing {what}", message, parent=self)
+            box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            box.open()
 
         self.background.started(what, slot.cancel)
         slot.start(
@@ -475,6 +486,8 @@ class MainWindow(ReviewActions, SharedDatabaseActions, QMainWindow):
             cancelled=ended,
             progress=lambda f: self.background.progressed(what, f),
         )
+
+    background_error: str | None = None  # the last background display job's failure
 
     def display_pending(self) -> bool:
         """True while the shown volume's histogram or 3D copy is still being read."""

@@ -36,6 +36,7 @@ from ndelab.app.editing.tool import (
 )
 from ndelab.app.review_session import ReviewSession
 from ndelab.app.ruler import Ruler
+from ndelab.app.shortcuts import keys
 from ndelab.app.viewer_state import ViewerState
 from ndelab.volumes.errors import NdelabError
 
@@ -53,7 +54,7 @@ TOOL_MAKERS: dict[str, Callable[[], Tool]] = {
 }
 TOOLS = (NAVIGATE, *TOOL_MAKERS)
 SAM_TOOLS = ("sam2d", "sam3d")
-EMPTY_CALL = "the edit would leave the call empty; reject it instead (R)"
+EMPTY_CALL = f"the edit would leave the call empty; reject it instead ({keys('reject')})"
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from ndelab.annotation.store import (
     get_scan,
     import_labels,
     list_calls,
+    list_scans,
     review,
 )
 from ndelab.app.workspace import attach_scan, store_calls
@@ -89,3 +90,34 @@ def test_both_paths_record_the_same_part_volume_depths_and_porosity(tmp_path: Pa
     assert porosity_a[1] == porosity_b[1] == "part volume"
     assert porosity_a[0] == pytest.approx(porosity_b[0])
     assert None not in depths_a and depths_a == pytest.approx(depths_b)
+
+
+def test_a_cancelled_prelabel_leaves_no_empty_scan_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The window cancels a review when another file is opened: the scan must be pre-labelled
+    when it is opened again, not found with an empty queue."""
+    import ndelab.inference.prelabel as prelabel_module
+    from ndelab.app.workspace import open_review
+    from ndelab.volumes.progress import Cancelled
+
+    ph = make_ct_phantom(48, seed=3)
+    runs: list[str] = []
+
+    def cancelled(*_args: object, **_kwargs: object) -> object:
+        runs.append("cancelled")
+        raise Cancelled("pre-labelling")
+
+    def finds_the_defects(*_args: object, **_kwargs: object) -> object:
+        runs.append("done")
+        return SimpleNamespace(calls=_model_calls(np.asarray(ph.labels)))
+
+    with Store(tmp_path / "review.db") as store:
+        monkeypatch.setattr(prelabel_module, "prelabel", cancelled)
+        with pytest.raises(Cancelled):
+            open_review(store, ph.volume, "ana", prelabel_if_new=True)
+        assert list_scans(store) == [] and list_calls(store) == []
+        monkeypatch.setattr(prelabel_module, "prelabel", finds_the_defects)
+        session = open_review(store, ph.volume, "ana", prelabel_if_new=True)
+        assert runs == ["cancelled", "done"]
+        assert len(session.rows) == int(np.asarray(ph.labels).max()) > 0
