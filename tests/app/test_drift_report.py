@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 import pytest
+from model_calls import calls_from_labels
 
 from ndelab.annotation.store import Store, get_scan, list_calls, record_scan, review
 from ndelab.app.drift_report import drift_report, parse_model, summary_lines
@@ -53,34 +53,19 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Registry:
     return Registry(builtin_dir=root, user_dir=root / "user")
 
 
-def _calls(labels: np.ndarray, score: float) -> list[SimpleNamespace]:
-    calls = []
-    for i in range(1, int(labels.max()) + 1):
-        zyx = np.argwhere(labels == i)
-        if zyx.size == 0:
-            continue
-        lo, hi = zyx.min(0), zyx.max(0) + 1
-        crop = labels[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]] == i
-        calls.append(
-            SimpleNamespace(
-                mask=crop,
-                bbox_zyx=(*lo.tolist(), *hi.tolist()),
-                class_name="pore",
-                score=score,
-                model_name="unit3d",
-                model_version="1",
-            )
-        )
-    return calls
-
-
 def _review_store(store: Store, tmp_path: Path, n: int = 4) -> list[str]:
     scans = []
     for k in range(n):
         ph = make_ct_phantom(48, seed=10000 + k, noise=1.0)
         scan_id, created = attach_scan(store, ph.volume, f"sha-{k}", "ana")
         assert created
-        ids = store_calls(store, scan_id, _calls(np.asarray(ph.labels), 0.9), ph.volume, "ana")
+        ids = store_calls(
+            store,
+            scan_id,
+            calls_from_labels(np.asarray(ph.labels), model="unit3d"),
+            ph.volume,
+            "ana",
+        )
         for j, call in enumerate(ids):
             review(store, call, "accept" if j % 4 else "reject", "ana", "checked")
         scans.append(scan_id)

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from model_calls import calls_from_labels
 
 from ndelab.annotation import Criteria, parse_criteria
 from ndelab.annotation.store import (
@@ -35,28 +36,6 @@ def _data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NDELAB_DATA_DIR", str(tmp_path / "data"))
 
 
-def _model_calls(labels: np.ndarray) -> list[SimpleNamespace]:
-    """What a pre-labeller returns: per defect, the mask cropped to its box."""
-    calls = []
-    for i in range(1, int(labels.max()) + 1):
-        zyx = np.argwhere(labels == i)
-        if zyx.size == 0:
-            continue
-        lo, hi = zyx.min(0), zyx.max(0) + 1
-        crop = labels[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]] == i
-        calls.append(
-            SimpleNamespace(
-                mask=crop,
-                bbox_zyx=(*lo.tolist(), *hi.tolist()),
-                class_name="pore",
-                score=0.9,
-                model_name="unit",
-                model_version="1",
-            )
-        )
-    return calls
-
-
 def _porosity(store: Store, scan_id: str, criteria: Criteria) -> tuple[float, str]:
     for call in list_calls(store, scan_id):
         review(store, call["id"], "accept", "ana")
@@ -79,7 +58,7 @@ def test_both_paths_record_the_same_part_volume_depths_and_porosity(tmp_path: Pa
 
     with Store(tmp_path / "window.db") as b:  # the window's and the CLI's prelabel path
         scan_b, created = attach_scan(b, volume, "sha-of-the-scan", "ana")
-        ids = store_calls(b, scan_b, _model_calls(labels), volume, "ana")
+        ids = store_calls(b, scan_b, calls_from_labels(labels), volume, "ana")
         depths_b = sorted(get_call(b, c)["distance_to_surface_mm"] for c in ids)
         part_b = get_scan(b, scan_b)["part_volume_mm3"]
         porosity_b = _porosity(b, scan_b, criteria)
@@ -110,7 +89,7 @@ def test_a_cancelled_prelabel_leaves_no_empty_scan_behind(
 
     def finds_the_defects(*_args: object, **_kwargs: object) -> object:
         runs.append("done")
-        return SimpleNamespace(calls=_model_calls(np.asarray(ph.labels)))
+        return SimpleNamespace(calls=calls_from_labels(np.asarray(ph.labels)))
 
     with Store(tmp_path / "review.db") as store:
         monkeypatch.setattr(prelabel_module, "prelabel", cancelled)
