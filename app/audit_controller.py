@@ -5,6 +5,7 @@ with its masks, seconds on a large store), and where a scan's file is, to jump t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +14,7 @@ from ndelab.annotation.store.agreement import agreement, overruled
 from ndelab.volumes.progress import Cancel, Progress, check, report
 
 WHAT = "reading the model audit"
+SETTLE_S = 10.0  # how long the audit waits for the reviewer's decisions still being written
 
 
 @dataclass(frozen=True)
@@ -34,9 +36,16 @@ def load_audit(
     scan_id: str | None = None,
     progress: Progress | None = None,
     cancel: Cancel | None = None,
+    *,
+    settle: Callable[[float], bool] | None = None,
 ) -> AuditData:
-    """Agreement per model version and the overruled calls, of one scan or (None) all."""
+    """Agreement per model version and the overruled calls, of one scan or (None) all.
+
+    ``settle(timeout_s)`` (a DecisionWriter's flush) first lets the decisions the reviewer
+    just made reach the store; if the database stays busy the audit shows what is saved."""
     report(progress, 0.0)
+    if settle is not None:
+        settle(SETTLE_S)
     check(cancel, WHAT)
     result = agreement(store, scan_id=scan_id)
     report(progress, 0.7)

@@ -196,6 +196,19 @@ class ReviewController(QObject):
         if session.nearness_stale:
             self._nearness_timer.start()
 
+    @property
+    def settling(self) -> bool:
+        """Decisions still being written, or the criteria still to re-evaluate after them."""
+        session = self.session
+        if session is None:
+            return False
+        return bool(
+            session.unsaved_count
+            or session.nearness_stale
+            or self._nearness_job is not None
+            or self._nearness_timer.isActive()
+        )
+
     def wait_saved(self, timeout_s: float = 10.0) -> bool:
         """Block until the session's decisions are in the store and their outcomes are
         applied (reports and tests); False when the database stayed locked."""

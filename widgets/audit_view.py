@@ -43,12 +43,17 @@ class AuditView(QDialog):
     goToCall = Signal(str, str)  # scan id, call id
 
     def __init__(
-        self, store: Any, scan_id: str | None = None, parent: QWidget | None = None
+        self,
+        store: Any,
+        scan_id: str | None = None,
+        parent: QWidget | None = None,
+        *,
+        settle: Any = None,  # the review's DecisionWriter.flush: decisions land first
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Model audit: model versus human")
         self.resize(1100, 700)
-        self.store, self.scan_id = store, scan_id
+        self.store, self.scan_id, self.settle = store, scan_id, settle
         self.scope = QComboBox()
         self.scope.addItems(["All scans", "This scan"] if scan_id else ["All scans"])
         self.model = QComboBox()
@@ -105,9 +110,11 @@ class AuditView(QDialog):
         other scope is cancelled)."""
         if self.loading is not None:
             self.loading.cancel()
-        store, scan_id = self.store, self._scan()
+        store, scan_id, settle = self.store, self._scan(), self.settle
         job, progress = job_with_progress(
-            self, "Reading the model audit", lambda p, c: load_audit(store, scan_id, p, c)
+            self,
+            "Reading the model audit",
+            lambda p, c: load_audit(store, scan_id, p, c, settle=settle),
         )
 
         def current() -> bool:

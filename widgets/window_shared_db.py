@@ -71,7 +71,13 @@ class SharedDatabaseActions:
         if store is None:
             return
         session = self.review.session
-        view = AuditView(store, session.scan_id if session else None, self)
+        writer = session.writer if session is not None else None
+        view = AuditView(
+            store,
+            session.scan_id if session else None,
+            self,
+            settle=writer.flush if writer is not None else None,
+        )
         view.goToCall.connect(self.go_to_call)
         view.show()
         self._audit_view = view

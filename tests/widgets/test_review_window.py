@@ -48,6 +48,24 @@ def _key(window: Any, qapp: Any, key: str) -> None:
     qapp.processEvents()
 
 
+def _wait(qapp: Any, done: Any, timeout: float = 30.0) -> None:
+    end = time.monotonic() + timeout
+    while not done():
+        assert time.monotonic() < end, "timed out"
+        qapp.processEvents()
+        time.sleep(0.01)
+
+
+def _settled(qapp: Any, w: Any, timeout: float = 30.0) -> None:
+    """Let the background writer and the criteria re-evaluation finish, as a pause would."""
+    end = time.monotonic() + timeout
+    while w.review.settling:
+        assert time.monotonic() < end, "the review did not settle"
+        qapp.processEvents()
+        time.sleep(0.01)
+    qapp.processEvents()
+
+
 def test_keyboard_review_flow(
     qapp: Any, make_main_window: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -141,6 +159,8 @@ def test_reports_and_disposition(
     for _ in range(3):
         w.review.step(+1)
         w.review.act("accept", advance=False)
+    # The preview is re-evaluated off the keypress, once the decisions are in the store.
+    _settled(qapp, w)
     assert w.disposition.result["open_calls"] == 0
     assert w.disposition.result["verdict"] == "reject"  # a crack is forbidden
     monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("reviewer-1", True))
@@ -158,8 +178,8 @@ def test_opening_a_scan_finds_its_calls_in_the_background(
 ) -> None:
     volume, store, scan_id = _part_with_calls(tmp_path / "calls.db")
     # The store knows the scan by the hash of its voxels (an in-memory volume).
-    from ndelab.annotation.store.records import add_part, add_scan
-    from ndelab.app.workspace import volume_sha256
+    from ndelab.annotation.store import add_part, add_scan
+    from ndelab.volumes.identity import volume_sha256
 
     part = add_part(store, "bracket", user="tester")
     add_scan(
@@ -299,6 +319,7 @@ def test_audit_view_shows_agreement_and_jumps_to_overruled_calls(
     w.review.act("accept", advance=False)
     w.show_audit()
     view = w._audit_view
+    _wait(qapp, lambda: view.loading is None)  # read in a background job
     assert view.model.count() == 1 and "test 1" in view.model.currentText()
     assert "2 reviewed" in view.rates.text() and "false calls 50.0 %" in view.rates.text()
     assert view.overruled.rowCount() == 1
