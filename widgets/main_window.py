@@ -367,10 +367,9 @@ class MainWindow(ReviewActions, SharedDatabaseActions, QMainWindow):
         """Block, handling events, until the database is open (scripts, the screenshot)."""
         self._open_store()
         end = time.monotonic() + timeout_s
-        while self._store is None and self._store_job is not None and time.monotonic() < end:
-            QApplication.processEvents()
-            self._store_job.done.wait(0.01)
-        QApplication.processEvents()  # delivers the job's result
+        while (job := self._store_job) is not None and time.monotonic() < end:
+            job.done.wait(0.01)
+            QApplication.processEvents()  # delivers the job's result
         return self._store
 
     # -- review
