@@ -23,7 +23,8 @@ def test_review_benchmark_reports_latency_and_queue_figures() -> None:
 
     keys = result["keypress"]
     assert keys["calls"] == 2000 and keys["keys"] == 30
-    for figure in ("key_to_queue_overlay_inspector", "key_while_write_locked", "store_commit_alone"):
+    figures = ("key_to_queue_overlay_inspector", "key_while_write_locked", "store_commit_alone")
+    for figure in figures:
         assert _ordered(keys[figure])
     # Under the held lock every decision waited for the writer, and none was lost.
     assert keys["decisions_waiting_when_lock_released"] == 30
