@@ -54,9 +54,28 @@ class Notices:
 #: Overlay codes per status; +SELECTED marks the selected call.
 STATUS_CODES = {"proposed": 1, "accepted": 2, "rejected": 3, "corrected": 4}
 SELECTED = 4
-_DECODED_CACHE = 512  # decoded mask crops kept for fast slice overlays
+# Decoded mask crops kept for fast slice overlays, bounded by bytes: a slice of a scan with
+# thousands of small pores crosses hundreds of them, and decoding them on every keypress
+# (the selection moves the slices) cost more than the rest of the keypress together.
+_DECODED_BYTES = 64 * 2**20
+# Overlay planes kept per (axis, slice): a keypress redraws the three slices (twice where the
+# selection moves them), and only the calls decided since a plane was drawn are repainted.
+_PLANE_BYTES = 128 * 2**20
 SETTLE_S = 2.0  # how long an undo or a report waits for decisions still being written
 _DECIDED = ("status", "class", "revision")  # what a background decision changes in a row
+
+
+@dataclass
+class _Plane:
+    """One slice's overlay without the selection, and which call owns each pixel."""
+
+    codes: npt.NDArray[np.uint8]
+    owner: npt.NDArray[np.int32]  # row index of the call drawn there, -1 where none
+    seen: npt.NDArray[np.uint8]  # the session's codes when ``codes`` was last brought up to date
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.codes.nbytes + self.owner.nbytes + self.seen.nbytes)
 
 
 class ReviewSession:
@@ -71,6 +90,9 @@ class ReviewSession:
         self.preview: dict[str, Any] | None = None
         self.current: str | None = None
         self._decoded: OrderedDict[str, npt.NDArray[np.bool_]] = OrderedDict()
+        self._decoded_bytes = 0
+        self._planes: OrderedDict[tuple[int, int, tuple[int, int]], _Plane] = OrderedDict()
+        self._planes_bytes = 0
         self.writer: DecisionWriter | None = None
         self._unsaved: dict[str, list[Decision]] = {}  # per call, in the order made
         # Outcomes from the writer's thread, applied on the caller's (take_notices).
@@ -97,10 +119,13 @@ class ReviewSession:
                 self.rows[self._index[cid]].update({k: old[k] for k in _DECIDED})
         self.masks: dict[str, SparseMask] = get_masks(self.store, [r["id"] for r in self.rows])
         self._decoded.clear()
+        self._decoded_bytes = 0
         self._rebuild_boxes()
+        self._decode_masks()
         self._refresh_nearness()
 
     def _rebuild_boxes(self) -> None:
+        self._forget_planes()
         boxes = [r["bbox_zyx"] for r in self.rows]
         self.boxes = np.asarray(boxes, np.int64).reshape(-1, 6)
         self.codes = np.asarray([STATUS_CODES[r["status"]] for r in self.rows], np.uint8)
@@ -118,7 +143,9 @@ class ReviewSession:
         self.codes[i] = STATUS_CODES[call["status"]]
         if mask_changed:
             self.masks.update(get_masks(self.store, [call["id"]]))
-            self._decoded.pop(call["id"], None)
+            dropped = self._decoded.pop(call["id"], None)
+            self._decoded_bytes -= 0 if dropped is None else dropped.nbytes
+            self._forget_planes()  # its pixels moved
         self._changed()
         return self.rows[i]
 
@@ -352,36 +379,87 @@ class ReviewSession:
         return get_call(self.store, call_id)
 
     def counts(self) -> dict[str, int]:
-        out = dict.fromkeys(STATUS_CODES, 0)
-        for row in self.rows:
-            out[row["status"]] += 1
-        return out
+        """Calls per status (from the codes array: the queue asks after every decision)."""
+        per_code = np.bincount(self.codes, minlength=max(STATUS_CODES.values()) + 1)
+        return {status: int(per_code[code]) for status, code in STATUS_CODES.items()}
 
     # -- overlays
+    def _decode_masks(self) -> None:
+        """Decode the masks while loading (the window loads off the GUI thread), up to the
+        cache's budget: a keypress that moves the slices then decodes none."""
+        for row in self.rows:
+            mask = self.masks[row["id"]]
+            if self._decoded_bytes + int(np.prod(mask.shape)) > _DECODED_BYTES:
+                break
+            self._local(row["id"])
+
     def _local(self, call_id: str) -> npt.NDArray[np.bool_]:
         local = self._decoded.get(call_id)
         if local is None:
             local = self.masks[call_id].local()
             self._decoded[call_id] = local
-            if len(self._decoded) > _DECODED_CACHE:
-                self._decoded.popitem(last=False)
+            self._decoded_bytes += local.nbytes
+            while self._decoded_bytes > _DECODED_BYTES and len(self._decoded) > 1:
+                self._decoded_bytes -= self._decoded.popitem(last=False)[1].nbytes
         else:
             self._decoded.move_to_end(call_id)
         return local
 
-    def overlay(self, axis: int, index: int, plane_shape: tuple[int, int]) -> npt.NDArray[np.uint8]:
-        """Status codes of every call crossing slice ``index`` normal to ``axis``, 0 elsewhere."""
-        out = np.zeros(plane_shape, np.uint8)
-        if not len(self.rows):
-            return out
-        hit = np.flatnonzero((self.boxes[:, axis] <= index) & (index < self.boxes[:, axis + 3]))
+    def _forget_planes(self) -> None:
+        self._planes.clear()
+        self._planes_bytes = 0
+
+    def _crossing(self, axis: int, index: int) -> npt.NDArray[np.intp]:
+        return np.flatnonzero((self.boxes[:, axis] <= index) & (index < self.boxes[:, axis + 3]))
+
+    def _region(self, i: int, axis: int) -> tuple[slice, slice]:
         others = [a for a in range(3) if a != axis]
-        for i in hit:
-            call_id = self.rows[i]["id"]
+        box = self.boxes[i]
+        return (
+            slice(box[others[0]], box[others[0] + 3]),
+            slice(box[others[1]], box[others[1] + 3]),
+        )
+
+    def _plane(self, axis: int, index: int, plane_shape: tuple[int, int]) -> _Plane:
+        """The slice's plane, drawn once and then only brought up to date."""
+        key = (axis, index, plane_shape)
+        plane = self._planes.get(key)
+        if plane is None:
+            codes = np.zeros(plane_shape, np.uint8)
+            owner = np.full(plane_shape, -1, np.int32)
+            for i in self._crossing(axis, index):
+                box = self.boxes[i]
+                local = np.take(self._local(self.rows[i]["id"]), index - box[axis], axis=axis)
+                rows, cols = self._region(i, axis)
+                codes[rows, cols][local] = self.codes[i]
+                owner[rows, cols][local] = i
+            plane = _Plane(codes, owner, self.codes.copy())
+            self._planes[key] = plane
+            self._planes_bytes += plane.nbytes
+            while self._planes_bytes > _PLANE_BYTES and len(self._planes) > 1:
+                self._planes_bytes -= self._planes.popitem(last=False)[1].nbytes
+        else:
+            self._planes.move_to_end(key)
+            for i in np.flatnonzero(plane.seen != self.codes):  # decided since it was drawn
+                box = self.boxes[i]
+                if box[axis] <= index < box[axis + 3]:
+                    rows, cols = self._region(i, axis)
+                    plane.codes[rows, cols][plane.owner[rows, cols] == i] = self.codes[i]
+            plane.seen[:] = self.codes
+        return plane
+
+    def overlay(self, axis: int, index: int, plane_shape: tuple[int, int]) -> npt.NDArray[np.uint8]:
+        """Status codes of every call crossing slice ``index`` normal to ``axis``, 0 elsewhere;
+        the selected call's pixels carry +SELECTED."""
+        if not len(self.rows):
+            return np.zeros(plane_shape, np.uint8)
+        plane = self._plane(axis, index, plane_shape)
+        out = plane.codes.copy()
+        if self.current is not None:
+            i = self._index[self.current]
             box = self.boxes[i]
-            local = np.take(self._local(call_id), index - box[axis], axis=axis)
-            code = self.codes[i] + (SELECTED if call_id == self.current else 0)
-            r0, c0 = box[others[0]], box[others[1]]
-            region = out[r0 : r0 + local.shape[0], c0 : c0 + local.shape[1]]
-            region[local] = code
+            if box[axis] <= index < box[axis + 3]:
+                rows, cols = self._region(i, axis)
+                view = out[rows, cols]
+                view[plane.owner[rows, cols] == i] += SELECTED
         return out

@@ -89,8 +89,8 @@ class VolumeScene:
         self.surfaces = IndicationSurfaces(self.renderer)
 
     @property
-    def surface_actors(self) -> dict[str, vtkActor]:
-        """The actors drawn now, one per status group ("selected" included)."""
+    def surface_actors(self) -> dict[str, list[vtkActor]]:
+        """The actors drawn now, by status ("selected" included)."""
         return self.surfaces.actors()
 
     def set_volume(self, volume: Volume) -> None:
@@ -164,6 +164,8 @@ class _Surface:
     spacing: tuple[float, float, float]
     poly: vtkPolyData | None  # None: the mask is empty
     status: str
+    slot: int  # which bucket of its status group it joins
+    group: tuple[str, int] | None = None  # the group it is drawn in now
 
 
 @dataclass
@@ -173,23 +175,35 @@ class _Group:
     members: set[str] = field(default_factory=set)
 
 
+SURFACES_PER_ACTOR = 128  # a status group is cut into actors of this many surfaces
+
+
 class IndicationSurfaces:
-    """The calls' surfaces in a renderer, one actor per status and one for the selection.
+    """The calls' surfaces in a renderer: per status a few actors (buckets of
+    SURFACES_PER_ACTOR surfaces), and one actor for the selected call.
 
     A call's iso-surface is built once per mask (from the full-resolution crop, never the
     downsampled volume, so a pore of a few voxels still shows) and kept; a decision or a new
-    selection moves surfaces between the status groups. Only a changed mask is rebuilt.
+    selection moves one surface between two small buckets (moving it in and out of one big
+    append filter cost milliseconds, and the render re-appended every surface). Only a
+    changed mask is rebuilt.
     """
 
     def __init__(self, renderer: vtkRenderer) -> None:
         self.renderer = renderer
         self._surfaces: dict[str, _Surface] = {}
-        self._groups: dict[str, _Group] = {}
+        self._groups: dict[tuple[str, int], _Group] = {}
+        self._slots = 0
         self.selected: str | None = None
         self.built = 0  # surfaces built so far (to check that nothing is rebuilt needlessly)
 
-    def actors(self) -> dict[str, vtkActor]:
-        return {name: g.actor for name, g in self._groups.items() if g.members}
+    def actors(self) -> dict[str, list[vtkActor]]:
+        """The actors drawn now, by status ("selected" included)."""
+        out: dict[str, list[vtkActor]] = {}
+        for (status, _slot), group in self._groups.items():
+            if group.members:
+                out.setdefault(status, []).append(group.actor)
+        return out
 
     def set_all(self, items: list[Indication3D]) -> int:
         """Show exactly these calls (the first MAX_SURFACES); unchanged masks keep their
@@ -221,8 +235,11 @@ class IndicationSurfaces:
         if entry is None or entry.mask != mask or entry.spacing != tuple(spacing):
             if entry is not None:
                 self._place(call_id, None)
+                slot = entry.slot
+            else:
+                slot, self._slots = self._slots // SURFACES_PER_ACTOR, self._slots + 1
             spacing = (float(spacing[0]), float(spacing[1]), float(spacing[2]))
-            entry = _Surface(mask, spacing, _surface_poly(mask, spacing), status)
+            entry = _Surface(mask, spacing, _surface_poly(mask, spacing), status, slot)
             self._surfaces[call_id] = entry
             self.built += 1
             built = True
@@ -238,25 +255,31 @@ class IndicationSurfaces:
         if call_id is not None and call_id in self._surfaces:
             self._place(call_id, SELECTED)
 
-    def _place(self, call_id: str, group_name: str | None) -> None:
-        """Move the call's surface into ``group_name`` (None: out of every group)."""
+    def _place(self, call_id: str, status: str | None) -> None:
+        """Move the call's surface into its bucket of ``status`` (None: out of every one)."""
         entry = self._surfaces[call_id]
-        for name, group in self._groups.items():
-            if call_id in group.members and name != group_name:
-                group.members.discard(call_id)
-                group.append.RemoveInputData(entry.poly)
-                if not group.members:  # an append filter with no input must not render
-                    self.renderer.RemoveActor(group.actor)
-        if group_name is None or entry.poly is None:
+        key = None
+        if status is not None and entry.poly is not None:
+            key = (status, 0 if status == SELECTED else entry.slot)
+        if key == entry.group:
             return
-        group = self._groups.get(group_name) or self._new_group(group_name)
-        if call_id not in group.members:
-            if not group.members:
-                self.renderer.AddActor(group.actor)
-            group.members.add(call_id)
-            group.append.AddInputData(entry.poly)
+        if entry.group is not None:
+            old = self._groups[entry.group]
+            old.members.discard(call_id)
+            old.append.RemoveInputData(entry.poly)
+            if not old.members:  # an append filter with no input must not render
+                self.renderer.RemoveActor(old.actor)
+        entry.group = key
+        if key is None:
+            return
+        group = self._groups.get(key) or self._new_group(key)
+        if not group.members:
+            self.renderer.AddActor(group.actor)
+        group.members.add(call_id)
+        group.append.AddInputData(entry.poly)
 
-    def _new_group(self, status: str) -> _Group:
+    def _new_group(self, key: tuple[str, int]) -> _Group:
+        status = key[0]
         append = vtkAppendPolyData()
         mapper = vtkPolyDataMapper()
         mapper.SetInputConnection(append.GetOutputPort())
@@ -266,7 +289,7 @@ class IndicationSurfaces:
         actor.GetProperty().SetColor(*STATUS_RGB.get(status, (1.0, 0.0, 1.0)))
         actor.GetProperty().SetOpacity(0.6 if status == "rejected" else 1.0)
         group = _Group(append, actor)
-        self._groups[status] = group
+        self._groups[key] = group
         return group
 
 
