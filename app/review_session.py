@@ -192,10 +192,11 @@ class ReviewSession:
         """Next (+1) or previous (-1) call in ``order``; from nothing, the first or last."""
         if not order:
             return None
-        if self.current not in order:
+        current = self.current
+        if current is None or current not in order:
             target = order[0] if delta > 0 else order[-1]
         else:
-            i = list(order).index(self.current) + delta
+            i = list(order).index(current) + delta
             target = order[max(0, min(i, len(order) - 1))]
         return self.select(target)
 
@@ -427,7 +428,7 @@ class ReviewSession:
         if plane is None:
             codes = np.zeros(plane_shape, np.uint8)
             owner = np.full(plane_shape, -1, np.int32)
-            for i in self._crossing(axis, index):
+            for i in map(int, self._crossing(axis, index)):
                 box = self.boxes[i]
                 local = np.take(self._local(self.rows[i]["id"]), index - box[axis], axis=axis)
                 rows, cols = self._region(i, axis)
@@ -440,7 +441,7 @@ class ReviewSession:
                 self._planes_bytes -= self._planes.popitem(last=False)[1].nbytes
         else:
             self._planes.move_to_end(key)
-            for i in np.flatnonzero(plane.seen != self.codes):  # decided since it was drawn
+            for i in map(int, np.flatnonzero(plane.seen != self.codes)):  # decided since drawn
                 box = self.boxes[i]
                 if box[axis] <= index < box[axis + 3]:
                     rows, cols = self._region(i, axis)
