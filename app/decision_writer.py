@@ -43,6 +43,10 @@ log = logging.getLogger(__name__)
 #: new decisions to journal and tries again.
 WRITE_WAIT_S = 0.2
 RETRY_S = 0.05
+# A commit waits for a pause in the keys (QUIET_S), at most MAX_DEFER_S: a burst of decisions
+# is journaled at once (durable) and committed in the gaps, not while the next key is handled.
+QUIET_S = 0.03
+MAX_DEFER_S = 0.25
 JOURNAL_GLOB = "{name}.decisions-*.jsonl"
 
 
@@ -173,9 +177,12 @@ class DecisionWriter:
             self._journal = _Journal(store.path.parent / name)
         self._cv = threading.Condition()
         self._incoming: list[tuple[Decision, Commit, Done]] = []
-        # Journaled, not yet committed; only the writer's thread touches it.
-        self._queue: deque[tuple[Decision, Commit, Done]] = deque()
+        # Journaled, not yet committed (with when it was journaled); only the writer's thread
+        # touches it.
+        self._queue: deque[tuple[Decision, Commit, Done, float]] = deque()
         self._pending = 0  # submitted and not yet saved or failed
+        self._last_submit = 0.0
+        self._hurry = 0  # callers waiting in flush: commit without waiting for a pause
         self._stopping = False
         self._deadline: float | None = None
         self.busy_retries = 0  # commit attempts that found the database locked
@@ -193,6 +200,7 @@ class DecisionWriter:
                 raise ReviewError("the review is closing; the decision was not taken")
             self._incoming.append((decision, commit, done))
             self._pending += 1
+            self._last_submit = time.monotonic()
             self._cv.notify_all()
 
     @property
@@ -205,12 +213,17 @@ class DecisionWriter:
         """Wait until every submitted decision is saved or has failed; False on timeout."""
         end = None if timeout_s is None else time.monotonic() + timeout_s
         with self._cv:
-            while self._pending:
-                left = None if end is None else end - time.monotonic()
-                if left is not None and left <= 0:
-                    return False
-                self._cv.wait(left)
-            return True
+            self._hurry += 1
+            self._cv.notify_all()
+            try:
+                while self._pending:
+                    left = None if end is None else end - time.monotonic()
+                    if left is not None and left <= 0:
+                        return False
+                    self._cv.wait(left)
+                return True
+            finally:
+                self._hurry -= 1
 
     def close(self, timeout_s: float = 5.0) -> bool:
         """Stop taking decisions, commit what is queued (waiting up to ``timeout_s`` for a
@@ -247,10 +260,12 @@ class DecisionWriter:
                 late = self._deadline is not None and time.monotonic() > self._deadline
             if batch:
                 self._write_journal([d.to_json() for d, _, _ in batch], sync=True)
-                self._queue.extend(batch)
+                self._queue.extend((d, c, f, time.monotonic()) for d, c, f in batch)
             if late:
                 return
-            decision, commit, done = self._queue[0]
+            if self._wait_for_a_pause():
+                continue
+            decision, commit, done, _ = self._queue[0]
             outcome = self._commit(decision, commit, done)
             if outcome is None:  # locked: journal what arrives meanwhile, then try again
                 self.busy_retries += 1
@@ -266,6 +281,19 @@ class DecisionWriter:
                     with contextlib.suppress(OSError):
                         self._journal.clear()
                 self._cv.notify_all()
+
+    def _wait_for_a_pause(self) -> bool:
+        """Wait while the reviewer is still pressing keys (see QUIET_S); True when it waited
+        (the caller then journals what arrived meanwhile)."""
+        with self._cv:
+            if self._stopping or self._hurry:
+                return False
+            now = time.monotonic()
+            wait = min(QUIET_S - (now - self._last_submit), MAX_DEFER_S - (now - self._queue[0][3]))
+            if wait <= 0:
+                return False
+            self._cv.wait(wait)
+            return True
 
     def _write_journal(self, records: list[dict[str, Any]], *, sync: bool = False) -> None:
         if self._journal is None:

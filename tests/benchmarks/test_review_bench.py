@@ -32,3 +32,4 @@ def test_review_benchmark_reports_latency_and_queue_figures() -> None:
     assert keys["inspector_reads_per_key"] == 1.0
     assert keys["surfaces_built_per_key"] == 0.0
     assert isinstance(keys["meets_goal"], bool) and keys["goal_p99_ms"] == 16.0
+    assert isinstance(keys["meets_goal_painted"], bool)
