@@ -6,10 +6,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ndelab.annotation.export.dataset import export_dataset
+from ndelab.annotation.export.dataset import FORMATS, export_dataset
 from ndelab.annotation.store import Store
 from ndelab.annotation.sync.credentials import resolve_url
 from ndelab.volumes.progress import Cancel, Progress
+
+__all__ = ["FORMATS", "export_reviewed", "summary_text"]  # FORMATS: the dialog's choices
 
 
 def export_reviewed(

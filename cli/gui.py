@@ -106,7 +106,7 @@ def take_screenshot(
     window.resize(*size)
     window.show()
     window.show_volume(volume)
-    store = window.store()
+    store = window.wait_for_store()
     if store is not None:
         from ndelab.app.workspace import open_review
 

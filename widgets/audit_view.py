@@ -2,6 +2,8 @@
 
 Confusion matrix (model class vs final human decision), false-call, acceptance and
 correction rates, miss rate by size, and the calls humans overruled, each one click away.
+The figures are read in a background job (app.audit_controller; over every scan it takes
+seconds) with a progress dialog and Cancel.
 """
 
 from __future__ import annotations
@@ -27,10 +29,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ndelab.annotation.store import Store
-from ndelab.annotation.store.agreement import agreement, overruled
+from ndelab.app import jobs
+from ndelab.app.audit_controller import AuditData, load_audit
 from ndelab.app.display_time import local_minutes
-from ndelab.volumes.errors import NdelabError
+from ndelab.widgets.job_progress import job_with_progress
 
 
 def _pct(value: float | None) -> str:
@@ -41,12 +43,17 @@ class AuditView(QDialog):
     goToCall = Signal(str, str)  # scan id, call id
 
     def __init__(
-        self, store: Store, scan_id: str | None = None, parent: QWidget | None = None
+        self,
+        store: Any,
+        scan_id: str | None = None,
+        parent: QWidget | None = None,
+        *,
+        settle: Any = None,  # the review's DecisionWriter.flush: decisions land first
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Model audit: model versus human")
         self.resize(1100, 700)
-        self.store, self.scan_id = store, scan_id
+        self.store, self.scan_id, self.settle = store, scan_id, settle
         self.scope = QComboBox()
         self.scope.addItems(["All scans", "This scan"] if scan_id else ["All scans"])
         self.model = QComboBox()
@@ -87,8 +94,9 @@ class AuditView(QDialog):
         layout.addLayout(top)
         layout.addWidget(self.rates)
         layout.addWidget(split, 1)
-        self.result: dict[str, Any] = {"models": []}
+        self.data = AuditData()
         self.rows: list[dict[str, Any]] = []
+        self.loading: jobs.Job | None = None
         self.scope.currentIndexChanged.connect(lambda _i: self.refresh())
         self.model.currentIndexChanged.connect(lambda _i: self._show())
         self.overruled.cellDoubleClicked.connect(self._go)
@@ -98,15 +106,49 @@ class AuditView(QDialog):
         return self.scan_id if self.scope.currentText() == "This scan" else None
 
     def refresh(self) -> None:
-        try:
-            self.result = agreement(self.store, scan_id=self._scan())
-            self.all_overruled = overruled(self.store, scan_id=self._scan())
-        except NdelabError as exc:
-            QMessageBox.critical(self, "Model audit", str(exc))
-            return
+        """Read the figures of the chosen scope in the background (a running read of the
+        other scope is cancelled)."""
+        if self.loading is not None:
+            self.loading.cancel()
+        store, scan_id, settle = self.store, self._scan(), self.settle
+        job, progress = job_with_progress(
+            self,
+            "Reading the model audit",
+            lambda p, c: load_audit(store, scan_id, p, c, settle=settle),
+        )
+
+        def current() -> bool:
+            """Close the progress; False when a later refresh superseded this job."""
+            progress.reset()
+            if self.loading is not job:
+                return False
+            self.loading = None
+            return True
+
+        def finished(data: AuditData) -> None:
+            if current():
+                self._loaded(data)
+
+        def failed(message: str) -> None:
+            if current():
+                QMessageBox.critical(self, "Model audit", message)
+
+        def cancelled() -> None:
+            if current():
+                self.rates.setText("Cancelled: choose the scope to read again.")
+
+        job.finished.connect(finished)
+        job.failed.connect(failed)
+        job.cancelled.connect(cancelled)
+        self.loading = job
+        self.rates.setText("Reading…")
+        jobs.start(job)
+
+    def _loaded(self, data: AuditData) -> None:
+        self.data = data
         self.model.blockSignals(True)
         self.model.clear()
-        for entry in self.result["models"]:
+        for entry in self.data.result["models"]:
             m = entry["model"]
             self.model.addItem(f"{m['name']} {m['version']}", (m["name"], m["version"]))
         self.model.blockSignals(False)
@@ -114,7 +156,7 @@ class AuditView(QDialog):
 
     def _entry(self) -> dict[str, Any] | None:
         i = self.model.currentIndex()
-        return self.result["models"][i] if 0 <= i < len(self.result["models"]) else None
+        return self.data.result["models"][i] if 0 <= i < len(self.data.result["models"]) else None
 
     def _show(self) -> None:
         entry = self._entry()
@@ -168,11 +210,7 @@ class AuditView(QDialog):
         ]
         self.plot.getAxis("bottom").setTicks([labels])
         name, version = self.model.currentData()
-        self.rows = [
-            r
-            for r in self.all_overruled
-            if r["model"].get("name") == name and r["model"].get("version") == version
-        ]
+        self.rows = self.data.overruled_by(name, version)
         self.overruled.setRowCount(len(self.rows))
         for i, r in enumerate(self.rows):
             cells = [
@@ -184,6 +222,11 @@ class AuditView(QDialog):
             ]
             for j, text in enumerate(cells):
                 self.overruled.setItem(i, j, QTableWidgetItem(text))
+
+    def done(self, result: int) -> None:
+        if self.loading is not None:
+            self.loading.cancel()
+        super().done(result)
 
     def _go(self, row: int, _column: int) -> None:
         if 0 <= row < len(self.rows):

@@ -1,4 +1,8 @@
-"""Sync conflicts for a reviewer to resolve: keep mine, keep theirs, or merge; never silent."""
+"""Sync conflicts for a reviewer to resolve: keep mine, keep theirs, or merge; never silent.
+
+Listing and resolving run as background jobs (app.conflicts_controller) with a progress
+dialog and Cancel; the dialog stays responsive and shows what it has.
+"""
 
 from __future__ import annotations
 
@@ -21,23 +25,15 @@ from PySide6.QtWidgets import (
 )
 
 from ndelab.annotation import CLASSES, STATUSES
-from ndelab.annotation.store import Store
-from ndelab.annotation.sync.conflicts import list_conflicts, resolve_conflict
-from ndelab.app.display_time import local_minutes
-from ndelab.volumes.errors import NdelabError
-
-
-def _state(state: dict[str, Any]) -> str:
-    parts = [str(state.get("status", "?")), str(state.get("class", "?"))]
-    if state.get("reason"):
-        parts.append(f"“{state['reason']}”")
-    return " ".join(parts)
+from ndelab.app import jobs
+from ndelab.app.conflicts_controller import conflict_cells, load_conflicts, resolve_and_reload
+from ndelab.widgets.job_progress import job_with_progress
 
 
 class ConflictsDialog(QDialog):
     goToCall = Signal(str)
 
-    def __init__(self, store: Store, user: str, parent: QWidget | None = None) -> None:
+    def __init__(self, store: Any, user: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Sync conflicts")
         self.resize(900, 420)
@@ -82,26 +78,35 @@ class ConflictsDialog(QDialog):
         self.merge.clicked.connect(lambda: self._resolve("merge"))
         self.table.itemSelectionChanged.connect(self._selected)
         self.conflicts: list[dict[str, Any]] = []
+        self.loading: jobs.Job | None = None  # the listing or resolving job, while it runs
         self.refresh()
 
     def refresh(self) -> None:
-        try:
-            self.conflicts = list_conflicts(self.store)
-        except NdelabError as exc:
-            QMessageBox.critical(self, "Sync conflicts", str(exc))
-            return
+        store = self.store
+        self._start("Reading the sync conflicts", lambda p, c: load_conflicts(store, p, c))
+
+    def _start(self, title: str, fn: jobs.JobFunction) -> None:
+        if self.loading is not None:
+            return  # one at a time: the buttons wait for the table to be current
+        job, progress = job_with_progress(self, title, fn)
+
+        def done() -> None:
+            progress.reset()
+            self.loading = None
+
+        job.finished.connect(lambda conflicts: (done(), self._show(conflicts)))
+        job.failed.connect(
+            lambda message: (done(), QMessageBox.critical(self, "Sync conflicts", message))
+        )
+        job.cancelled.connect(done)
+        self.loading = job
+        jobs.start(job)
+
+    def _show(self, conflicts: list[dict[str, Any]]) -> None:
+        self.conflicts = conflicts
         self.table.setRowCount(len(self.conflicts))
         for i, c in enumerate(self.conflicts):
-            events = c["remote"]["events"]
-            who = ", ".join(f"{e['user_id']} {e['action']}" for e in events)
-            cells = [
-                c["entity_id"][:8],
-                _state(c["local"]["state"]),
-                _state(c["remote"]["state"]),
-                who,
-                local_minutes(c["detected_at"]),
-            ]
-            for j, text in enumerate(cells):
+            for j, text in enumerate(conflict_cells(c)):
                 self.table.setItem(i, j, QTableWidgetItem(text))
         if self.conflicts:
             self.table.selectRow(0)
@@ -127,11 +132,15 @@ class ConflictsDialog(QDialog):
         if c is None:
             return
         merged = {"status": self.status.currentText(), "class": self.cls.currentText()}
-        try:
-            resolve_conflict(
-                self.store, c["id"], choice, self.user, merged if choice == "merge" else None
-            )
-        except NdelabError as exc:
-            QMessageBox.critical(self, "Resolve conflict", str(exc))
-            return
-        self.refresh()
+        store, user, conflict_id = self.store, self.user, c["id"]
+        self._start(
+            "Resolving the conflict",
+            lambda p, cancel: resolve_and_reload(
+                store, conflict_id, choice, user, merged, progress=p, cancel=cancel
+            ),
+        )
+
+    def done(self, result: int) -> None:
+        if self.loading is not None:  # closing: the job ends on its own, nothing waits for it
+            self.loading.cancel()
+        super().done(result)

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ndelab.annotation.export.dataset import FORMATS
+from ndelab.app.dataset_export import FORMATS
 
 LOCAL = "This workstation's database"
 SHARED = "The shared database"

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import html
+from dataclasses import replace
 from typing import Any
 
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
-from ndelab.annotation.store import audit
+from ndelab.app.inspector_queries import Inspection, inspect_call
 from ndelab.app.review_controller import ReviewController
 from ndelab.volumes.errors import NdelabError
 
@@ -32,7 +33,10 @@ def _fmt(value: Any, spec: str) -> str:
 
 
 def call_html(
-    call: dict[str, Any], events: list[dict[str, Any]], near: dict[str, Any] | None
+    call: dict[str, Any],
+    events: list[dict[str, Any]],
+    near: dict[str, Any] | None,
+    unsaved: list[dict[str, Any]] | None = None,
 ) -> str:
     src = call["source"]
     source = " ".join(v for v in (src["kind"], src["name"], src["version"]) if v)
@@ -70,25 +74,46 @@ def call_html(
         + "</li>"
         for e in events
     )
+    history += "".join(
+        f"<li style='color:#aaa'><i>saving…</i> <b>{html.escape(d['action'])}</b> by "
+        f"{html.escape(str(d['user']))}"
+        + (f" — {html.escape(str(d['reason']))}" if d.get("reason") else "")
+        + "</li>"
+        for d in unsaved or ()
+    )
     return f"<table>{table}</table><p style='color:#999'>History</p><ul>{history}</ul>"
 
 
 class InspectorPanel(QTextBrowser):
+    """Shows the selected call, read once per selection (the controller re-selects a call
+    whose saved state turned out different); new criteria only redraw it."""
+
     def __init__(self, controller: ReviewController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.controller = controller
+        self.shown: Inspection | None = None
         self.setStyleSheet("QTextBrowser { background: #161616; color: #ddd; border: none; }")
         controller.selectionChanged.connect(self.show_call)
+        controller.nearnessChanged.connect(self._nearness_changed)
 
     def show_call(self, row: dict[str, Any] | None) -> None:
         session = self.controller.session
+        self.shown = None
         if row is None or session is None:
             self.setHtml("<p style='color:#888'>Select a call (N / P, or click the queue).</p>")
             return
         try:
-            call = session.details(row["id"])
-            events = audit(session.store, call_id=row["id"])
+            self.shown = inspect_call(session, row["id"])
         except NdelabError as exc:
             self.setHtml(f"<p style='color:#e07070'>{html.escape(str(exc))}</p>")
             return
-        self.setHtml(call_html(call, events, session.nearness.get(row["id"])))
+        self._draw(self.shown)
+
+    def _draw(self, data: Inspection) -> None:
+        self.setHtml(call_html(data.call, data.events, data.near, data.unsaved))
+
+    def _nearness_changed(self) -> None:
+        session = self.controller.session
+        if self.shown is not None and session is not None:
+            self.shown = replace(self.shown, near=session.nearness.get(self.shown.call["id"]))
+            self._draw(self.shown)

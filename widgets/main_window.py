@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import logging
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ndelab.annotation.store import Store, open_store
 from ndelab.app import excepthook, jobs
 from ndelab.app.controller import ViewerController
 from ndelab.app.edit_controller import EditController
@@ -32,10 +32,10 @@ from ndelab.app.review_session import ReviewSession
 from ndelab.app.ruler import Ruler
 from ndelab.app.sam_controller import SamController
 from ndelab.app.settings import Settings
+from ndelab.app.store_open import OpenedStore, Store, open_review_store
 from ndelab.app.sync_controller import SyncController
 from ndelab.app.volume_display import MAX_RENDER_EDGE, display_histogram, volume_render_input
 from ndelab.app.workspace import open_review
-from ndelab.volumes.errors import NdelabError
 from ndelab.volumes.volume import Volume
 from ndelab.widgets.disposition_panel import DispositionPanel
 from ndelab.widgets.edit_toolbar import EditToolBar
@@ -78,9 +78,14 @@ class MainWindow(ReviewActions, SharedDatabaseActions, QMainWindow):
         self.settings = settings if settings is not None else Settings.load()
         self.store_url = store_url or self.settings.database_url
         self._store: Store | None = None
+        self._opened: OpenedStore | None = None  # the store and its decision writer
+        self._store_job: jobs.Job | None = None
+        self._review_waiting: tuple[Volume, bool] | None = None  # until the store is open
+        self._closing = False
         self.user = self.settings.user or getpass.getuser()
         self.controller = ViewerController()
-        self.review = ReviewController(self.controller)
+        # Decisions go to the store through a background writer: a key never waits on it.
+        self.review = ReviewController(self.controller, background_writes=True)
         self.edits = EditController(self.controller, self.review)
         self.sam = SamController(self.controller, self.settings.sam_checkpoint)
         self.edits.sam = self.sam
@@ -159,14 +164,13 @@ class MainWindow(ReviewActions, SharedDatabaseActions, QMainWindow):
             self.controller.focusRequested.connect(self.view3d.focus_on)
             self._surfaces_timer = QTimer(self)
             self._surfaces_timer.setSingleShot(True)
-            self._surfaces_timer.setInterval(150)  # one rebuild for a burst of review actions
+            self._surfaces_timer.setInterval(150)  # one pass for a burst of reloads
             self._surfaces_timer.timeout.connect(self.refresh_3d_indications)
-            for signal in (
-                self.review.rowsChanged,
-                self.review.rowChanged,
-                self.review.selectionChanged,
-            ):
-                signal.connect(lambda *_: self._surfaces_timer.start())
+            self.review.rowsChanged.connect(self._surfaces_timer.start)
+            # A decision recolours one call's surface; a selection moves the white one.
+            self.review.rowChanged.connect(self._surface_changed)
+            self.review.selectionChanged.connect(self._surface_selected)
+        self.review.nearnessChanged.connect(self._nearness_changed)
 
         self.readout = QLabel("")
         self.statusBar().addWidget(self.readout, 1)
@@ -187,6 +191,7 @@ class MainWindow(ReviewActions, SharedDatabaseActions, QMainWindow):
         self.sam.loaded.connect(lambda text: self.statusBar().showMessage(text, 10000))
         self.setAcceptDrops(True)
         self.resize(1600, 1000)
+        self._open_store()  # quick_check and migrations run while the window shows
 
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -345,22 +350,78 @@ class MainWindow(ReviewActions, SharedDatabaseActions, QMainWindow):
         box.finished.connect(lambda _result: closed())
         box.open()
 
-    # -- review
+    # -- the review database, opened off the GUI thread
     def store(self) -> Store | None:
-        """The review database, opened on first use; None (after a dialog) if it cannot be."""
+        """The review database; None while it is still opening (a status-bar hint, never a
+        dialog that would swallow keys). A failed open shows its dialog and is retried here."""
         if self._store is None:
-            try:
-                self._store = open_store(self.store_url)
-            except NdelabError as exc:
-                self.error("Review database", str(exc))
-                return None
+            self._open_store()
+            self.statusBar().showMessage(
+                "The review database is still opening; try again in a moment", 5000
+            )
         return self._store
 
+    def _open_store(self) -> None:
+        if self._store is not None or self._store_job is not None or self._closing:
+            return
+        url = self.store_url
+        job = jobs.Job(
+            "Opening the review database",
+            lambda progress, cancel: open_review_store(url, progress, cancel),
+        )
+        job.finished.connect(self._store_opened)
+        job.failed.connect(self._store_failed)
+        job.cancelled.connect(self._store_cancelled)
+        self._store_job = job
+        jobs.start(job)
+
+    def _store_opened(self, opened: OpenedStore) -> None:
+        self._store_job = None
+        if self._closing or self._store is not None:  # closed meanwhile, or given one
+            opened.close()
+            return
+        self._opened, self._store = opened, opened.store
+        self.review.use_writer(opened.writer)
+        if opened.replayed.saved:
+            self.statusBar().showMessage(
+                f"{opened.replayed.saved} decision(s) left unsaved by the last session are"
+                " now in the review database",
+                10000,
+            )
+        if opened.replayed.failed:
+            self.error("Review database", "\n".join(opened.replayed.failed))
+        waiting, self._review_waiting = self._review_waiting, None
+        if waiting is not None and waiting[0] is self.controller.volume:
+            self.start_review(waiting[0], prelabel_if_new=waiting[1])
+
+    def _store_failed(self, message: str) -> None:
+        self._store_job = None
+        if not self._closing:
+            self.error("Review database", message)
+
+    def _store_cancelled(self) -> None:
+        self._store_job = None
+
+    def wait_for_store(self, timeout_s: float = 120.0) -> Store | None:
+        """Block, handling events, until the database is open (scripts, the screenshot)."""
+        self._open_store()
+        end = time.monotonic() + timeout_s
+        while (job := self._store_job) is not None and time.monotonic() < end:
+            job.done.wait(0.01)
+            QApplication.processEvents()  # delivers the job's result
+        return self._store
+
+    # -- review
     def start_review(self, volume: Volume, *, prelabel_if_new: bool = False) -> None:
-        """Find the volume's scan in the database (hashed off the GUI thread); load its calls."""
+        """Find the volume's scan in the database (hashed off the GUI thread); load its calls.
+        While the database is still opening, the review starts once it is open."""
         self._reviews.cancel()  # the last scan's review, still hashing, must not land on this one
-        store = self.store()
+        store = self._store
         if store is None:
+            self.review.set_session(None)
+            self._review_waiting = (volume, prelabel_if_new)
+            self._open_store()
+            self.statusBar().showMessage("Opening the review database…", 5000)
             return
         self.review.set_session(None)
         job = jobs.Job(
@@ -415,17 +476,44 @@ class MainWindow(ReviewActions, SharedDatabaseActions, QMainWindow):
         return codes
 
     def refresh_3d_indications(self) -> None:
-        """Redraw every call's surface in the 3D view, coloured by status."""
+        """Show every call's surface in the 3D view, coloured by status (after a reload;
+        surfaces of unchanged masks are kept)."""
         session = self.review.session
         volume = self.controller.volume
         if self.view3d is None or volume is None:
             return
         items = []
         if session is not None:
-            for row in session.rows:
-                status = "selected" if row["id"] == session.current else row["status"]
-                items.append((status, session.masks[row["id"]], volume.spacing_mm))
-        self.view3d.show_indications(items)
+            spacing = volume.spacing_mm
+            items = [(r["id"], r["status"], session.masks[r["id"]], spacing) for r in session.rows]
+        self.view3d.show_indications(items, session.current if session is not None else None)
+
+    def _surface_changed(self, call_id: str) -> None:
+        """One call's decision: its surface changes colour (rebuilt only for a new mask)."""
+        session, volume = self.review.session, self.controller.volume
+        if self.view3d is None or session is None or volume is None:
+            return
+        try:
+            row = session.row(call_id)
+        except KeyError:
+            return
+        self.view3d.update_indication(
+            call_id, row["status"], session.masks[call_id], volume.spacing_mm
+        )
+
+    def _surface_selected(self, row: dict[str, Any] | None) -> None:
+        if self.view3d is not None:
+            self.view3d.select_indication(None if row is None else row["id"])
+
+    def _nearness_changed(self) -> None:
+        """The criteria were re-evaluated after decisions: the verdict and the queue's
+        nearness column show the new figures."""
+        self.disposition.refresh()
+        model = self.queue.model
+        if model.rowCount():
+            model.dataChanged.emit(
+                model.index(0, 0), model.index(model.rowCount() - 1, model.columnCount() - 1)
+            )
 
     # -- showing
     def show_volume(self, volume: Volume) -> None:
@@ -572,12 +660,19 @@ class MainWindow(ReviewActions, SharedDatabaseActions, QMainWindow):
             event.acceptProposedAction()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        self._closing = True
         if self._job is not None:
             self._job.cancel()
         for slot in (self._reviews, self._histogram_jobs, self._render_jobs):
             slot.cancel()
+        if self._store_job is not None:
+            self._store_job.cancel()
         self.sam.shutdown()
         self.sync.stop()
+        # Queued decisions reach the store first (what a held lock keeps stays journaled).
+        self.review.close()
+        if self._opened is not None:
+            self._opened.writer.close()
         if self._store is not None:
             self._store.close()
         if self.view3d is not None:

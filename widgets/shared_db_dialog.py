@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ndelab.annotation.sync.credentials import keyring_available
+from ndelab.app.shared_db import keyring_available
 
 HINT = (
     "postgresql+psycopg://user@host:5432/ndelab?sslmode=require\n"

@@ -7,13 +7,14 @@ downsampled copy itself comes from ndelab.app.volume_display, read in a backgrou
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import vtkmodules.vtkRenderingOpenGL2  # noqa: F401  (registers the OpenGL backends)
 from vtkmodules.util.numpy_support import numpy_to_vtk, vtk_to_numpy
-from vtkmodules.vtkCommonDataModel import vtkImageData, vtkPiecewiseFunction
+from vtkmodules.vtkCommonDataModel import vtkImageData, vtkPiecewiseFunction, vtkPolyData
 from vtkmodules.vtkFiltersCore import vtkAppendPolyData, vtkFlyingEdges3D
 from vtkmodules.vtkRenderingCore import (
     vtkActor,
@@ -38,6 +39,11 @@ STATUS_RGB = {
     "corrected": (0.31, 0.64, 0.88),
     "selected": (1.0, 1.0, 1.0),
 }
+
+
+#: One call in the 3D view: (call id, status, SparseMask, spacing z, y, x in mm).
+Indication3D = tuple[str, str, Any, tuple[float, float, float]]
+SELECTED = "selected"
 
 
 class VolumeScene:
@@ -66,7 +72,12 @@ class VolumeScene:
         self.actor.SetProperty(prop)
         self._image: vtkImageData | None = None
         self.step = 1
-        self.surface_actors: dict[str, vtkActor] = {}
+        self.surfaces = IndicationSurfaces(self.renderer)
+
+    @property
+    def surface_actors(self) -> dict[str, list[vtkActor]]:
+        """The actors drawn now, by status ("selected" included)."""
+        return self.surfaces.actors()
 
     def set_input(self, render: RenderInput) -> None:
         """Ray-cast this strided copy of a volume (see volume_render_input)."""
@@ -89,36 +100,9 @@ class VolumeScene:
             self.renderer.RemoveVolume(self.actor)
         self._image = None
 
-    def set_indications(self, items: list[tuple[str, Any, tuple[float, float, float]]]) -> int:
-        """Draw each indication's surface, one actor per status: (status, SparseMask, spacing).
-
-        Surfaces come from the full-resolution mask crops (never the downsampled volume), so
-        a pore of a few voxels still shows. Returns how many were drawn.
-        """
-        for actor in self.surface_actors.values():
-            self.renderer.RemoveActor(actor)
-        self.surface_actors = {}
-        groups: dict[str, vtkAppendPolyData] = {}
-        drawn = 0
-        for status, mask, spacing in items[:MAX_SURFACES]:
-            surface = _mask_surface(mask, spacing)
-            if surface is None:
-                continue
-            groups.setdefault(status, vtkAppendPolyData()).AddInputConnection(
-                surface.GetOutputPort()
-            )
-            drawn += 1
-        for status, append in groups.items():
-            mapper = vtkPolyDataMapper()
-            mapper.SetInputConnection(append.GetOutputPort())
-            mapper.ScalarVisibilityOff()
-            actor = vtkActor()
-            actor.SetMapper(mapper)
-            actor.GetProperty().SetColor(*STATUS_RGB.get(status, (1.0, 0.0, 1.0)))
-            actor.GetProperty().SetOpacity(0.6 if status == "rejected" else 1.0)
-            self.renderer.AddActor(actor)
-            self.surface_actors[status] = actor
-        return drawn
+    def set_indications(self, items: list[Indication3D]) -> int:
+        """Draw every call's surface (see IndicationSurfaces.set_all); returns how many."""
+        return self.surfaces.set_all(items)
 
     def set_window(self, window: Window) -> None:
         """Below the window is transparent air; the window ramps opacity and brightness."""
@@ -166,6 +150,152 @@ class VolumeScene:
     def render_mode(self) -> str:
         modes = {0: "default", 1: "cpu-raycast", 2: "gpu-raycast", 3: "ospray", 4: "anari"}
         return modes.get(self.mapper.GetLastUsedRenderMode(), "unknown")
+
+
+@dataclass
+class _Surface:
+    mask: Any
+    spacing: tuple[float, float, float]
+    poly: vtkPolyData | None  # None: the mask is empty
+    status: str
+    slot: int  # which bucket of its status group it joins
+    group: tuple[str, int] | None = None  # the group it is drawn in now
+
+
+@dataclass
+class _Group:
+    append: vtkAppendPolyData
+    actor: vtkActor
+    members: set[str] = field(default_factory=set)
+
+
+SURFACES_PER_ACTOR = 128  # a status group is cut into actors of this many surfaces
+
+
+class IndicationSurfaces:
+    """The calls' surfaces in a renderer: per status a few actors (buckets of
+    SURFACES_PER_ACTOR surfaces), and one actor for the selected call.
+
+    A call's iso-surface is built once per mask (from the full-resolution crop, never the
+    downsampled volume, so a pore of a few voxels still shows) and kept; a decision or a new
+    selection moves one surface between two small buckets (moving it in and out of one big
+    append filter cost milliseconds, and the render re-appended every surface). Only a
+    changed mask is rebuilt.
+    """
+
+    def __init__(self, renderer: vtkRenderer) -> None:
+        self.renderer = renderer
+        self._surfaces: dict[str, _Surface] = {}
+        self._groups: dict[tuple[str, int], _Group] = {}
+        self._slots = 0
+        self.selected: str | None = None
+        self.built = 0  # surfaces built so far (to check that nothing is rebuilt needlessly)
+
+    def actors(self) -> dict[str, list[vtkActor]]:
+        """The actors drawn now, by status ("selected" included)."""
+        out: dict[str, list[vtkActor]] = {}
+        for (status, _slot), group in self._groups.items():
+            if group.members:
+                out.setdefault(status, []).append(group.actor)
+        return out
+
+    def set_all(self, items: list[Indication3D]) -> int:
+        """Show exactly these calls (the first MAX_SURFACES); unchanged masks keep their
+        surfaces. Returns how many are drawn."""
+        keep = items[:MAX_SURFACES]
+        wanted = {item[0] for item in keep}
+        for call_id in [c for c in self._surfaces if c not in wanted]:
+            self._place(call_id, None)
+            del self._surfaces[call_id]
+        for call_id, status, mask, spacing in keep:
+            self.update(call_id, status, mask, spacing, add=True)
+        return sum(1 for s in self._surfaces.values() if s.poly is not None)
+
+    def update(
+        self,
+        call_id: str,
+        status: str,
+        mask: Any,
+        spacing: tuple[float, float, float],
+        *,
+        add: bool = False,
+    ) -> bool:
+        """One call's status (and mask); a call not drawn is added only with ``add``.
+        Returns whether its surface had to be built."""
+        entry = self._surfaces.get(call_id)
+        if entry is None and not add:
+            return False
+        built = False
+        if entry is None or entry.mask != mask or entry.spacing != tuple(spacing):
+            if entry is not None:
+                self._place(call_id, None)
+                slot = entry.slot
+            else:
+                slot, self._slots = self._slots // SURFACES_PER_ACTOR, self._slots + 1
+            spacing = (float(spacing[0]), float(spacing[1]), float(spacing[2]))
+            entry = _Surface(mask, spacing, _surface_poly(mask, spacing), status, slot)
+            self._surfaces[call_id] = entry
+            self.built += 1
+            built = True
+        entry.status = status
+        self._place(call_id, SELECTED if call_id == self.selected else status)
+        return built
+
+    def select(self, call_id: str | None) -> None:
+        """Draw ``call_id`` as selected and the one selected before in its status colour."""
+        before, self.selected = self.selected, call_id
+        if before is not None and before in self._surfaces and before != call_id:
+            self._place(before, self._surfaces[before].status)
+        if call_id is not None and call_id in self._surfaces:
+            self._place(call_id, SELECTED)
+
+    def _place(self, call_id: str, status: str | None) -> None:
+        """Move the call's surface into its bucket of ``status`` (None: out of every one)."""
+        entry = self._surfaces[call_id]
+        key = None
+        if status is not None and entry.poly is not None:
+            key = (status, 0 if status == SELECTED else entry.slot)
+        if key == entry.group:
+            return
+        if entry.group is not None:
+            old = self._groups[entry.group]
+            old.members.discard(call_id)
+            old.append.RemoveInputData(entry.poly)
+            if not old.members:  # an append filter with no input must not render
+                self.renderer.RemoveActor(old.actor)
+        entry.group = key
+        if key is None:
+            return
+        group = self._groups.get(key) or self._new_group(key)
+        if not group.members:
+            self.renderer.AddActor(group.actor)
+        group.members.add(call_id)
+        group.append.AddInputData(entry.poly)
+
+    def _new_group(self, key: tuple[str, int]) -> _Group:
+        status = key[0]
+        append = vtkAppendPolyData()
+        mapper = vtkPolyDataMapper()
+        mapper.SetInputConnection(append.GetOutputPort())
+        mapper.ScalarVisibilityOff()
+        actor = vtkActor()
+        actor.SetMapper(mapper)
+        actor.GetProperty().SetColor(*STATUS_RGB.get(status, (1.0, 0.0, 1.0)))
+        actor.GetProperty().SetOpacity(0.6 if status == "rejected" else 1.0)
+        group = _Group(append, actor)
+        self._groups[key] = group
+        return group
+
+
+def _surface_poly(mask: Any, spacing: tuple[float, float, float]) -> vtkPolyData | None:
+    """The call's surface, computed now and kept (the filter is not)."""
+    surface = _mask_surface(mask, spacing)
+    if surface is None:
+        return None
+    surface.Update()
+    poly = vtkPolyData()
+    poly.ShallowCopy(surface.GetOutput())
+    return poly
 
 
 def _mask_surface(mask: Any, spacing: tuple[float, float, float]) -> vtkFlyingEdges3D | None:

@@ -20,7 +20,7 @@ from ndelab.app.qt_images import rgb_to_qimage
 from ndelab.app.volume_display import RenderInput
 from ndelab.volumes.display import Window
 from ndelab.volumes.volume import Volume
-from ndelab.widgets.volume_render import VolumeScene, offscreen_window
+from ndelab.widgets.volume_render import Indication3D, VolumeScene, offscreen_window
 
 log = logging.getLogger(__name__)
 
@@ -122,9 +122,23 @@ class VolumeView3D(QWidget):
         self.scene.set_window(window)
         self.request_render()
 
-    def show_indications(self, items: list[tuple[str, Any, tuple[float, float, float]]]) -> None:
+    def show_indications(self, items: list[Indication3D], selected: str | None = None) -> None:
+        """Show exactly these calls (surfaces of unchanged masks are kept)."""
+        self.scene.surfaces.select(selected)
         self.scene.set_indications(items)
         self.request_render()
+
+    def update_indication(
+        self, call_id: str, status: str, mask: Any, spacing: tuple[float, float, float]
+    ) -> None:
+        """One call changed: its colour (and its surface only if its mask changed)."""
+        self.scene.surfaces.update(call_id, status, mask, spacing)
+        self.request_render()
+
+    def select_indication(self, call_id: str | None) -> None:
+        if call_id != self.scene.surfaces.selected:
+            self.scene.surfaces.select(call_id)
+            self.request_render()
 
     def focus_on(self, zyx: tuple[float, float, float]) -> None:
         """Centre the camera on a voxel index (VTK's world is x, y, z in mm from voxel 0)."""

@@ -11,11 +11,9 @@ from typing import Any
 
 from PySide6.QtWidgets import QFileDialog, QInputDialog
 
-from ndelab.annotation.export.csv import write_calls_csv
-from ndelab.annotation.store import disposition
+from ndelab.annotation import CLASSES
 from ndelab.app import jobs
-from ndelab.app.pdf_report import write_pdf
-from ndelab.app.report import build_report
+from ndelab.app.review_outputs import sign_disposition, write_csv, write_pdf_report
 from ndelab.app.workspace import prelabel_into
 from ndelab.volumes.errors import NdelabError
 from ndelab.widgets.job_progress import job_with_progress
@@ -53,8 +51,6 @@ class ReviewActions:
         if session is None or session.current is None:
             self.statusBar().showMessage(f"Select a call first ({key_text('next_call')})", 3000)
             return
-        from ndelab.annotation import CLASSES
-
         current = session.row(session.current)["class"]
         cls, ok = QInputDialog.getItem(
             self, "Correct call", "Class", list(CLASSES), list(CLASSES).index(current), False
@@ -102,7 +98,7 @@ class ReviewActions:
         if not ok or not user.strip():
             return
         try:
-            result = disposition(session.store, session.scan_id, criteria, sign_user=user.strip())
+            result = sign_disposition(session, criteria, user.strip())
         except NdelabError as exc:
             self.error("Sign disposition", str(exc))
             return
@@ -122,10 +118,7 @@ class ReviewActions:
             return
         try:
             window = self.controller.state.window if self.controller.state else None
-            data = build_report(
-                session.store, session.scan_id, criteria, self.controller.volume, window
-            )
-            write_pdf(data, path)
+            write_pdf_report(session, criteria, self.controller.volume, window, path)
         except NdelabError as exc:
             self.error("PDF report", str(exc))
             return
@@ -142,7 +135,7 @@ class ReviewActions:
         if not path:
             return
         try:
-            n = write_calls_csv(session.store, session.scan_id, path)
+            n = write_csv(session, path)
         except NdelabError as exc:
             self.error("CSV export", str(exc))
             return

@@ -12,13 +12,9 @@ from typing import Any
 
 from PySide6.QtWidgets import QMessageBox
 
-from ndelab.annotation.sync.credentials import (
-    kept_password,
-    save_password,
-    with_password,
-    without_password,
-)
+from ndelab.app.audit_controller import scan_file
 from ndelab.app.dataset_export import export_reviewed, summary_text
+from ndelab.app.shared_db import choose_remote
 from ndelab.volumes.errors import NdelabError
 from ndelab.widgets.audit_view import AuditView
 from ndelab.widgets.conflicts_dialog import ConflictsDialog
@@ -42,19 +38,19 @@ class SharedDatabaseActions:
             return
         url, typed, remember = dialog.values()
         try:
-            password = kept_password(url, typed, getattr(self, "_remote_session_url", None))
-            session_url = with_password(url, password) if url and password else url
+            choice = choose_remote(url, typed, remember, getattr(self, "_remote_session_url", None))
         except NdelabError as exc:
             self.error("Shared database", str(exc))
             return
-        self.settings.remote_url = without_password(url) if url else None
+        self.settings.remote_url = choice.saved_url
         self._save_settings()
-        if password and remember and not save_password(url, password):
+        if choice.keyring_refused:
             self.error(
                 "Shared database",
                 "the system keyring refused the password; it is kept for this session only",
             )
-        self._remote_session_url = session_url or None
+        self._remote_session_url = choice.session_url
+        # Still opening: the sync starts with the review (_review_ready configures it).
         self.sync.configure(self.store(), self.remote_url_for_sync(), self.user)
 
     def remote_url_for_sync(self) -> str | None:
@@ -75,7 +71,13 @@ class SharedDatabaseActions:
         if store is None:
             return
         session = self.review.session
-        view = AuditView(store, session.scan_id if session else None, self)
+        writer = session.writer if session is not None else None
+        view = AuditView(
+            store,
+            session.scan_id if session else None,
+            self,
+            settle=writer.flush if writer is not None else None,
+        )
         view.goToCall.connect(self.go_to_call)
         view.show()
         self._audit_view = view
@@ -86,12 +88,14 @@ class SharedDatabaseActions:
         if session is not None and session.scan_id == scan_id:
             self.review.select(call_id)
             return
-        from ndelab.annotation.store import get_scan
-
         store = session.store if session else self.store()
         if store is None:
             return
-        path = get_scan(store, scan_id)["path"]
+        try:
+            path = scan_file(store, scan_id)
+        except NdelabError as exc:
+            self.error("Go to call", str(exc))
+            return
         if not path:
             self.error("Go to call", f"scan {scan_id} has no file recorded; open it by hand")
             return

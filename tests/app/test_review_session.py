@@ -90,3 +90,26 @@ def test_nearness_from_criteria(session: ReviewSession, tmp_path: Path) -> None:
     session.set_criteria(criteria)
     ratios = [session.nearness_ratio(r["id"]) for r in session.rows if r["class"] == "pore"]
     assert all(r is not None and r > 0 for r in ratios)
+
+
+def test_overlay_planes_follow_decisions_selection_and_mask_edits(session: ReviewSession) -> None:
+    """Slices are drawn once and kept: a decision repaints its call, the selection shows on
+    top, a new mask redraws; each kept plane equals one drawn afresh."""
+    ids = [r["id"] for r in session.rows]
+    axial = (0, 6, (30, 40))
+    assert session.overlay(*axial)[6, 6] == STATUS_CODES["proposed"]
+    session.select(ids[0])
+    assert session.overlay(*axial)[6, 6] == STATUS_CODES["proposed"] + SELECTED
+    session.act("accept")
+    kept = session.overlay(*axial)
+    assert kept[6, 6] == STATUS_CODES["accepted"] + SELECTED
+    session.select(None)
+    assert session.overlay(*axial)[6, 6] == STATUS_CODES["accepted"]
+    fresh = ReviewSession(session.store, session.scan_id, "bob")
+    assert (fresh.overlay(*axial) == session.overlay(*axial)).all()
+    grown = np.zeros((3, 3, 4), bool)
+    grown[:] = True
+    session.select(ids[0])
+    session.correct(mask=SparseMask.from_local(grown, (5, 5, 5)), reason="one column wider")
+    assert session.overlay(*axial)[6, 8] == STATUS_CODES["corrected"] + SELECTED
+    assert session.counts() == {"proposed": 2, "accepted": 0, "rejected": 0, "corrected": 1}

@@ -61,6 +61,7 @@ def test_the_window_exports_reviewed_labels(
     w = make_main_window(store_url=str(db))
     errors: list[str] = []
     monkeypatch.setattr(w, "error", lambda _title, message: errors.append(message))
+    assert w.wait_for_store() is not None  # the database opens in the background
     w.export_dataset_dialog()
     end = time.monotonic() + 60
     while not shown:
@@ -131,6 +132,7 @@ def test_the_window_exports_from_the_shared_server(
     w.settings.remote_url = pg_url
     errors: list[str] = []
     monkeypatch.setattr(w, "error", lambda _title, message: errors.append(message))
+    assert w.wait_for_store() is not None  # the database opens in the background
     w.export_dataset_dialog()
     end = time.monotonic() + 60
     while not shown:

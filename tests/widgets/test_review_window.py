@@ -56,6 +56,24 @@ def _key(window: Any, qapp: Any, key: str) -> None:
     qapp.processEvents()
 
 
+def _wait(qapp: Any, done: Any, timeout: float = 30.0) -> None:
+    end = time.monotonic() + timeout
+    while not done():
+        assert time.monotonic() < end, "timed out"
+        qapp.processEvents()
+        time.sleep(0.01)
+
+
+def _settled(qapp: Any, w: Any, timeout: float = 30.0) -> None:
+    """Let the background writer and the criteria re-evaluation finish, as a pause would."""
+    end = time.monotonic() + timeout
+    while w.review.settling:
+        assert time.monotonic() < end, "the review did not settle"
+        qapp.processEvents()
+        time.sleep(0.01)
+    qapp.processEvents()
+
+
 def test_keyboard_review_flow(
     qapp: Any, make_main_window: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -149,6 +167,8 @@ def test_reports_and_disposition(
     for _ in range(3):
         w.review.step(+1)
         w.review.act("accept", advance=False)
+    # The preview is re-evaluated off the keypress, once the decisions are in the store.
+    _settled(qapp, w)
     assert w.disposition.result["open_calls"] == 0
     assert w.disposition.result["verdict"] == "reject"  # a crack is forbidden
     monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("reviewer-1", True))
@@ -167,7 +187,7 @@ def test_opening_a_scan_finds_its_calls_in_the_background(
     volume, store, scan_id = _part_with_calls(tmp_path / "calls.db")
     # The store knows the scan by the hash of its voxels (an in-memory volume).
     from ndelab.annotation.store import add_part, add_scan
-    from ndelab.app.workspace import volume_sha256
+    from ndelab.volumes.identity import volume_sha256
 
     part = add_part(store, "bracket", user="tester")
     add_scan(
@@ -312,9 +332,102 @@ def test_audit_view_shows_agreement_and_jumps_to_overruled_calls(
     w.review.act("accept", advance=False)
     w.show_audit()
     view = w._audit_view
+    _wait(qapp, lambda: view.loading is None)  # read in a background job
     assert view.model.count() == 1 and "test 1" in view.model.currentText()
     assert "2 reviewed" in view.rates.text() and "false calls 50.0 %" in view.rates.text()
     assert view.overruled.rowCount() == 1
     view._go(0, 0)  # double-click: the call is selected and centred
     assert w.review.session.current == ids[0]
     view.close()
+
+
+def test_one_accept_recolours_one_surface_and_reads_the_inspector_once(
+    qapp: Any, make_main_window: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The A key: no 3D surface is rebuilt for a status change (the old window rebuilt all
+    of them), and the inspector reads the call it moves to once (it read twice)."""
+    from ndelab.widgets import volume_render
+
+    volume, store, scan_id = _part_with_calls(tmp_path / "calls.db")
+    w = make_main_window()
+    assert w.view3d is not None
+    w.show()
+    w.activateWindow()
+    w.show_volume(volume)
+    w.review.set_session(ReviewSession(store, scan_id, "tester"))
+    w.refresh_3d_indications()
+    qapp.processEvents()  # the window becomes active: it takes the keys
+    _key(w, qapp, "N")
+    _settled(qapp, w)
+    time.sleep(0.3)  # past the window's 3D rebuild timer
+    _settled(qapp, w)
+    assert w.review.session.current is not None, w.statusBar().currentMessage()
+    assert len(w.view3d.scene.surface_actors) == 2  # proposed, and the selected one
+
+    built: list[object] = []
+    surface = volume_render._mask_surface
+    monkeypatch.setattr(
+        volume_render, "_mask_surface", lambda *a: (built.append(a), surface(*a))[1]
+    )
+    reads: list[str] = []
+    details = ReviewSession.details
+    monkeypatch.setattr(
+        ReviewSession, "details", lambda self, cid: (reads.append(cid), details(self, cid))[1]
+    )
+    accepted = w.review.session.current
+    _key(w, qapp, "A")
+    following = w.review.session.current
+    assert following != accepted
+    assert w.review.wait_saved()
+    time.sleep(0.3)  # any timer a keypress starts (3D, criteria) has fired by now
+    _settled(qapp, w)
+    assert len(built) <= 1
+    assert reads == [following]
+    assert set(w.view3d.scene.surface_actors) == {"proposed", "accepted", "selected"}
+    assert w.review.session.row(accepted)["status"] == "accepted"
+
+
+def test_the_window_works_while_the_review_database_opens(
+    qapp: Any, make_main_window: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """quick_check and migrations run in a job: the volume shows and keys answer with a hint
+    meanwhile; the review starts once the database is open."""
+    import threading
+
+    from PySide6.QtWidgets import QApplication
+
+    from ndelab.app import store_open
+    from ndelab.volumes.identity import volume_sha256
+
+    volume = Volume(np.full((20, 24, 24), 1000, np.uint16), spacing_mm=(0.1, 0.1, 0.1))
+    labels = np.zeros(volume.shape, np.uint16)
+    labels[3:6, 3:6, 3:6], labels[10:13, 12:15, 12:15], labels[15:18, 4:7, 15:18] = 1, 2, 3
+    with open_store(tmp_path / "calls.db") as store:  # a scan the window will recognise
+        sha = volume_sha256(volume)
+        import_labels(store, volume, labels, "pore", source="model:t@1", user="u", sha256=sha)
+    release = threading.Event()
+    slow_open = store_open.open_store
+
+    def held_open(url: Any, **kwargs: Any) -> Any:
+        assert release.wait(30)  # the database takes its time (a big file's quick_check)
+        return slow_open(url, **kwargs)
+
+    monkeypatch.setattr(store_open, "open_store", held_open)
+    w = make_main_window(store_url=str(tmp_path / "calls.db"))
+    w.show()
+    w.activateWindow()
+    w.show_volume(volume)
+    w.start_review(volume)
+    qapp.processEvents()  # the window becomes active: it takes the keys
+    assert w.controller.volume is volume and w.views[0].image.image is not None
+    _key(w, qapp, "A")
+    assert QApplication.activeModalWidget() is None
+    assert "No calls to review yet" in w.statusBar().currentMessage()
+    w.show_conflicts()
+    assert QApplication.activeModalWidget() is None
+    assert "still opening" in w.statusBar().currentMessage()
+    release.set()
+    _wait(qapp, lambda: w.review.session is not None and len(w.review.session.rows) == 3)
+    _key(w, qapp, "N")
+    _key(w, qapp, "A")
+    assert w.review.session.counts()["accepted"] == 1

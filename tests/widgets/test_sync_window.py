@@ -58,6 +58,7 @@ def test_background_sync_and_conflict_resolution(
     review(b, calls[0], "reject", "bob", "ring artefact")
     w.review.select(calls[0])
     w.review.act("accept", advance=False)
+    assert w.review.wait_saved()  # the decision reaches the store behind the keypress
     sync(b, pg_url, "bob")
     w.sync.sync_now()
     _wait(qapp, lambda: not w.sync.running)
@@ -65,8 +66,10 @@ def test_background_sync_and_conflict_resolution(
     assert "1 conflict" in w.sync_label.text()
 
     dialog = ConflictsDialog(a, "ana", w)
+    _wait(qapp, lambda: dialog.loading is None)  # listed in a background job
     assert dialog.table.rowCount() == 1
     dialog._resolve("theirs")
+    _wait(qapp, lambda: dialog.loading is None)
     assert dialog.table.rowCount() == 0
     dialog.close()
     status = {c["id"]: c["status"] for c in list_calls(a, scan)}
