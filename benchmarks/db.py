@@ -16,18 +16,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from sqlalchemy import Table, create_engine, select
 from sqlalchemy.orm import Session
 
-from ndelab.annotation import Measurements, NewIndication, Source, SparseMask
-from ndelab.annotation.store import Store, add_indications, add_part, add_scan, review
+from ndelab.annotation.store import Store, review
 from ndelab.annotation.store.schema import EVENTS, IND, Indication, ReviewEvent
 from ndelab.annotation.sync.apply import COPIED
 from ndelab.annotation.sync.conflicts import list_conflicts, resolve_conflict
 from ndelab.annotation.sync.engine import sync
 from ndelab.annotation.sync.server_roles import setup_roles
 from ndelab.benchmarks import pg_cluster
+from ndelab.benchmarks.fixtures import grid_of_calls
 
 GOAL_PUSH_S = 1.0
 ENTITY_TABLES: dict[str, Table] = {**{k: t for k, t in COPIED.items()}, "indication": IND}
@@ -35,19 +34,7 @@ ENTITY_TABLES: dict[str, Table] = {**{k: t for k, t in COPIED.items()}, "indicat
 
 def populate(store: Store, n: int, *, user: str = "bench") -> tuple[str, list[str]]:
     """A part, a scan and n small proposed calls with distinct masks; returns (scan, ids)."""
-    part = add_part(store, "sync part", user=user)
-    side = int(np.ceil(n ** (1 / 3))) + 1
-    scan = add_scan(
-        store, part, user=user, path="sync.nrrd", shape=(4 * side,) * 3, spacing_mm=(0.1,) * 3
-    )
-    local = np.ones((2, 3, 3), bool)
-    items = []
-    for k in range(n):
-        z, y, x = 4 * (k // (side * side)), 4 * (k // side % side), 4 * (k % side)
-        mask = SparseMask.from_local(local, (z, y, x))
-        m = Measurements(18, 0.018, 0.325, 0.47, 0.42, 0.8, (z + 0.5, y + 1.0, x + 1.0))
-        items.append(NewIndication(mask, "pore", Source("model", "bench", "1"), m, 0.5))
-    return scan, add_indications(store, scan, items, user=user)
+    return grid_of_calls(store, n, user=user, part="sync part", path="sync.nrrd")
 
 
 def snapshot(store: Store) -> dict[str, Any]:

@@ -36,17 +36,14 @@ import numpy as np
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-from ndelab.annotation import Measurements, NewIndication, Source, SparseMask
 from ndelab.annotation.store import (
     Store,
-    add_indications,
-    add_part,
-    add_scan,
     audit,
     list_calls,
     review,
 )
 from ndelab.annotation.store.schema import Indication, ReviewEvent, utcnow
+from ndelab.benchmarks.fixtures import grid_of_calls
 
 
 def _stats(seconds: list[float]) -> dict[str, float]:
@@ -59,26 +56,7 @@ def _stats(seconds: list[float]) -> dict[str, float]:
 
 
 def _populate(store: Store, n: int) -> tuple[str, list[str]]:
-    """A scan with n small proposed calls (one mask shape, measured once, moved about)."""
-    part = add_part(store, "bench part", user="bench")
-    side = int(np.ceil(n ** (1 / 3))) + 1
-    scan = add_scan(
-        store,
-        part,
-        user="bench",
-        path="bench.nrrd",
-        shape=(4 * side,) * 3,
-        spacing_mm=(0.1, 0.1, 0.1),
-    )
-    local = np.ones((2, 3, 3), bool)
-    items = []
-    for k in range(n):
-        z, y, x = 4 * (k // (side * side)), 4 * (k // side % side), 4 * (k % side)
-        mask = SparseMask.from_local(local, (z, y, x))
-        m = Measurements(18, 0.018, 0.325, 0.47, 0.42, 0.8, (z + 0.5, y + 1.0, x + 1.0))
-        items.append(NewIndication(mask, "pore", Source("model", "bench", "1"), m, 0.5))
-    ids = add_indications(store, scan, items, user="bench")
-    return scan, ids
+    return grid_of_calls(store, n, user="bench", part="bench part", path="bench.nrrd")
 
 
 def _ours(store: Store, ids: list[str], actions: int) -> list[float]:
