@@ -11,6 +11,7 @@ import contextlib
 import os
 import re
 import sqlite3
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,6 +30,7 @@ from sqlalchemy.engine import make_url
 from ndelab.annotation.errors import StoreError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+_MIGRATION_LOCK = threading.Lock()
 SQLITE_MAGIC = b"SQLite format 3\x00"
 WAL_AUTOCHECKPOINT_PAGES = 4000
 
@@ -229,7 +231,11 @@ class Store:
                         f"database {self.name} has schema {current}, newer than this ndelab knows"
                     )
             if current != head:
-                command.upgrade(alembic_config(conn), "head")
+                # Alembic runs env.py through module-level globals (alembic.context): two
+                # upgrades at once in one process (the window opens its store in a job) would
+                # tear each other's context down. One at a time.
+                with _MIGRATION_LOCK:
+                    command.upgrade(alembic_config(conn), "head")
 
     def _database_id(self) -> str:
         """This database's own id (made by the migrations). A workstation store's events carry

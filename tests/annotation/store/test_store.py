@@ -238,3 +238,29 @@ def test_two_database_files_on_one_machine_are_two_workstations(tmp_path: Path) 
         assert again.workstation_id == first  # stable for the same file on this machine
     with Store(tmp_path / "a.db", workstation="bench") as named:
         assert named.workstation_id == "bench"
+
+
+def test_stores_migrated_at_once_in_several_threads_all_open(tmp_path: Path) -> None:
+    """The window opens its database in a job while other code opens another: Alembic's
+    module-level context must not be torn down by a second upgrade running beside it."""
+    import threading
+
+    from ndelab.annotation.store import open_store
+
+    barrier = threading.Barrier(4)
+    errors: list[BaseException] = []
+
+    def open_some(k: int) -> None:
+        try:
+            barrier.wait()
+            for i in range(3):
+                open_store(tmp_path / f"t{k}-{i}.db").close()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_some, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
