@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
+from scipy.special import expit
 
 from ndelab.inference.calls import Call, PrelabelResult
 from ndelab.volumes.phantom import Phantom, make_ct_phantom, make_radiograph
@@ -129,7 +130,8 @@ def pod_curve(
     xm = np.column_stack([np.ones_like(a), np.log(a)])
     eta = xm @ beta
     se = np.sqrt(np.einsum("ij,jk,ik->i", xm, cov, xm))
-    return 1 / (1 + np.exp(-eta)), 1 / (1 + np.exp(-(eta - Z95 * se)))
+    # expit: a steep fit (the ideal observer's) would overflow exp on its flat tails.
+    return expit(eta), expit(eta - Z95 * se)
 
 
 def _a_lower_bound(
@@ -356,10 +358,13 @@ def plot_pod(result: dict[str, Any], png_path: Path, *, title: str | None = None
             ax.plot(a, pod_curve(ideal, a)[0], c="k", lw=1, label="ideal observer (matched rate)")
         ax.axhline(0.9, c="lightgrey", lw=0.8)
         ax.set_xscale("log")
-        ax.set_xlabel("pore equivalent diameter (voxels)")
+        radiograph = "pod_ideal_pores_diameter_vox" in result
+        unit = "pixels" if radiograph else "voxels"
+        ax.set_xlabel(f"pore equivalent diameter ({unit})")
         ax.set_ylabel("probability of detection")
         ax.set_ylim(-0.02, 1.02)
-        ax.set_title(title or f"POD: {result.get('model', '')}")
+        model = result.get("summary", {}).get("model") or result.get("model", "")
+        ax.set_title(title or f"POD: {model}")
         ax.legend(loc="lower right", fontsize=8)
         fig.tight_layout()
         png_path = Path(png_path)
