@@ -14,7 +14,7 @@ from PySide6.QtCore import QObject, Signal
 
 from ndelab.annotation import SparseMask
 from ndelab.app.controller import ViewerController
-from ndelab.app.editing import PREVIEW_CODE, SAM_TOOLS, TOOLS, Committed, EditSession, PolygonTool
+from ndelab.app.editing import PREVIEW_CODE, SAM_TOOLS, TOOLS, Committed, EditSession
 from ndelab.app.editing.tool import Answer, Segmenter
 from ndelab.app.review_controller import ReviewController
 from ndelab.app.ruler import Ruler
@@ -131,10 +131,6 @@ class EditController(QObject):
             self.session.finish()
         except NdelabError as exc:
             self.review.failed.emit(str(exc))
-
-    def finish_polygon(self) -> None:
-        if isinstance(self.session.active, PolygonTool):
-            self.finish()
 
     def _announce(self, done: Committed) -> None:
         """The signals and status line of a review action, for the call an edit changed."""

@@ -21,14 +21,12 @@ import numpy.typing as npt
 
 from ndelab.annotation import (
     Criteria,
-    NewIndication,
     ReviewError,
     Source,
     SparseMask,
     StoreError,
     load_criteria,
 )
-from ndelab.annotation.measure import measure
 from ndelab.annotation.model import check_class, next_status
 from ndelab.annotation.store import (
     Store,
@@ -37,6 +35,7 @@ from ndelab.annotation.store import (
     disposition,
     get_call,
     get_masks,
+    indications_from_masks,
     list_calls,
 )
 from ndelab.app.decision_writer import Decision, DecisionWriter
@@ -352,14 +351,10 @@ class ReviewSession:
         source: Source | None = None,
     ) -> dict[str, Any]:
         """A new call drawn by the reviewer (manual unless ``source`` says, e.g. SAM), selected."""
-        item = NewIndication(
-            mask=mask,
-            cls=cls,
-            source=source or Source("manual", self.user),
-            measurements=measure(mask, spacing_mm),
-            score=None,
+        items = indications_from_masks(
+            [mask], [cls], [None], [source or Source("manual", self.user)], spacing_mm=spacing_mm
         )
-        (call_id,) = add_indications(self.store, self.scan_id, [item], user=self.user)
+        (call_id,) = add_indications(self.store, self.scan_id, items, user=self.user)
         self.reload()
         self.current = call_id
         return self.row(call_id)

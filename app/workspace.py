@@ -49,13 +49,24 @@ def attach_scan(
     existing = find_scan(store, sha256)
     if existing is not None:
         return existing, False
+    return _record(store, volume, sha256, user, part_mask), True
+
+
+def _record(
+    store: Store,
+    volume: Volume,
+    sha256: str,
+    user: str,
+    part_mask: npt.NDArray[np.bool_] | None,
+) -> str:
+    """Record a scan not in the store yet; returns its id."""
     if part_mask is None:
         part_mask = segment_part(volume)
     features = scan_features(volume)
     _, scan_id = record_scan(
         store, volume, user=user, sha256=sha256, part_mask=part_mask, features=features
     )
-    return scan_id, True
+    return scan_id
 
 
 def indications_from_calls(
@@ -150,7 +161,7 @@ def open_review(
         # Pre-label before the scan is recorded: a cancelled or failed run leaves nothing
         # behind, so the next open pre-labels it again instead of finding an empty scan.
         result = prelabel(volume, progress=part(0.4, 1.0), cancel=cancel)
-    scan_id, _ = attach_scan(store, volume, sha, user, part_mask=part_mask)
+    scan_id = _record(store, volume, sha, user, part_mask)  # looked up above: new
     if result is not None:
         store_calls(store, scan_id, result.calls, volume, user, part_mask)
     return ReviewSession(store, scan_id, user)

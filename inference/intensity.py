@@ -42,9 +42,3 @@ def estimate_levels(volume: Volume) -> Levels:
     """
     low, high, _ = normalisation_levels(sample_slices(volume), volume.is_2d)
     return Levels(low, high)
-
-
-def levels_from_sample(values: npt.NDArray[np.floating]) -> Levels:
-    """The CT levels of a grey-value sample (volumes.part.normalisation_levels)."""
-    low, high, _ = normalisation_levels(np.asarray(values, np.float64), is_2d=False)
-    return Levels(low, high)
