@@ -40,6 +40,16 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--scan", required=True)
     p.add_argument("--criteria", required=True, help="criteria file (.json or .yaml)")
     p.add_argument("--sign", metavar="USER", help="sign the disposition as this reviewer")
+    p.add_argument(
+        "--thickness-mm",
+        type=float,
+        help="the part's wall thickness t, for radiograph limits given as a fraction of t",
+    )
+    p.add_argument(
+        "--magnification",
+        type=float,
+        help="radiograph geometric magnification (sizes = pixel spacing / this; default 1)",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_disposition)
 
@@ -100,19 +110,35 @@ def cmd_disposition(args: argparse.Namespace) -> int:
     from ndelab.annotation.store import disposition
 
     with open_db(args) as store:
-        result = disposition(store, args.scan, args.criteria, sign_user=args.sign)
+        result = disposition(
+            store,
+            args.scan,
+            args.criteria,
+            sign_user=args.sign,
+            thickness_mm=_positive(args.thickness_mm, "--thickness-mm"),
+            magnification=_positive(args.magnification, "--magnification"),
+        )
     if args.json:
         print_json(result)
     else:
+        from ndelab.app.report_radiograph import radiograph_lines
+
         print(
             f"verdict: {result['verdict']}" + (" (unsigned preview)" if result["preview"] else "")
         )
         for r in result["reasons"]:
-            print(
-                f"  {'pass' if r['passed'] else 'FAIL'}  {r.get('title') or r.get('rule')}: "
-                f"{r['check']} measured {r.get('measured')} limit {r.get('limit')}"
-            )
+            print(f"  {'pass' if r['passed'] else 'FAIL'}  {r['message']}")
+        for line in radiograph_lines(result):
+            print(f"  {line}")
     return 0
+
+
+def _positive(value: float | None, option: str) -> float | None:
+    from ndelab.volumes.errors import UsageError
+
+    if value is not None and not value > 0:
+        raise UsageError(f"{option} must be a positive number, got {value}")
+    return value
 
 
 def cmd_audit(args: argparse.Namespace) -> int:

@@ -23,7 +23,16 @@ from ndelab.annotation.store.scans import get_scan
 from ndelab.annotation.store.schema import DISPOSITIONS, EVENTS, IND, utcnow
 
 
-def _facts(store: Store, scan_id: str) -> tuple[ScanFacts, list[CallFacts]]:
+def _facts(
+    store: Store,
+    scan_id: str,
+    thickness_mm: float | None = None,
+    magnification: float | None = None,
+) -> tuple[ScanFacts, list[CallFacts]]:
+    """The scan's and its calls' facts. A radiograph's wall thickness is the one given, else
+    the part record's (DICONDE ``thickness_mm``), else the criteria's; its magnification the
+    one given, else the record's, else 1 (a DICOM reader has already divided its pixel
+    spacing by EstimatedRadiographicMagnificationFactor: do not give it twice)."""
     scan = get_scan(store, scan_id)
     query = select(
         IND.c.id,
@@ -54,7 +63,27 @@ def _facts(store: Store, scan_id: str) -> tuple[ScanFacts, list[CallFacts]]:
     ]
     shape = tuple(int(v) for v in scan["shape"])
     spacing = tuple(float(v) for v in scan["spacing_mm"])
-    return ScanFacts(shape, spacing, scan["part_volume_mm3"]), facts  # type: ignore[arg-type]
+    record = scan.get("diconde") or {}
+    thickness_from = "the command line"
+    if thickness_mm is None and _positive(record.get("thickness_mm")):
+        thickness_mm, thickness_from = float(record["thickness_mm"]), "the part record"
+    if magnification is None:
+        magnification = (
+            float(record["magnification"]) if _positive(record.get("magnification")) else 1.0
+        )
+    facts_of_scan = ScanFacts(
+        shape,  # type: ignore[arg-type]
+        spacing,  # type: ignore[arg-type]
+        scan["part_volume_mm3"],
+        magnification=magnification,
+        thickness_mm=thickness_mm,
+        thickness_from=thickness_from,
+    )
+    return facts_of_scan, facts
+
+
+def _positive(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
 
 
 def _criteria(criteria: str | Path | Criteria) -> Criteria:
@@ -66,13 +95,16 @@ def nearness(
     scan_id: str,
     criteria_path: str | Path | Criteria,
     zone_masks: Mapping[str, npt.NDArray[np.bool_]] | None = None,
+    *,
+    thickness_mm: float | None = None,
+    magnification: float | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Per call (not rejected): {"ratio", "rule", "check", "title"} of its strictest rule.
 
     ratio = measured / limit (limit / gap for min spacing); 1.0 is at the limit, above fails.
     Sort the queue by ratio, highest first.
     """
-    scan, facts = _facts(store, scan_id)
+    scan, facts = _facts(store, scan_id, thickness_mm, magnification)
     result = evaluate(_criteria(criteria_path), facts, scan, zone_masks)
     return cast(dict[str, dict[str, Any]], result["nearness"])
 
@@ -85,16 +117,21 @@ def disposition(
     *,
     zone_masks: Mapping[str, npt.NDArray[np.bool_]] | None = None,
     include_nearness: bool = False,
+    thickness_mm: float | None = None,
+    magnification: float | None = None,
 ) -> dict[str, Any]:
     """Sentence a scan: {verdict, reasons, criteria {name, version, sha256, path}, signed_by,
     signed_at, id, scan_id, preview, open_calls, counted_calls} (and, when asked, the
-    nearness of every call to its strictest limit, from the same evaluation).
+    nearness of every call to its strictest limit, from the same evaluation). Criteria for
+    radiographs add "radiograph": the geometry used (pixel at the object, weld axis and
+    width, thickness and where it came from) and the indications merged and ignored.
+    ``thickness_mm`` and ``magnification`` are the part's, for radiograph rules.
 
     Without ``sign_user`` it is an unsigned preview (not stored). With it, the scan must have
     no open (proposed) calls; the signed disposition is stored with an audit event.
     """
     criteria = _criteria(criteria_path)
-    scan, facts = _facts(store, scan_id)
+    scan, facts = _facts(store, scan_id, thickness_mm, magnification)
     result = evaluate(criteria, facts, scan, zone_masks)
     out: dict[str, Any] = {
         "id": None,
@@ -108,6 +145,8 @@ def disposition(
         "open_calls": result["open_calls"],
         "counted_calls": result["counted_calls"],
     }
+    if "radiograph" in result:
+        out["radiograph"] = result["radiograph"]
     if include_nearness:
         out["nearness"] = result["nearness"]
     if sign_user is None:
@@ -138,6 +177,8 @@ def disposition(
         "signed_by": user,
         "reasons": result["reasons"],
     }
+    if "radiograph" in result:  # what was merged and ignored stays on record with the sign
+        after["radiograph"] = result["radiograph"]
     with store.transaction(f"sign the disposition of scan {scan_id}") as conn:
         conn.execute(insert(DISPOSITIONS), [row])
         conn.execute(
