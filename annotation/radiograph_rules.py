@@ -47,6 +47,9 @@ UNITS = {
 }
 DEFAULT_ALIGNED_MIN_COUNT = 3
 DEFAULT_CLUSTER_MIN_COUNT = 2
+# Sizes come from pixel corners (0.3-0.4-0.5 triangles): compare with a hair of slack so that
+# a footprint of exactly 0.5 mm is not "below 0.5 mm" by a rounding error.
+EPS = 1e-9
 
 
 @dataclass(frozen=True)
@@ -180,7 +183,7 @@ def ignore(
     kept: list[Footprint] = []
     ignored: list[dict[str, Any]] = []
     for f in items:
-        if ("any" in classes or f.cls in classes) and f.size_mm < below:
+        if ("any" in classes or f.cls in classes) and f.size_mm < below - EPS:
             ignored.append({**_brief(f), "below_mm": below})
         else:
             kept.append(f)
@@ -211,7 +214,7 @@ def _capped(
     if t_key in rule.limits:
         t, where = _thickness(rule, geo, t_key)
         f = rule.limits[t_key]
-        parts.append((f * t, f"{f:g} t with t = {t:g} mm from {where}"))
+        parts.append((f * t, f"{f:g} t with t = {t:.4g} mm from {where}"))
     if mm_key in rule.limits:
         parts.append((rule.limits[mm_key], f"at most {rule.limits[mm_key]:g} {unit}"))
     limit = min(p[0] for p in parts)
@@ -246,18 +249,24 @@ def checks(rule: Rule, scoped: Sequence[Footprint], geo: Geometry) -> list[dict[
 
 
 def _members(items: Sequence[Footprint]) -> list[str]:
+    """Every call of the footprints (for display); ``indications`` hold footprint ids, which
+    the disposition expands to their calls."""
     return [i for f in items for i in f.ids]
+
+
+def _ids(items: Sequence[Footprint]) -> list[str]:
+    return [f.id for f in items]
 
 
 def _size(rule: Rule, scoped: Sequence[Footprint], geo: Geometry) -> dict[str, Any]:
     limit, basis = _capped(rule, geo, "max_size_mm", "max_size_t")
-    over = [f for f in scoped if f.size_mm > limit]
+    over = [f for f in scoped if f.size_mm > limit + EPS]
     return {
         "check": "max_size",
         "limit": limit,
         "basis": basis,
         "measured": max((f.size_mm for f in scoped), default=0.0),
-        "indications": _members(over),
+        "indications": _ids(over),
         "ratios": {f.id: _ratio(f.size_mm, limit) for f in scoped},
     }
 
@@ -313,7 +322,7 @@ def _area(rule: Rule, scoped: Sequence[Footprint], geo: Geometry) -> dict[str, A
         "weld_width_from": width_from,
         "pore_area_mm2": float(sums[worst]),
         "window_area_mm2": window_area,
-        "indications": _members(inside) if measured > limit else [],
+        "indications": _ids(inside) if measured > limit + EPS else [],
         "ratios": ratios,
     }
 
@@ -355,7 +364,7 @@ def _clusters(rule: Rule, scoped: Sequence[Footprint]) -> list[dict[str, Any]]:
                 "measured": max((c[key] for c in found), default=0.0),
                 "cluster_distance_mm": distance,
                 "clusters": [{k: v for k, v in c.items() if k != "footprints"} for c in found],
-                "indications": [i for c in found if c[key] > limit for i in c["ids"]],
+                "indications": [i for c in found if c[key] > limit + EPS for i in c["footprints"]],
                 "ratios": ratios,
             }
         )
@@ -447,7 +456,7 @@ def _aligned(rule: Rule, scoped: Sequence[Footprint], geo: Geometry) -> list[dic
     elif "aligned_length_t" in p:
         t, _ = _thickness(rule, geo, "aligned_length_t")
         length = p["aligned_length_t"] * t
-        stretch = f"within {p['aligned_length_t']:g} t = {length:g} mm"
+        stretch = f"within {p['aligned_length_t']:g} t = {length:.4g} mm"
     by_total, by_count, each = _aligned_rows(scoped, max(least, 2), tol, max_gap, length)
     common = {
         "aligned_length_mm": length,
@@ -472,7 +481,9 @@ def _aligned(rule: Rule, scoped: Sequence[Footprint], geo: Geometry) -> list[dic
                 **common,
                 "measured": by_count.count,
                 "row": row(by_count),
-                "indications": row(by_count)["ids"] if by_count.count > limit else [],
+                "indications": _ids([scoped[i] for i in by_count.ids])
+                if by_count.count > limit
+                else [],
                 "ratios": {scoped[i].id: _ratio(c, limit) for i, (_, c) in each.items()},
             }
         )
@@ -486,7 +497,11 @@ def _aligned(rule: Rule, scoped: Sequence[Footprint], geo: Geometry) -> list[dic
                 "basis": f"{basis}; {common['basis']}",
                 "measured": by_total.total_mm,
                 "row": row(by_total),
-                "indications": row(by_total)["ids"] if by_total.total_mm > limit else [],
+                "indications": (
+                    _ids([scoped[i] for i in by_total.ids])
+                    if by_total.total_mm > limit + EPS
+                    else []
+                ),
                 "ratios": {scoped[i].id: _ratio(t, limit) for i, (t, _) in each.items()},
             }
         )

@@ -23,7 +23,7 @@ def _short(call_id: str) -> str:
 
 
 def _g(value: Any) -> str:
-    return f"{value:.3g}" if isinstance(value, float) else str(value)
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 def sizing_lines(section: dict[str, Any]) -> list[str]:
