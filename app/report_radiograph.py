@@ -99,7 +99,9 @@ def figure_lines(reasons: list[dict[str, Any]]) -> list[str]:
                 f"{_g(row['total_length_mm'])} mm"
             )
         else:
-            out.append(f"{head} largest {_g(r['measured'])} mm, limit {_g(r['limit'])} mm")
+            out.append(
+                f"{head} largest {_g(r['measured'])} mm, limit {_g(r['limit'])} mm ({r['basis']})"
+            )
     return out
 
 

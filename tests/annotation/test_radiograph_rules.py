@@ -15,8 +15,15 @@ from typing import Any
 import numpy as np
 import pytest
 
-from ndelab.annotation import CallFacts, CriteriaError, ScanFacts, SparseMask, evaluate
-from ndelab.annotation import load_criteria, parse_criteria
+from ndelab.annotation import (
+    CallFacts,
+    CriteriaError,
+    ScanFacts,
+    SparseMask,
+    evaluate,
+    load_criteria,
+    parse_criteria,
+)
 
 PX = 0.1
 SCAN = ScanFacts((1, 200, 2000), (PX, PX, PX))  # a weld 200 mm long along x, 20 mm across
