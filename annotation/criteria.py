@@ -234,7 +234,9 @@ def _rule(value: Any, index: int, path: str, base: Path) -> Rule:
     unknown = set(value) - _RULE_KEYS
     if unknown:
         raise CriteriaError(
-            path, f"{where} has unknown key {sorted(unknown)[0]!r} (known: {', '.join(LIMITS)})"
+            path,
+            f"{where} has unknown key {sorted(unknown)[0]!r} "
+            f"(known limits: {', '.join((*LIMITS, *RADIOGRAPH_LIMITS))})",
         )
     cls = value.get("class")
     if cls not in (*CLASSES, ANY_CLASS):

@@ -6,13 +6,14 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import shutil
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from ndelab.annotation.store import Store, import_labels, review
+from ndelab.annotation.store import Store, audit, import_labels, review
 from ndelab.cli import main
 from ndelab.volumes.phantom import make_radiograph
 
@@ -131,3 +132,17 @@ def test_text_output_lists_the_ignored(
     # A bad thickness is one sentence, exit 2.
     assert main([*argv, "--thickness-mm", "-1"]) == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_signing_keeps_what_was_ignored_on_record(
+    weld: dict[str, Any], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    db = str(tmp_path / "copy.db")
+    shutil.copy(weld["db"], db)  # the module's database stays unsigned for the other tests
+    argv = ["disposition", "--db", db, "--scan", weld["scan"], "--criteria", LEVEL[3]]
+    assert main([*argv, "--thickness-mm", str(weld["t"]), "--sign", "rev", "--json"]) == 0
+    signed = json.loads(capsys.readouterr().out)
+    with Store(db) as store:
+        (event,) = [e for e in audit(store, weld["scan"]) if e["action"] == "sign"]
+    assert event["after"]["radiograph"]["ignored"] == signed["radiograph"]["ignored"]
+    assert event["after"]["radiograph"]["ignored"], "level 3 ignores the phantom's small pores"
