@@ -41,7 +41,7 @@ from ndelab.annotation.store.scans import (
     list_scans,
     set_image_quality,
 )
-from ndelab.annotation.store.signing import disposition, dispositions, nearness
+from ndelab.annotation.store.signing import disposition, dispositions, iq_overrides, nearness
 from ndelab.annotation.store.undo import Change, UndoStack
 
 __all__ = [
@@ -64,6 +64,7 @@ __all__ = [
     "get_scan",
     "image_quality",
     "import_labels",
+    "iq_overrides",
     "indications_from_labels",
     "indications_from_masks",
     "list_calls",

@@ -141,7 +141,9 @@ def set_image_quality(
     new = dict(record)
     with store.transaction(f"store the image quality of scan {scan_id}") as conn:
         row = (
-            conn.execute(select(SCANS.c.revision, SCANS.c.image_quality).where(SCANS.c.id == scan_id))
+            conn.execute(
+                select(SCANS.c.revision, SCANS.c.image_quality).where(SCANS.c.id == scan_id)
+            )
             .mappings()
             .first()
         )
