@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from ndelab.annotation.store import Store, get_scan, set_image_quality
 from ndelab.volumes.progress import Cancel, Progress
 from ndelab.volumes.quality.detectability_map import DetectabilityMap, detectability_map, mu_for
@@ -63,3 +66,36 @@ def map_for(volume: Volume, record: dict[str, Any] | None) -> DetectabilityMap |
     md = volume.metadata if isinstance(volume.metadata, dict) else {}
     mu = mu_for(record.get("material"), md)
     return detectability_map(volume, srb_um=float(srb), pixel_mm=pitch, mu_per_mm=mu)
+
+
+def smallest_size_limit_mm(criteria: Any) -> float | None:
+    """The criteria's smallest pore size limit (max equivalent diameter over the rules)."""
+    if criteria is None:
+        return None
+    limits = [
+        float(r.limits["max_equivalent_diameter_mm"])
+        for r in criteria.rules
+        if "max_equivalent_diameter_mm" in r.limits and r.applies_to("pore")
+    ]
+    return min(limits) if limits else None
+
+
+def detectability_rgba(
+    dmap: DetectabilityMap, limit_mm: float | None = None, alpha: int = 120
+) -> npt.NDArray[np.uint8]:
+    """The overlay: blue (small pores found) to yellow (the limit) and red beyond it, or
+    (no limit) the map's own range; clear nowhere, so the image shows through at ``alpha``."""
+    d = dmap.diameter_mm.astype(np.float64)
+    finite = d[np.isfinite(d)]
+    top = limit_mm if limit_mm is not None else (float(finite.max()) if finite.size else 1.0)
+    lo = float(finite.min()) if finite.size else 0.0
+    t = np.clip((np.where(np.isfinite(d), d, np.inf) - lo) / max(top - lo, 1e-9), 0.0, 1.0)
+    out = np.zeros((*d.shape, 4), np.uint8)
+    out[..., 0] = (255 * t).astype(np.uint8)
+    out[..., 1] = (200 * t + 40 * (1 - t)).astype(np.uint8)
+    out[..., 2] = (220 * (1 - t)).astype(np.uint8)
+    out[..., 3] = alpha
+    if limit_mm is not None:
+        beyond = ~(d <= limit_mm)
+        out[beyond] = (230, 40, 40, min(255, alpha + 60))
+    return out

@@ -165,7 +165,7 @@ def open_review(
 
         # A radiograph recorded before the gate existed is measured now, once.
         ensure_image_quality(store, known, volume, user, cancel=cancel)
-        return ReviewSession(store, known, user)
+        return _with_gate(ReviewSession(store, known, user))
     part_mask = segment_part(volume, part(0.3, 0.4), cancel)
     result = None
     if prelabel_if_new:
@@ -177,4 +177,12 @@ def open_review(
     scan_id = _record(store, volume, sha, user, part_mask)  # looked up above: new
     if result is not None:
         store_calls(store, scan_id, result.calls, volume, user, part_mask)
-    return ReviewSession(store, scan_id, user)
+    return _with_gate(ReviewSession(store, scan_id, user))
+
+
+def _with_gate(session: Any) -> Any:
+    """The session with its image-quality gate read (here, off the GUI thread)."""
+    from ndelab.app.review_outputs import iq_gate
+
+    session.iq_gate = iq_gate(session)
+    return session

@@ -35,6 +35,7 @@ from ndelab.app.settings import Settings
 from ndelab.app.store_open import OpenedStore, Store, open_review_store
 from ndelab.app.sync_controller import SyncController
 from ndelab.app.volume_display import MAX_RENDER_EDGE, display_histogram, volume_render_input
+from ndelab.app.image_quality import detectability_rgba, map_for, smallest_size_limit_mm
 from ndelab.app.workspace import open_review
 from ndelab.volumes.volume import Volume
 from ndelab.widgets.disposition_panel import DispositionPanel
@@ -103,6 +104,8 @@ class MainWindow(ReviewActions, SharedDatabaseActions, QMainWindow):
         self._reviews = jobs.JobSlot()
         self._histogram_jobs = jobs.JobSlot()
         self._render_jobs = jobs.JobSlot()
+        self._detectability_jobs = jobs.JobSlot()
+        self.detectability_action: Any = None  # the View menu's toggle (window_menus)
 
         central = QWidget()
         grid = QGridLayout(central)
@@ -452,6 +455,8 @@ class MainWindow(ReviewActions, SharedDatabaseActions, QMainWindow):
             return
         self.sync.configure(session.store, self.remote_url_for_sync(), self.user)
         self.review.set_session(session)
+        if session.iq_gate is not None:
+            self.info.show_quality(session.iq_gate["lines"], session.iq_gate["blocked"])
         pending, self._pending_call = getattr(self, "_pending_call", None), None
         if pending is not None and pending in {r["id"] for r in session.rows}:
             self.review.select(pending)
@@ -576,6 +581,50 @@ class MainWindow(ReviewActions, SharedDatabaseActions, QMainWindow):
         )
 
     background_error: str | None = None  # the last background display job's failure
+
+    def toggle_detectability(self, on: bool) -> None:
+        """Show or hide the smallest-detectable-pore map over the radiograph (a job)."""
+        view = self.views[0]
+        session, volume = self.review.session, self.controller.volume
+        if not on or session is None or volume is None:
+            view.set_heat(None)
+            return
+        gate = session.iq_gate or {}
+        record = gate.get("record")
+        if not gate.get("radiograph") or record is None:
+            self.statusBar().showMessage(
+                "The detectability map needs a radiograph with a measured SRb (no IQ gate for CT)",
+                8000,
+            )
+            if self.detectability_action is not None:
+                self.detectability_action.setChecked(False)
+            return
+        criteria = session.criteria
+
+        def compute(progress: Any, cancel: Any) -> Any:
+            dmap = map_for(volume, record)
+            if dmap is None:
+                return None
+            limit = smallest_size_limit_mm(criteria)
+            return dmap, limit, detectability_rgba(dmap, limit)
+
+        def done(result: Any) -> None:
+            if result is None or self.controller.volume is not volume:
+                return
+            dmap, limit, rgba = result
+            self.detectability = dmap
+            view.set_heat(rgba)
+            text = f"Smallest detectable pore: median {dmap.summary()['median_mm']} mm"
+            if limit is not None:
+                share = dmap.fraction_above(limit)
+                text += f"; {share:.0%} of the image cannot guarantee {limit:g} mm (red)"
+            self.statusBar().showMessage(text, 15000)
+            self.detectability_text = text
+
+        self._background(self._detectability_jobs, "the detectability map", compute, done)
+
+    detectability: Any = None
+    detectability_text: str | None = None
 
     def display_pending(self) -> bool:
         """True while the shown volume's histogram or 3D copy is still being read."""
