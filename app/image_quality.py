@@ -31,9 +31,7 @@ def measure_and_store(
     CT volume, which has no gate."""
     if not has_gate(volume):
         return None
-    record = image_quality_record(
-        volume, layout, source=source, progress=progress, cancel=cancel
-    )
+    record = image_quality_record(volume, layout, source=source, progress=progress, cancel=cancel)
     return set_image_quality(store, scan_id, record, user=user)
 
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ndelab.annotation.export.csv import write_calls_csv
 from ndelab.annotation.disposition import IqOverride, iq_failed
+from ndelab.annotation.export.csv import write_calls_csv
 from ndelab.annotation.store import disposition, get_scan, iq_overrides
 from ndelab.app.pdf_report import write_pdf
 from ndelab.app.report import build_report

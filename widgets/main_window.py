@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from ndelab.app import excepthook, jobs
 from ndelab.app.controller import ViewerController
 from ndelab.app.edit_controller import EditController
+from ndelab.app.image_quality import detectability_rgba, map_for, smallest_size_limit_mm
 from ndelab.app.review_controller import ReviewController
 from ndelab.app.review_session import ReviewSession
 from ndelab.app.ruler import Ruler
@@ -35,7 +36,6 @@ from ndelab.app.settings import Settings
 from ndelab.app.store_open import OpenedStore, Store, open_review_store
 from ndelab.app.sync_controller import SyncController
 from ndelab.app.volume_display import MAX_RENDER_EDGE, display_histogram, volume_render_input
-from ndelab.app.image_quality import detectability_rgba, map_for, smallest_size_limit_mm
 from ndelab.app.workspace import open_review
 from ndelab.volumes.volume import Volume
 from ndelab.widgets.disposition_panel import DispositionPanel
@@ -159,6 +159,7 @@ class MainWindow(ReviewActions, SharedDatabaseActions, QMainWindow):
         self.histogram_dock.raise_()
         self.resizeDocks([self.queue_dock], [430], Qt.Orientation.Horizontal)
         self.disposition.signRequested.connect(self.sign_disposition)
+        self.review.sessionChanged.connect(self._show_gate)
         self.disposition.pdfRequested.connect(self.export_pdf)
         self.disposition.csvRequested.connect(self.export_csv)
         self.review.failed.connect(lambda message: self.error("Review", message))
@@ -455,8 +456,6 @@ class MainWindow(ReviewActions, SharedDatabaseActions, QMainWindow):
             return
         self.sync.configure(session.store, self.remote_url_for_sync(), self.user)
         self.review.set_session(session)
-        if session.iq_gate is not None:
-            self.info.show_quality(session.iq_gate["lines"], session.iq_gate["blocked"])
         pending, self._pending_call = getattr(self, "_pending_call", None), None
         if pending is not None and pending in {r["id"] for r in session.rows}:
             self.review.select(pending)
@@ -581,6 +580,16 @@ class MainWindow(ReviewActions, SharedDatabaseActions, QMainWindow):
         )
 
     background_error: str | None = None  # the last background display job's failure
+
+    def _show_gate(self, session: ReviewSession | None) -> None:
+        """The image-quality gate in the info panel; a failed image brings the disposition
+        panel (where the override is) to the front."""
+        gate = None if session is None else session.iq_gate
+        if gate is None:
+            return
+        self.info.show_quality(gate["lines"], gate["blocked"])
+        if gate["blocked"]:
+            self.disposition_dock.raise_()
 
     def toggle_detectability(self, on: bool) -> None:
         """Show or hide the smallest-detectable-pore map over the radiograph (a job)."""

@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import ndimage, signal
 
-from ndelab.inference.radiograph.detector import pore_template
+from ndelab.volumes.quality.pore_physics import pore_template
 from ndelab.volumes.phantom.radiograph import noise_sigma
 
 F64 = npt.NDArray[np.float64]

@@ -99,14 +99,14 @@ def layout_from_metadata(metadata: Mapping[str, Any]) -> IqLayout | None:
     return IqLayout(
         duplex_line=tuple(duplex["line_yx"]) if duplex.get("line_yx") else None,
         duplex_half_width_px=float(duplex.get("half_width_px", 10.0)),
-        roi=tuple(int(v) for v in roi) if roi else None,
+        roi=tuple(int(v) for v in roi) if roi else None,  # type: ignore[arg-type]
         wire_line=tuple(wire["line_yx"]) if wire.get("line_yx") else None,
         wire_half_width_px=float(wire.get("half_width_px", 10.0)),
         wire_set=str(wire.get("wire_set", "W10-W16")),
         material=params.get("material"),
         thickness_mm=None if thickness is None else round(float(thickness), 1),
         source="phantom metadata",
-    )  # type: ignore[arg-type]
+    )
 
 
 def find_layout(volume: Volume, defaults: IqLayout | None = None) -> IqLayout:
