@@ -81,12 +81,14 @@ def smallest_size_limit_mm(criteria: Any) -> float | None:
 def detectability_rgba(
     dmap: DetectabilityMap, limit_mm: float | None = None, alpha: int = 120
 ) -> npt.NDArray[np.uint8]:
-    """The overlay: blue (small pores found) to yellow (the limit) and red beyond it, or
-    (no limit) the map's own range; clear nowhere, so the image shows through at ``alpha``."""
+    """The overlay: blue (smallest pores found) to yellow (largest) over the map's range, and
+    red stripes where the smallest detectable pore exceeds ``limit_mm``; the image shows
+    through at ``alpha``."""
     d = dmap.diameter_mm.astype(np.float64)
     finite = d[np.isfinite(d)]
-    top = limit_mm if limit_mm is not None else (float(finite.max()) if finite.size else 1.0)
-    lo = float(finite.min()) if finite.size else 0.0
+    # The gradient spans the map's own range (its 2-98 %), so its variation always shows.
+    lo = float(np.percentile(finite, 2)) if finite.size else 0.0
+    top = float(np.percentile(finite, 98)) if finite.size else 1.0
     t = np.clip((np.where(np.isfinite(d), d, np.inf) - lo) / max(top - lo, 1e-9), 0.0, 1.0)
     out = np.zeros((*d.shape, 4), np.uint8)
     out[..., 0] = (255 * t).astype(np.uint8)
@@ -95,5 +97,7 @@ def detectability_rgba(
     out[..., 3] = alpha
     if limit_mm is not None:
         beyond = ~(d <= limit_mm)
-        out[beyond] = (230, 40, 40, min(255, alpha + 60))
+        # Past the limit: every other row red, so the gradient stays readable beneath.
+        stripes = beyond & (np.arange(d.shape[0])[:, None] % 4 < 2)
+        out[stripes] = (230, 40, 40, min(255, alpha + 60))
     return out
