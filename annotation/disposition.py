@@ -20,7 +20,7 @@ import numpy.typing as npt
 
 from ndelab.annotation import measure, radiograph_rules
 from ndelab.annotation.criteria import RADIOGRAPH_LIMITS, Criteria, Rule, Zone
-from ndelab.annotation.errors import CriteriaError
+from ndelab.annotation.errors import CriteriaError, ReviewError
 from ndelab.annotation.footprint import Footprint, footprint
 from ndelab.annotation.mask import SparseMask
 from ndelab.annotation.model import REJECTED, REVIEWED_COUNTED
@@ -368,3 +368,56 @@ def evaluate(
     if section is not None:
         out["radiograph"] = section
     return out
+
+
+# --- The image-quality gate (ISO 17636-2: image quality is proven before interpretation) ---
+
+#: The measure names a stored record's ``failed`` field takes, as a sentence names them.
+IQ_MEASURES = {
+    "srb": "basic spatial resolution SRb",
+    "snrn": "normalised SNR (SNRn)",
+    "wire": "single-wire IQI",
+    "thickness": "penetrated thickness",
+}
+
+
+@dataclass(frozen=True)
+class IqOverride:
+    """An explicit, audited decision to sentence a part whose image failed the gate."""
+
+    user: str
+    reason: str
+
+    def checked(self) -> IqOverride:
+        if not self.user.strip():
+            raise ReviewError("an image-quality override needs the user who makes it")
+        if not self.reason.strip():
+            raise ReviewError(
+                "an image-quality override needs a reason (why the image may be read)"
+            )
+        return IqOverride(self.user.strip(), self.reason.strip())
+
+
+def iq_failed(record: Mapping[str, Any] | None) -> bool:
+    """True when a stored image-quality record says the image is not interpretable."""
+    return record is not None and not record.get("acceptable", False)
+
+
+def iq_refusal(scan_id: str, record: Mapping[str, Any] | None) -> str | None:
+    """The sentence that refuses sentencing a scan whose image failed, or None when it may be
+    sentenced (acceptable, CT, or never measured)."""
+    if not iq_failed(record):
+        return None
+    assert record is not None
+    measure_name = IQ_MEASURES.get(str(record.get("failed")), str(record.get("failed")))
+    return (
+        f"scan {scan_id} cannot be sentenced: its image is not interpretable ({measure_name} "
+        f"failed: {record.get('reason')}); sentencing it needs an explicit image-quality "
+        "override with a reason (--override-iq --reason TEXT --user U)"
+    )
+
+
+def iq_summary(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of a failed record an override's audit event keeps."""
+    keys = ("status", "reason", "failed", "class", "srb_um", "srb_max_um", "snrn", "snrn_min")
+    return {k: record.get(k) for k in keys} | {"measured_at": record.get("measured_at")}

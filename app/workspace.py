@@ -22,6 +22,7 @@ from ndelab.volumes.features import scan_features
 from ndelab.volumes.identity import volume_sha256
 from ndelab.volumes.part import segment_part
 from ndelab.volumes.progress import Cancel, Progress
+from ndelab.volumes.quality.gate import has_gate, image_quality_record
 from ndelab.volumes.volume import Volume
 
 
@@ -63,8 +64,16 @@ def _record(
     if part_mask is None:
         part_mask = segment_part(volume)
     features = scan_features(volume)
+    # A radiograph's image quality is measured as it is recorded: the gate is in its row.
+    quality = image_quality_record(volume) if has_gate(volume) else None
     _, scan_id = record_scan(
-        store, volume, user=user, sha256=sha256, part_mask=part_mask, features=features
+        store,
+        volume,
+        user=user,
+        sha256=sha256,
+        part_mask=part_mask,
+        features=features,
+        image_quality=quality,
     )
     return scan_id
 
@@ -152,7 +161,11 @@ def open_review(
     sha = volume_sha256(volume, part(0.0, 0.3), cancel)
     known = find_scan(store, sha)
     if known is not None:
-        return ReviewSession(store, known, user)
+        from ndelab.app.image_quality import ensure_image_quality
+
+        # A radiograph recorded before the gate existed is measured now, once.
+        ensure_image_quality(store, known, volume, user, cancel=cancel)
+        return _with_gate(ReviewSession(store, known, user))
     part_mask = segment_part(volume, part(0.3, 0.4), cancel)
     result = None
     if prelabel_if_new:
@@ -164,4 +177,12 @@ def open_review(
     scan_id = _record(store, volume, sha, user, part_mask)  # looked up above: new
     if result is not None:
         store_calls(store, scan_id, result.calls, volume, user, part_mask)
-    return ReviewSession(store, scan_id, user)
+    return _with_gate(ReviewSession(store, scan_id, user))
+
+
+def _with_gate(session: Any) -> Any:
+    """The session with its image-quality gate read (here, off the GUI thread)."""
+    from ndelab.app.review_outputs import iq_gate
+
+    session.iq_gate = iq_gate(session)
+    return session

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from ndelab.cli.common import open_db, print_json
+from ndelab.volumes.errors import UsageError
 
 # ndelab.annotation.export.dataset.FORMATS, spelled out so that building the parser does not
 # import the annotation layer (half a second); a test keeps the two equal.
@@ -50,6 +51,14 @@ def add_parsers(sub: Any) -> None:
         type=float,
         help="radiograph geometric magnification (sizes = pixel spacing / this; default 1)",
     )
+    p.add_argument(
+        "--override-iq",
+        action="store_true",
+        help="sign although the radiograph failed its image-quality gate (audited; needs "
+        "--reason and --user)",
+    )
+    p.add_argument("--reason", help="why the image may be read all the same (--override-iq)")
+    p.add_argument("--user", help="who overrides the image-quality gate (--override-iq)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_disposition)
 
@@ -107,8 +116,18 @@ def cmd_review(args: argparse.Namespace) -> int:
 
 
 def cmd_disposition(args: argparse.Namespace) -> int:
+    from ndelab.annotation.disposition import IqOverride
     from ndelab.annotation.store import disposition
 
+    override = None
+    if args.override_iq:
+        if not args.sign:
+            raise UsageError("--override-iq applies to a signature: add --sign USER")
+        if not (args.reason and args.reason.strip()) or not (args.user and args.user.strip()):
+            raise UsageError("--override-iq needs --reason TEXT (why) and --user U (who)")
+        override = IqOverride(args.user, args.reason)
+    elif args.reason is not None or args.user is not None:
+        raise UsageError("--reason and --user go with --override-iq")
     with open_db(args) as store:
         result = disposition(
             store,
@@ -117,6 +136,7 @@ def cmd_disposition(args: argparse.Namespace) -> int:
             sign_user=args.sign,
             thickness_mm=_positive(args.thickness_mm, "--thickness-mm"),
             magnification=_positive(args.magnification, "--magnification"),
+            override_iq=override,
         )
     if args.json:
         print_json(result)

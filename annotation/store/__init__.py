@@ -33,8 +33,15 @@ from ndelab.annotation.store.ingest import (
     indications_from_masks,
     record_scan,
 )
-from ndelab.annotation.store.scans import add_part, add_scan, get_scan, list_scans
-from ndelab.annotation.store.signing import disposition, dispositions, nearness
+from ndelab.annotation.store.scans import (
+    add_part,
+    add_scan,
+    get_scan,
+    image_quality,
+    list_scans,
+    set_image_quality,
+)
+from ndelab.annotation.store.signing import disposition, dispositions, iq_overrides, nearness
 from ndelab.annotation.store.undo import Change, UndoStack
 
 __all__ = [
@@ -55,14 +62,17 @@ __all__ = [
     "get_masks",
     "get_proposal_mask",
     "get_scan",
+    "image_quality",
     "import_labels",
     "indications_from_labels",
     "indications_from_masks",
+    "iq_overrides",
     "list_calls",
     "list_scans",
     "nearness",
     "open_store",
     "record_scan",
     "review",
+    "set_image_quality",
     "workstation_id",
 ]

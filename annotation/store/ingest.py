@@ -148,10 +148,13 @@ def record_scan(
     part_id: str | None = None,
     part_name: str | None = None,
     features: Mapping[str, Any] | None = None,
+    image_quality: Mapping[str, Any] | None = None,
 ) -> tuple[str, str]:
     """Record a scan (and its Part, unless ``part_id``) with its geometry, DICONDE component,
-    the part's material volume from ``part_mask`` and its drift ``features``
-    (volumes.features.scan_features, measured by the caller); returns (part_id, scan_id)."""
+    the part's material volume from ``part_mask``, its drift ``features``
+    (volumes.features.scan_features) and, for a radiograph, its ``image_quality`` record
+    (volumes.quality.gate.image_quality_record), both measured by the caller; returns
+    (part_id, scan_id)."""
     diconde: dict[str, Any] = {}
     if isinstance(volume.metadata, dict):
         diconde = dict(volume.metadata.get("diconde") or {})
@@ -181,6 +184,7 @@ def record_scan(
         part_volume_mm3=None if part_mask is None else part_volume_mm3(part_mask, spacing),
         diconde=jsonable(diconde),
         features=None if features is None else jsonable(dict(features)),
+        image_quality=None if image_quality is None else jsonable(dict(image_quality)),
     )
     return part_id, scan_id
 

@@ -104,6 +104,9 @@ class Scan(Versioned, Base):
     # Migration 0003: the scan's input features for drift checks (volumes.features), measured
     # when it was recorded; NULL for scans recorded before.
     features: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Migration 0004: a radiograph's image-quality record (volumes.quality.gate): SRb, SNRn,
+    # IQI readings, class, verdict and reason. NULL for CT (no gate) and before it was measured.
+    image_quality: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class Indication(Versioned, Base):

@@ -14,9 +14,23 @@ import numpy.typing as npt
 from sqlalchemy import insert, select
 
 from ndelab.annotation.criteria import Criteria, load_criteria
-from ndelab.annotation.disposition import CallFacts, ScanFacts, evaluate
+from ndelab.annotation.disposition import (
+    CallFacts,
+    IqOverride,
+    ScanFacts,
+    evaluate,
+    iq_failed,
+    iq_refusal,
+    iq_summary,
+)
 from ndelab.annotation.errors import ReviewError
-from ndelab.annotation.store.audit_log import check_user, created_event, new_id, versioned_columns
+from ndelab.annotation.store.audit_log import (
+    change_event,
+    check_user,
+    created_event,
+    new_id,
+    versioned_columns,
+)
 from ndelab.annotation.store.codec import mask_of_row
 from ndelab.annotation.store.database import Store
 from ndelab.annotation.store.scans import get_scan
@@ -119,6 +133,7 @@ def disposition(
     include_nearness: bool = False,
     thickness_mm: float | None = None,
     magnification: float | None = None,
+    override_iq: IqOverride | None = None,
 ) -> dict[str, Any]:
     """Sentence a scan: {verdict, reasons, criteria {name, version, sha256, path}, signed_by,
     signed_at, id, scan_id, preview, open_calls, counted_calls} (and, when asked, the
@@ -128,10 +143,14 @@ def disposition(
     ``thickness_mm`` and ``magnification`` are the part's, for radiograph rules.
 
     Without ``sign_user`` it is an unsigned preview (not stored). With it, the scan must have
-    no open (proposed) calls; the signed disposition is stored with an audit event.
+    no open (proposed) calls, and a radiograph whose stored image quality failed needs
+    ``override_iq`` (who and why): the override is one more audit event (with the failed
+    verdict) beside the signature's. ``image_quality`` in the result is the stored record
+    and ``iq_override`` the override applied, if any.
     """
     criteria = _criteria(criteria_path)
     scan, facts = _facts(store, scan_id, thickness_mm, magnification)
+    iq = get_scan(store, scan_id).get("image_quality")
     result = evaluate(criteria, facts, scan, zone_masks)
     out: dict[str, Any] = {
         "id": None,
@@ -144,6 +163,8 @@ def disposition(
         "preview": True,
         "open_calls": result["open_calls"],
         "counted_calls": result["counted_calls"],
+        "image_quality": iq,
+        "iq_override": None,
     }
     if "radiograph" in result:
         out["radiograph"] = result["radiograph"]
@@ -157,6 +178,12 @@ def disposition(
             f"scan {scan_id} has {result['open_calls']} open (proposed) call(s); review them"
             " before signing the disposition"
         )
+    refusal = iq_refusal(scan_id, iq)
+    override = None
+    if refusal is not None:
+        if override_iq is None:
+            raise ReviewError(refusal)
+        override = override_iq.checked()
     now = utcnow()
     row = {
         "id": new_id(),
@@ -179,14 +206,52 @@ def disposition(
     }
     if "radiograph" in result:  # what was merged and ignored stays on record with the sign
         after["radiograph"] = result["radiograph"]
+    events = []
+    if override is not None and iq_failed(iq):
+        assert iq is not None
+        granted = {
+            "user": override.user,
+            "reason": override.reason,
+            "at": now.isoformat(),
+            "disposition_id": row["id"],
+            "image_quality": iq_summary(iq),
+        }
+        after["iq_override"] = granted
+        out["iq_override"] = granted
+        revision = int(get_scan(store, scan_id)["revision"])
+        events.append(
+            change_event(
+                store,
+                entity_type="scan",
+                entity_id=scan_id,
+                scan_id=scan_id,
+                action="override_iq",
+                base_revision=revision,
+                revision=revision,  # the scan row does not change: the event is the record
+                user=override.user,
+                at=now,
+                before={"image_quality": iq_summary(iq)},
+                after=granted,
+                reason=override.reason,
+            )
+        )
+    events.append(created_event(store, "disposition", row["id"], scan_id, user, now, after, "sign"))
     with store.transaction(f"sign the disposition of scan {scan_id}") as conn:
         conn.execute(insert(DISPOSITIONS), [row])
-        conn.execute(
-            insert(EVENTS),
-            [created_event(store, "disposition", row["id"], scan_id, user, now, after, "sign")],
-        )
+        conn.execute(insert(EVENTS), events)
     out.update(id=row["id"], signed_by=user, signed_at=now.isoformat(), preview=False)
     return out
+
+
+def iq_overrides(store: Store, scan_id: str) -> list[dict[str, Any]]:
+    """Image-quality overrides granted on a scan, oldest first: who, when, why, the verdict."""
+    query = (
+        select(EVENTS.c.after)
+        .where(EVENTS.c.scan_id == scan_id, EVENTS.c.action == "override_iq")
+        .order_by(EVENTS.c.seq)
+    )
+    with store.reading("read the image-quality overrides") as conn:
+        return [dict(r[0]) for r in conn.execute(query)]
 
 
 def dispositions(store: Store, scan_id: str) -> list[dict[str, Any]]:

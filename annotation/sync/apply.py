@@ -3,8 +3,9 @@
 is the row's revision and its parent is the row's last event. Anything else is a mismatch
 the caller handles (the server keeps the event unapplied; a workstation opens a conflict).
 
-Parts, scans and dispositions never change after creation: their rows travel whole beside
-their create events. Indications are rebuilt from their create event and changed by deltas.
+Parts, scans and dispositions travel whole beside their create events. The one later change
+of a scan, its image-quality record, applies from its event when newer than the row.
+Indications are rebuilt from their create event and changed by deltas.
 """
 
 from __future__ import annotations
@@ -140,12 +141,15 @@ def apply_events(
     }
     new_rows: dict[str, dict[str, dict[str, Any]]] = {k: {} for k in INSERT_ORDER}
     dirty: set[str] = set()
+    scan_quality: dict[str, dict[str, Any]] = {}
     out = Outcome()
     for ev in events:
         kind, eid = ev["entity_type"], ev["entity_id"]
         if kind in COPIED:
             if eid not in existing[kind] and eid not in new_rows[kind] and eid in copied_rows:
                 new_rows[kind][eid] = copied_rows[eid]
+            if kind == "scan" and ev["action"] == "image_quality":
+                scan_quality[eid] = ev  # events come in order: the last one wins
             out.applied.append(ev)
             continue
         if kind != "indication":
@@ -201,6 +205,18 @@ def apply_events(
             assert row is not None
             params.append({"_id": i, **{f"_{c}": row[c] for c in columns}})
         conn.execute(stmt, params)
+    for eid, ev in scan_quality.items():
+        conn.execute(
+            update(SCANS)
+            .where(SCANS.c.id == eid, SCANS.c.revision < ev["revision"])
+            .values(
+                image_quality=(ev["after"] or {}).get("image_quality"),
+                revision=ev["revision"],
+                updated_at=ev["at"],
+                updated_by=ev["user_id"],
+                workstation_id=ev["workstation_id"],
+            )
+        )
     return out
 
 
