@@ -99,13 +99,16 @@ def store_calls(
     volume: Volume,
     user: str,
     part_mask: npt.NDArray[np.bool_] | None = None,
+    *,
+    role: str = "champion",
 ) -> list[str]:
     """Store pre-label calls of ``volume`` as proposed indications; returns their ids. Without
-    ``part_mask`` the part is found in the scan, as the label import does."""
+    ``part_mask`` the part is found in the scan, as the label import does. ``role`` "shadow"
+    keeps them out of review (app.shadow)."""
     if part_mask is None:
         part_mask = segment_part(volume)
     items = indications_from_calls(calls, volume.spacing_mm, part_mask)
-    return add_indications(store, scan_id, items, user=user)
+    return add_indications(store, scan_id, items, user=user, role=role)
 
 
 def prelabel_into(

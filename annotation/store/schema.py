@@ -143,6 +143,11 @@ class Indication(Versioned, Base):
     proposal: Mapped[dict[str, Any]] = mapped_column(JSON)
     proposal_mask_rle: Mapped[bytes] = mapped_column(LargeBinary)
     reason: Mapped[str | None] = mapped_column(Text)
+    # Migration 0007: the serving role. "champion": the calls engineers see and decide;
+    # "shadow": a model run beside it for the A/B, never shown and never counted.
+    role: Mapped[str] = mapped_column(
+        String(16), default="champion", server_default="champion", index=True
+    )
 
 
 class ReviewEvent(Base):

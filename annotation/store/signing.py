@@ -16,6 +16,7 @@ from sqlalchemy import insert, select
 from ndelab.annotation.criteria import Criteria, load_criteria
 from ndelab.annotation.disposition import CallFacts, ScanFacts, evaluate
 from ndelab.annotation.errors import ReviewError
+from ndelab.annotation.model import CHAMPION
 from ndelab.annotation.store.audit_log import check_user, created_event, new_id, versioned_columns
 from ndelab.annotation.store.codec import mask_of_row
 from ndelab.annotation.store.database import Store
@@ -38,7 +39,7 @@ def _facts(store: Store, scan_id: str) -> tuple[ScanFacts, list[CallFacts]]:
         IND.c.y1,
         IND.c.x1,
         IND.c.mask_rle,
-    ).where(IND.c.scan_id == scan_id)
+    ).where(IND.c.scan_id == scan_id, IND.c.role == CHAMPION)  # a shadow call never sentences
     with store.reading("read the calls of a scan") as conn:
         rows = list(conn.execute(query).mappings())
     facts = [

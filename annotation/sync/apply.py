@@ -46,6 +46,7 @@ def indication_from_create(ev: Mapping[str, Any]) -> dict[str, Any]:
     proposal["bbox_zyx"] = list(a["bbox_zyx"])
     row = {k: a.get(k) for k in CREATE_KEYS}
     row.update(delta_columns({"mask": a["mask"]}))
+    row["role"] = a.get("role") or "champion"  # events written before migration 0007
     row.update(
         id=ev["entity_id"],
         scan_id=ev["scan_id"],
