@@ -52,7 +52,11 @@ def add_parsers(sub: Any) -> None:
     p = sub.add_parser("prelabel", help="pre-label scans and store the calls as proposed")
     p.add_argument("paths", nargs="+")
     p.add_argument("--db", required=True)
-    p.add_argument("--model", default="default", help="model name, or classical-baseline")
+    p.add_argument(
+        "--model",
+        help="NAME[@VERSION], default or classical-baseline (unset: the database's champion "
+        "alias, else the registry's default)",
+    )
     p.add_argument("--user")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_prelabel)
@@ -132,6 +136,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 
 def cmd_prelabel(args: argparse.Namespace) -> int:
+    from ndelab.app.model_serving import prelabel_args
     from ndelab.app.workspace import attach_scan, store_calls, volume_sha256
     from ndelab.inference.prelabel import prelabel
     from ndelab.volumes.io import open_volume
@@ -144,7 +149,8 @@ def cmd_prelabel(args: argparse.Namespace) -> int:
             part_mask = segment_part(volume)  # the same part volume and depths as the window's
             sha = volume_sha256(volume)
             scan_id, _ = attach_scan(store, volume, sha, user, part_mask=part_mask)
-            result = prelabel(volume, model=args.model)
+            chosen = prelabel_args(store, 2 if volume.is_2d else 3, args.model)
+            result = prelabel(volume, **chosen)
             ids = store_calls(store, scan_id, result.calls, volume, user, part_mask)
             kept = [c for c in result.calls if np.asarray(c.mask).any()]
             out = {
