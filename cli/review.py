@@ -58,7 +58,11 @@ def add_parsers(sub: Any) -> None:
     p = sub.add_parser("prelabel", help="pre-label scans and store the calls as proposed")
     p.add_argument("paths", nargs="+")
     p.add_argument("--db", required=True)
-    p.add_argument("--model", default="default", help="model name, or classical-baseline")
+    p.add_argument(
+        "--model",
+        help="NAME[@VERSION], default or classical-baseline (unset: the database's champion "
+        "alias, else the registry's default)",
+    )
     p.add_argument(
         "--shadow",
         metavar="NAME@VERSION",
@@ -68,6 +72,7 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--user")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_prelabel)
+
     p = sub.add_parser("export", help="export reviewed labels as a data set for training")
     p.add_argument("--db", required=True)
     p.add_argument("--format", required=True, choices=EXPORT_FORMATS)
@@ -145,6 +150,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 
 def cmd_prelabel(args: argparse.Namespace) -> int:
+    from ndelab.app.model_serving import prelabel_args
     from ndelab.app.shadow import default_shadow, prelabel_with_shadow
     from ndelab.app.workspace import attach_scan, volume_sha256
     from ndelab.volumes.io import open_volume
@@ -160,12 +166,14 @@ def cmd_prelabel(args: argparse.Namespace) -> int:
             part_mask = segment_part(volume)  # the same part volume and depths as the window's
             sha = volume_sha256(volume)
             scan_id, _ = attach_scan(store, volume, sha, user, part_mask=part_mask)
+            chosen = prelabel_args(store, 2 if volume.is_2d else 3, args.model)
+            champion = chosen["model"] + (f"@{chosen['version']}" if chosen["version"] else "")
             runs = prelabel_with_shadow(
                 store,
                 scan_id,
                 volume,
                 user,
-                champion=args.model,
+                champion=champion,
                 shadow=shadow,
                 part_mask=part_mask,
             )

@@ -5,6 +5,8 @@ the caller handles (the server keeps the event unapplied; a workstation opens a 
 
 Parts, scans and dispositions never change after creation: their rows travel whole beside
 their create events. Indications are rebuilt from their create event and changed by deltas.
+Model aliases follow the last-writer rule (annotation.store.model_aliases.newer): an event
+set later than the row's replaces it, an older one is kept for the audit only.
 """
 
 from __future__ import annotations
@@ -30,8 +32,9 @@ from sqlalchemy import (
 from sqlalchemy import cast as cast_sql
 from sqlalchemy.exc import DBAPIError
 
+from ndelab.annotation.store import model_aliases
 from ndelab.annotation.store.codec import CREATE_KEYS, PROPOSAL_KEYS, delta_columns
-from ndelab.annotation.store.schema import DISPOSITIONS, EVENTS, IND, PARTS, SCANS
+from ndelab.annotation.store.schema import ALIASES, DISPOSITIONS, EVENTS, IND, PARTS, SCANS
 
 COPIED: dict[str, Table] = {"part": PARTS, "scan": SCANS, "disposition": DISPOSITIONS}
 ROW_SECURITY_TABLES = frozenset({DISPOSITIONS.name})
@@ -115,11 +118,13 @@ def apply_events(
     copied_rows: Mapping[str, dict[str, Any]],
     on_mismatch: Mismatch,
     blocked: set[str] | None = None,
+    on_stale: Callable[[dict[str, Any]], None] | None = None,
 ) -> Outcome:
     """Apply events (in order) to the rows in ``conn``; write the changed rows in bulk.
 
     copied_rows: the whole rows of created parts, scans and dispositions, by id. blocked:
-    rows whose incoming events all go to on_mismatch (an open conflict).
+    rows whose incoming events all go to on_mismatch (an open conflict). on_stale: told of
+    alias events older than the row they would change (kept, not applied).
     """
     blocked = blocked if blocked is not None else set()
     ind_ids = [e["entity_id"] for e in events if e["entity_type"] == "indication"]
@@ -147,6 +152,14 @@ def apply_events(
         if kind in COPIED:
             if eid not in existing[kind] and eid not in new_rows[kind] and eid in copied_rows:
                 new_rows[kind][eid] = copied_rows[eid]
+            out.applied.append(ev)
+            continue
+        if kind == model_aliases.ENTITY:
+            alias_row = fetch_rows(conn, ALIASES, [eid]).get(eid)
+            if model_aliases.newer(ev, alias_row):
+                model_aliases.write_from_event(conn, ev, alias_row)
+            elif on_stale is not None:
+                on_stale(ev)
             out.applied.append(ev)
             continue
         if kind != "indication":
