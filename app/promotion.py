@@ -2,7 +2,7 @@
 
 The A/B report of the current champion against the candidate is judged by the rule file
 (resources/promotion/default.yaml unless another is given). Refused: one sentence naming the
-failing rule (PromotionRefused, exit 2), unless forced with a reason. Passed or forced: the
+failing rule (PromotionRefusedError, exit 2), unless forced with a reason. Passed or forced: the
 champion alias moves to the candidate, and the former champion becomes the shadow, so it keeps
 running beside the new one (a regression shows in the next A/B, and rolling back is one
 promote). One audit event records the promotion with the whole gate verdict.
@@ -26,7 +26,7 @@ from ndelab.volumes.errors import UsageError
 PROMOTION = "model_promotion"
 
 
-class PromotionRefused(UsageError):
+class PromotionRefusedError(UsageError):
     """The promotion gate refused the challenger (and the promotion was not forced)."""
 
 
@@ -79,7 +79,7 @@ def promote(
     judged = gate(store, candidate, champion=champion, rules_path=rules_path)
     verdict, report = judged["verdict"], judged["report"]
     if not verdict["passed"] and not force:
-        raise PromotionRefused(f"promotion of {candidate} refused: {verdict['failing']}")
+        raise PromotionRefusedError(f"promotion of {candidate} refused: {verdict['failing']}")
     previous = f"{report['champion']['model']['name']}@{report['champion']['model']['version']}"
     rules = verdict["rules"]
     result = "passed" if verdict["passed"] else f"failed ({verdict['failing']})"
