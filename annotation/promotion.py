@@ -85,7 +85,7 @@ def evaluate_gate(report: Mapping[str, Any], rules: GateRules) -> dict[str, Any]
     champ, chall = report["champion"], report["challenger"]
     who = f"{chall['model']['name']}@{chall['model']['version']}"
     base = f"{champ['model']['name']}@{champ['model']['version']}"
-    src = f"rule file {rules.path or rules.name}"
+    src = f"rule file {Path(rules.path).name if rules.path else rules.name}"
     checks = []
     n = int(report["decided_scans"])
     checks.append(

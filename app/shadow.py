@@ -56,7 +56,7 @@ def prelabel_with_shadow(
     volume: Volume,
     user: str,
     *,
-    champion: str = "default",
+    champion: str | None = "default",
     shadow: str | None = None,
     part_mask: npt.NDArray[np.bool_] | None = None,
     run: Runner = _prelabel,
@@ -67,11 +67,12 @@ def prelabel_with_shadow(
 
     Returns {"scan_id", "champion": run, "shadow": run or None}, each run {"model": {"name",
     "version"}, "call_ids", "result"} (the PrelabelResult). A shadow that is the champion's
-    own version is not run twice."""
+    own version is not run twice. ``champion`` None runs only the shadow: a new challenger
+    replayed on scans already pre-labelled (and perhaps decided)."""
     if part_mask is None:
         part_mask = segment_part(volume)  # the same depths for both versions' calls
     out: dict[str, Any] = {"scan_id": scan_id, "champion": None, "shadow": None}
-    plan = [(CHAMPION, champion)] + ([(SHADOW, shadow)] if shadow else [])
+    plan = ([(CHAMPION, champion)] if champion else []) + ([(SHADOW, shadow)] if shadow else [])
     for k, (role, spec) in enumerate(plan):
         name, version = split_spec(spec)
         result = run(
