@@ -148,10 +148,8 @@ def build(db: Path, *, scans: int = 20, size: int = 48, seed0: int = 10000) -> d
     done: dict[str, Any] = {"scans": scans, "size": size, "decisions": {}, "db": str(db)}
     with data_dir(db.parent / "ndelab-data"), Store(db) as store:
         register_variants()
-        set_alias(
-            store, "champion", *CHAMPION.split("@"), user=ENGINEER, reason="the shipped default"
-        )
-        set_alias(store, "shadow", *WORSE.split("@"), user=ENGINEER, reason="demo: strict variant")
+        set_alias(store, "champion", *CHAMPION.split("@"), user=ENGINEER, reason="demo: in service")
+        set_alias(store, "shadow", *BETTER.split("@"), user=ENGINEER, reason="demo: challenger")
         phantoms = []
         for k in range(scans):
             _, ph = make_eval_phantom(seed0 + k, size)
@@ -159,7 +157,7 @@ def build(db: Path, *, scans: int = 20, size: int = 48, seed0: int = 10000) -> d
             part = segment_part(vol)
             scan_id, _ = attach_scan(store, vol, volume_sha256(vol), ENGINEER, part_mask=part)
             prelabel_with_shadow(
-                store, scan_id, vol, ENGINEER, champion=CHAMPION, shadow=WORSE, part_mask=part
+                store, scan_id, vol, ENGINEER, champion=CHAMPION, shadow=BETTER, part_mask=part
             )
             phantoms.append((scan_id, ph, part))
         totals: dict[str, int] = {}
@@ -170,21 +168,24 @@ def build(db: Path, *, scans: int = 20, size: int = 48, seed0: int = 10000) -> d
             for key, n in decided.items():
                 totals[key] = totals.get(key, 0) + n
         done["decisions"] = totals
-        for scan_id, ph, part in phantoms:  # the better challenger replayed in shadow
+        for scan_id, ph, part in phantoms:  # the worse challenger replayed in shadow
             prelabel_with_shadow(
-                store, scan_id, ph.volume, ENGINEER, champion=None, shadow=BETTER, part_mask=part
+                store, scan_id, ph.volume, ENGINEER, champion=None, shadow=WORSE, part_mask=part
             )
     return done
 
 
 def reports(db: Path, rules: Path | None = None) -> dict[str, Any]:
-    """The A/B and the gate's verdict of each challenger against the champion."""
-    gate_rules = load_rules(rules or default_rules_path())
+    """The A/B of each challenger against the champion, with the verdicts of the default and
+    the recall-first rules."""
+    default = load_rules(rules or default_rules_path())
+    recall_first = load_rules(default_rules_path().parent / RECALL_FIRST)
     out: dict[str, Any] = {}
     with data_dir(db.parent / "ndelab-data"), Store(db) as store:
         for label, key in (("worse", WORSE), ("better", BETTER)):
             report = ab_report(store, CHAMPION, key)
-            report["gate"] = evaluate_gate(report, gate_rules)
+            report["gate"] = evaluate_gate(report, default)
+            report["gate_recall_first"] = evaluate_gate(report, recall_first)
             out[label] = report
     return out
 
@@ -206,13 +207,13 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(out, indent=2))
     else:
         for label in ("worse", "better"):
-            g = out[label]["gate"]
-            print(
-                f"{label}: " + ("gate passes" if g["passed"] else f"gate refuses: {g['failing']}")
-            )
+            for gate in ("gate", "gate_recall_first"):
+                g = out[label][gate]
+                verdict = "passes" if g["passed"] else f"refuses: {g['failing']}"
+                print(f"{label} ({g['rules']['name']}): {verdict}")
     print(
         f"next: NDELAB_DATA_DIR={db.parent / 'ndelab-data'} ndelab models ab --db {db} "
-        f"--challenger {BETTER} --json",
+        f"--json; then: ndelab models promote {BETTER} --db {db} --rules {RECALL_FIRST}",
         file=sys.stderr,
     )
     return 0
