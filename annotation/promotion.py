@@ -14,7 +14,7 @@ import yaml
 
 from ndelab.volumes.errors import UsageError
 
-KNOWN = {
+KNOWN: dict[str, Any] = {
     "name": str,
     "version": (int, str),
     "min_decided_scans": int,

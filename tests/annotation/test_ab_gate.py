@@ -83,7 +83,6 @@ def test_the_matcher_follows_the_evaluation() -> None:
     ]
     truth = [SparseMask.from_local(labels == d) for d in (1, 2)]
     for m in cases:
-        z0, y0, x0, z1, y1, x1 = m.bbox
         c = tuple(float(v) for v in m.indices().mean(axis=0))
         call = Call("pore", 0.5, c, m.bbox, m.voxel_count, 0.0, m.local(), "x", "1")  # type: ignore[arg-type]
         expected = match_calls([call], labels, 2).call_defect[0]

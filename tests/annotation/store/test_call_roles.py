@@ -75,7 +75,10 @@ def _champion_scan(store: Store, folder: Path) -> tuple[str, list[str], Volume]:
     manual = np.zeros(SHAPE, bool)
     manual[3:5, 15:18, 2:5] = True
     items = indications_from_masks(
-        [SparseMask.from_local(manual)], ["pore"], [None], [Source("manual", "ana")],
+        [SparseMask.from_local(manual)],
+        ["pore"],
+        [None],
+        [Source("manual", "ana")],
         spacing_mm=vol.spacing_mm,
     )
     (man,) = add_indications(store, made["scan_id"], items, user="ana")
@@ -89,8 +92,11 @@ def _shadow_calls(store: Store, scan_id: str, ids: list[str], vol: Volume) -> li
     extra[4:6, 2:4, 18:22] = True
     masks = [get_mask(store, ids[0]), get_mask(store, ids[1]), SparseMask.from_local(extra)]
     items = indications_from_masks(
-        masks, ["pore", "crack", "inclusion"], [0.7, 0.6, 0.95],
-        [Source("model", "porenet", "3.0")] * 3, spacing_mm=vol.spacing_mm,
+        masks,
+        ["pore", "crack", "inclusion"],
+        [0.7, 0.6, 0.95],
+        [Source("model", "porenet", "3.0")] * 3,
+        spacing_mm=vol.spacing_mm,
     )
     made = add_indications(store, scan_id, items, user="runner", role="shadow")
     record_run(store, scan_id, "porenet", "3.0", role="shadow", calls=3, user="runner")
