@@ -108,13 +108,16 @@ def store_calls(
     volume: Volume,
     user: str,
     part_mask: npt.NDArray[np.bool_] | None = None,
+    *,
+    role: str = "champion",
 ) -> list[str]:
     """Store pre-label calls of ``volume`` as proposed indications; returns their ids. Without
-    ``part_mask`` the part is found in the scan, as the label import does."""
+    ``part_mask`` the part is found in the scan, as the label import does. ``role`` "shadow"
+    keeps them out of review (app.shadow)."""
     if part_mask is None:
         part_mask = segment_part(volume)
     items = indications_from_calls(calls, volume.spacing_mm, part_mask)
-    return add_indications(store, scan_id, items, user=user)
+    return add_indications(store, scan_id, items, user=user, role=role)
 
 
 def prelabel_into(
@@ -123,15 +126,19 @@ def prelabel_into(
     volume: Volume,
     user: str,
     *,
-    model: str = "default",
+    model: str | None = None,
     part_mask: npt.NDArray[np.bool_] | None = None,
     progress: Progress | None = None,
     cancel: Cancel | None = None,
 ) -> dict[str, Any]:
-    """Run a pre-label model on the volume and store its calls as proposed indications."""
+    """Run a pre-label model on the volume and store its calls as proposed indications.
+    ``model`` (NAME or NAME@VERSION) unset: the model that serves (the champion alias, else
+    the registry's default; app.model_serving)."""
+    from ndelab.app.model_serving import prelabel_args
     from ndelab.inference.prelabel import prelabel  # torch loads only when asked for
 
-    result = prelabel(volume, model=model, progress=progress, cancel=cancel)
+    chosen = prelabel_args(store, 2 if volume.is_2d else 3, model)
+    result = prelabel(volume, **chosen, progress=progress, cancel=cancel)
     ids = store_calls(store, scan_id, result.calls, volume, user, part_mask)
     return {
         "scan_id": scan_id,
@@ -169,11 +176,13 @@ def open_review(
     part_mask = segment_part(volume, part(0.3, 0.4), cancel)
     result = None
     if prelabel_if_new:
+        from ndelab.app.model_serving import prelabel_args
         from ndelab.inference.prelabel import prelabel  # torch loads only when asked for
 
         # Pre-label before the scan is recorded: a cancelled or failed run leaves nothing
         # behind, so the next open pre-labels it again instead of finding an empty scan.
-        result = prelabel(volume, progress=part(0.4, 1.0), cancel=cancel)
+        chosen = prelabel_args(store, 2 if volume.is_2d else 3, None)
+        result = prelabel(volume, **chosen, progress=part(0.4, 1.0), cancel=cancel)
     scan_id = _record(store, volume, sha, user, part_mask)  # looked up above: new
     if result is not None:
         store_calls(store, scan_id, result.calls, volume, user, part_mask)

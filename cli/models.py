@@ -1,4 +1,4 @@
-"""Model commands: ``train``, ``evaluate``, ``models``, ``drift``."""
+"""Model commands: ``train``, ``evaluate``, ``models`` (list, compare, ab, promote), ``drift``."""
 
 from __future__ import annotations
 
@@ -53,9 +53,24 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("models", help="list or compare registered pre-label models")
-    p.add_argument("action", choices=("list", "compare"))
-    p.add_argument("names", nargs="*")
+    p = sub.add_parser(
+        "models",
+        help="list or compare registered pre-label models; ab: champion against challenger on "
+        "the engineers' decisions; promote: a challenger through the promotion gate",
+    )
+    p.add_argument("action", choices=("list", "compare", "ab", "promote"))
+    p.add_argument("names", nargs="*", help="compare: two models; promote: NAME@VERSION")
+    p.add_argument("--db", help="ab, promote: database URL or SQLite file")
+    p.add_argument("--champion", metavar="NAME@V", help="ab: default the champion alias")
+    p.add_argument(
+        "--challenger",
+        metavar="NAME@V",
+        help="ab: default the challenger alias, else the shadow alias, else the shadow's calls",
+    )
+    p.add_argument("--user", help="promote: who promotes")
+    p.add_argument("--rules", help="promote, ab: gate rules (default resources/promotion)")
+    p.add_argument("--force", action="store_true", help="promote past a failing gate")
+    p.add_argument("--reason", help="promote --force: why (audited)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_models)
 
@@ -170,6 +185,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_models(args: argparse.Namespace) -> int:
     from ndelab.inference.registry import Registry
 
+    if args.action in ("ab", "promote"):
+        from ndelab.cli.model_ab import cmd_ab, cmd_promote
+
+        return cmd_ab(args) if args.action == "ab" else cmd_promote(args)
     registry = Registry()
     if args.action == "list":
         defaults = {d: registry.default(d) for d in (2, 3)}

@@ -33,6 +33,13 @@ from ndelab.annotation.store.ingest import (
     indications_from_masks,
     record_scan,
 )
+from ndelab.annotation.store.model_aliases import (
+    ALIASES,
+    alias_history,
+    get_alias,
+    list_aliases,
+    set_alias,
+)
 from ndelab.annotation.store.scans import (
     add_part,
     add_scan,
@@ -45,18 +52,21 @@ from ndelab.annotation.store.signing import disposition, dispositions, iq_overri
 from ndelab.annotation.store.undo import Change, UndoStack
 
 __all__ = [
+    "ALIASES",
     "Change",
     "Store",
     "UndoStack",
     "add_indications",
     "add_part",
     "add_scan",
+    "alias_history",
     "apply_change",
     "audit",
     "data_dir",
     "default_url",
     "disposition",
     "dispositions",
+    "get_alias",
     "get_call",
     "get_mask",
     "get_masks",
@@ -67,12 +77,14 @@ __all__ = [
     "indications_from_labels",
     "indications_from_masks",
     "iq_overrides",
+    "list_aliases",
     "list_calls",
     "list_scans",
     "nearness",
     "open_store",
     "record_scan",
     "review",
+    "set_alias",
     "set_image_quality",
     "workstation_id",
 ]

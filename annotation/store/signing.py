@@ -24,6 +24,7 @@ from ndelab.annotation.disposition import (
     iq_summary,
 )
 from ndelab.annotation.errors import ReviewError
+from ndelab.annotation.model import CHAMPION
 from ndelab.annotation.store.audit_log import (
     change_event,
     check_user,
@@ -61,7 +62,7 @@ def _facts(
         IND.c.y1,
         IND.c.x1,
         IND.c.mask_rle,
-    ).where(IND.c.scan_id == scan_id)
+    ).where(IND.c.scan_id == scan_id, IND.c.role == CHAMPION)  # a shadow call never sentences
     with store.reading("read the calls of a scan") as conn:
         rows = list(conn.execute(query).mappings())
     facts = [

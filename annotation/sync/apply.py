@@ -6,6 +6,8 @@ the caller handles (the server keeps the event unapplied; a workstation opens a 
 Parts, scans and dispositions travel whole beside their create events. The one later change
 of a scan, its image-quality record, applies from its event when newer than the row.
 Indications are rebuilt from their create event and changed by deltas.
+Model aliases follow the last-writer rule (annotation.store.model_aliases.newer): an event
+set later than the row's replaces it, an older one is kept for the audit only.
 """
 
 from __future__ import annotations
@@ -31,8 +33,9 @@ from sqlalchemy import (
 from sqlalchemy import cast as cast_sql
 from sqlalchemy.exc import DBAPIError
 
+from ndelab.annotation.store import model_aliases
 from ndelab.annotation.store.codec import CREATE_KEYS, PROPOSAL_KEYS, delta_columns
-from ndelab.annotation.store.schema import DISPOSITIONS, EVENTS, IND, PARTS, SCANS
+from ndelab.annotation.store.schema import ALIASES, DISPOSITIONS, EVENTS, IND, PARTS, SCANS
 
 COPIED: dict[str, Table] = {"part": PARTS, "scan": SCANS, "disposition": DISPOSITIONS}
 ROW_SECURITY_TABLES = frozenset({DISPOSITIONS.name})
@@ -47,6 +50,7 @@ def indication_from_create(ev: Mapping[str, Any]) -> dict[str, Any]:
     proposal["bbox_zyx"] = list(a["bbox_zyx"])
     row = {k: a.get(k) for k in CREATE_KEYS}
     row.update(delta_columns({"mask": a["mask"]}))
+    row["role"] = a.get("role") or "champion"  # events written before migration 0007
     row.update(
         id=ev["entity_id"],
         scan_id=ev["scan_id"],
@@ -115,11 +119,13 @@ def apply_events(
     copied_rows: Mapping[str, dict[str, Any]],
     on_mismatch: Mismatch,
     blocked: set[str] | None = None,
+    on_stale: Callable[[dict[str, Any]], None] | None = None,
 ) -> Outcome:
     """Apply events (in order) to the rows in ``conn``; write the changed rows in bulk.
 
     copied_rows: the whole rows of created parts, scans and dispositions, by id. blocked:
-    rows whose incoming events all go to on_mismatch (an open conflict).
+    rows whose incoming events all go to on_mismatch (an open conflict). on_stale: told of
+    alias events older than the row they would change (kept, not applied).
     """
     blocked = blocked if blocked is not None else set()
     ind_ids = [e["entity_id"] for e in events if e["entity_type"] == "indication"]
@@ -150,6 +156,14 @@ def apply_events(
                 new_rows[kind][eid] = copied_rows[eid]
             if kind == "scan" and ev["action"] == "image_quality":
                 scan_quality[eid] = ev  # events come in order: the last one wins
+            out.applied.append(ev)
+            continue
+        if kind == model_aliases.ENTITY:
+            alias_row = fetch_rows(conn, ALIASES, [eid]).get(eid)
+            if model_aliases.newer(ev, alias_row):
+                model_aliases.write_from_event(conn, ev, alias_row)
+            elif on_stale is not None:
+                on_stale(ev)
             out.applied.append(ev)
             continue
         if kind != "indication":
