@@ -22,6 +22,11 @@ def add_parsers(sub: Any) -> None:
         "on an exported data set (--dataset)",
     )
     p.add_argument("--dataset", help="a folder written by ndelab export (fine-tune, register)")
+    p.add_argument(
+        "--frozen",
+        help="fine-tuning: the frozen test set both versions are compared on "
+        "(ndelab models frozen-set create)",
+    )
     p.add_argument("--steps", type=int, default=200, help="fine-tuning steps")
     p.add_argument("--name", help="registry name of the fine-tuned version")
     p.add_argument("--version", help="version of the fine-tuned model")
@@ -111,15 +116,26 @@ def cmd_train(args: argparse.Namespace) -> int:
     from ndelab.inference.finetune import finetune
 
     result = finetune(
-        args.dataset, name=args.name, version=args.version, steps=args.steps, batch=args.batch or 4
+        args.dataset,
+        name=args.name,
+        version=args.version,
+        steps=args.steps,
+        batch=args.batch or 4,
+        frozen=args.frozen,
     )
     if args.json:
         print_json(result)
-    else:
+    elif result["new"] is None:
         print(
-            f"registered {result['registered']} (default still {result['default']}): "
-            f"val recall {result['new']['recall']} vs {result['current']['recall']}, "
-            f"precision {result['new']['precision']} vs {result['current']['precision']}"
+            f"registered {result['registered']} (default still {result['default']}); "
+            f"{result['note']}"
+        )
+    else:
+        new, cur = result["new"], result["current"]
+        print(
+            f"registered {result['registered']} (default still {result['default']}): on the "
+            f"frozen set recall {new['recall']} vs {cur['recall']}, precision "
+            f"{new['precision']} vs {cur['precision']}"
         )
     return 0
 
