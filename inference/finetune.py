@@ -26,7 +26,9 @@ import torch
 from scipy import ndimage
 
 from ndelab import native
+from ndelab.inference.calls import PrelabelResult
 from ndelab.inference.evaluation import match_calls
+from ndelab.inference.instances import min_voxels_for
 from ndelab.inference.intensity import estimate_levels
 from ndelab.inference.prelabel import run_model
 from ndelab.inference.registry import ModelError, ModelSpec, Registry
@@ -215,8 +217,14 @@ def finetune(
     new_key = f"{name or base.name}@{version}"
     current_frozen = new_frozen = None
     if frozen is not None:
-        current_frozen = score_frozen(frozen, lambda v: run_model(v, base), model=base.key)
-        new_frozen = score_frozen(frozen, lambda v: run_model(v, base, net=net), model=new_key)
+        def runner(weights: torch.nn.Module | None) -> Callable[[Volume], PrelabelResult]:
+            # The same smallest call as ``ndelab prelabel`` keeps, so the scores compare.
+            return lambda v: run_model(
+                v, base, min_voxels=min_voxels_for(v.spacing_mm, is_2d=v.is_2d), net=weights
+            )
+
+        current_frozen = score_frozen(frozen, runner(None), model=base.key)
+        new_frozen = score_frozen(frozen, runner(net), model=new_key)
     report(progress, 0.95)
     with tempfile.TemporaryDirectory(prefix="ndelab-finetune-") as tmp:
         weights = Path(tmp) / "weights.pt"
