@@ -217,6 +217,7 @@ def finetune(
     new_key = f"{name or base.name}@{version}"
     current_frozen = new_frozen = None
     if frozen is not None:
+
         def runner(weights: torch.nn.Module | None) -> Callable[[Volume], PrelabelResult]:
             # The same smallest call as ``ndelab prelabel`` keeps, so the scores compare.
             return lambda v: run_model(

@@ -216,7 +216,7 @@ def scores_dir() -> Path:
 
 def record_scores(result: dict[str, Any]) -> Path:
     """Keep a score beside the registry (one file per set and model version)."""
-    folder = scores_dir() / result["frozen_set"]["sha256"]
+    folder = scores_dir() / str(result["frozen_set"]["sha256"])
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{result['model']}.json"
     tmp = path.with_suffix(".tmp")

@@ -178,7 +178,7 @@ def _create(
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
     report(progress, 1.0)
-    summary = {k: v for k, v in manifest.items() if k != "labels"}
+    summary: dict[str, Any] = {k: v for k, v in manifest.items() if k != "labels"}
     summary["labels"] = len(labels_out)
     summary["path"] = str(out)
     return summary
