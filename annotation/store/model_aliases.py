@@ -62,7 +62,8 @@ def set_alias(store: Store, alias: str, name: str, version: str, *, user: str, r
     now = utcnow()
     eid = alias_id(alias)
     with store.transaction(f"set model alias {alias}") as conn:
-        row = conn.execute(select(TABLE).where(TABLE.c.id == eid)).mappings().first()
+        found = conn.execute(select(TABLE).where(TABLE.c.id == eid)).mappings().first()
+        row = dict(found) if found is not None else None
         base = int(row["revision"]) if row is not None else None
         before = _pointer(row) if row is not None else None
         after = {"alias": alias, "model_name": name, "model_version": version}
