@@ -103,6 +103,7 @@ def prelabel(
     device: str | None = None,
     overlap: float = 0.25,
     registry: Registry | None = None,
+    networks: dict[tuple[str, str], torch.nn.Module] | None = None,
     progress: Progress | None = None,
     cancel: Cancel | None = None,
 ) -> PrelabelResult:
@@ -113,6 +114,9 @@ def prelabel(
     voxels with the scan's spacing). 2D volumes (radiographs) use the default 2D model, or the
     classical radiograph detector (``inference.radiograph.detector``) when no 2D model is
     registered; "classical-baseline" still names the older baseline for both.
+
+    ``networks``: a cache of loaded networks by (model key, device), kept by a caller that
+    pre-labels many scans with one model replica (a batch engine's worker).
     """
     t0 = time.perf_counter()
     if not 0.0 < threshold < 1.0:
@@ -143,6 +147,13 @@ def prelabel(
             result.details["note"] = f"no default {dims}D model: classical baseline used"
         result.seconds = time.perf_counter() - t0
         return result
+    net = None
+    if networks is not None:
+        dev = choose_device(device)
+        key = (spec.key, str(dev))
+        if key not in networks:
+            networks[key] = load_network(spec, dev)
+        net = networks[key]
     return run_model(
         volume,
         spec,
@@ -150,6 +161,7 @@ def prelabel(
         threshold=threshold,
         device=device,
         overlap=overlap,
+        net=net,
         progress=progress,
         cancel=cancel,
         t0=t0,
