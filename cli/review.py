@@ -7,9 +7,13 @@ import getpass
 import json
 from typing import Any
 
-import numpy as np
-
-from ndelab.cli.common import open_db, print_json
+from ndelab.cli.common import (
+    EXIT_USER_ERROR,
+    add_engine_options,
+    add_metrics_options,
+    open_db,
+    print_json,
+)
 
 # ndelab.annotation.export.dataset.FORMATS, spelled out so that building the parser does not
 # import the annotation layer (half a second); a test keeps the two equal.
@@ -50,10 +54,12 @@ def add_parsers(sub: Any) -> None:
     p.set_defaults(func=cmd_audit)
 
     p = sub.add_parser("prelabel", help="pre-label scans and store the calls as proposed")
-    p.add_argument("paths", nargs="+")
+    p.add_argument("paths", nargs="+", help="scans, or folders of scans")
     p.add_argument("--db", required=True)
     p.add_argument("--model", default="default", help="model name, or classical-baseline")
     p.add_argument("--user")
+    add_engine_options(p)
+    add_metrics_options(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_prelabel)
     p = sub.add_parser("export", help="export reviewed labels as a data set for training")
@@ -132,48 +138,50 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 
 def cmd_prelabel(args: argparse.Namespace) -> int:
-    from ndelab.app.workspace import attach_scan, store_calls, volume_sha256
-    from ndelab.inference.prelabel import prelabel
-    from ndelab.volumes.io import open_volume
-    from ndelab.volumes.part import segment_part
+    """Every scan the paths name, on the local engine (a process pool) or Ray; the calls
+    stored by this process. A scan that fails is named on stderr and the rest go on."""
+    import sys
+
+    from ndelab.app.engines import make_engine, prelabel_batch
 
     user = args.user or getpass.getuser()
-    with open_db(args) as store:
-        for path in args.paths:
-            volume = open_volume(path)
-            part_mask = segment_part(volume)  # the same part volume and depths as the window's
-            sha = volume_sha256(volume)
-            scan_id, _ = attach_scan(store, volume, sha, user, part_mask=part_mask)
-            result = prelabel(volume, model=args.model)
-            ids = store_calls(store, scan_id, result.calls, volume, user, part_mask)
-            kept = [c for c in result.calls if np.asarray(c.mask).any()]
-            out = {
-                "scan_id": scan_id,
-                "path": str(path),
-                "model": {"name": result.model_name, "version": result.model_version},
-                "device": result.device,
-                "seconds": round(result.seconds, 3),
-                "calls": [
-                    {
-                        "id": call_id,
-                        "class": c.class_name,
-                        "score": round(c.score, 4),
-                        "centroid_zyx": [round(v, 3) for v in c.centroid_zyx],
-                        "bbox_zyx": list(c.bbox_zyx),
-                        "volume_voxels": c.volume_voxels,
-                        "volume_mm3": c.volume_mm3,
-                    }
-                    for call_id, c in zip(ids, kept, strict=True)
-                ],
-            }
-            if args.json:
-                print(json.dumps(out))  # one object per line with several paths
-            else:
-                print(
-                    f"{path}: {len(ids)} calls from {result.model_name} {result.model_version} "
-                    f"(scan {scan_id})"
-                )
-    return 0
+    engine = make_engine(args.engine, workers=args.workers)
+    exporter = None
+    try:
+        with open_db(args) as store:
+            if args.metrics_port is not None:
+                from ndelab.app.metrics import MetricsExporter
+
+                exporter = MetricsExporter(
+                    port=args.metrics_port, addr=args.metrics_addr, store=lambda: store
+                ).start()
+            rows = prelabel_batch(
+                store,
+                args.paths,
+                engine,
+                user=user,
+                model=args.model,
+                observer=None if exporter is None else exporter.observer,
+            )
+    finally:
+        if exporter is not None:
+            exporter.stop()
+        engine.close()
+    failed = [r for r in rows if r["status"] == "failed"]
+    for row in rows:
+        if args.json:
+            print(json.dumps(row))  # one object per line with several scans
+        elif row["status"] == "prelabelled":
+            model = row["model"]
+            print(
+                f"{row['path']}: {len(row['calls'])} calls from {model['name']} "
+                f"{model['version']} (scan {row['scan_id']})"
+            )
+        elif row["status"] == "duplicate":
+            print(f"{row['path']}: already in the database (same sha256), not pre-labelled again")
+    for row in failed:
+        print(f"ndelab: {row['reason']}", file=sys.stderr)
+    return EXIT_USER_ERROR if failed else 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:

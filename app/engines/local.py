@@ -7,12 +7,13 @@ import multiprocessing
 import os
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
 from ndelab.app.engines.base import ScanOutcome
 from ndelab.app.engines.work import process_scan
-from ndelab.volumes.errors import UsageError
+from ndelab.volumes.errors import NdelabError, UsageError
 from ndelab.volumes.progress import Cancel, Progress, check
 
 THREADS_ENV = "NDELAB_TORCH_THREADS"  # inference.device reads it (not imported: no torch here)
@@ -78,7 +79,15 @@ class LocalEngine:
                     done_count += 1
                     if progress is not None:
                         progress(done_count / len(todo))
-                    yield future.result()
+                    try:
+                        outcome = future.result()
+                    except BrokenProcessPool:
+                        raise NdelabError(
+                            "a worker process of the local engine died (out of memory, or "
+                            "killed); the scans stored so far are kept: run the batch again "
+                            "to do the rest"
+                        ) from None
+                    yield outcome
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 

@@ -108,6 +108,7 @@ class RayEngine:
         self.train_workers = max(1, train_workers)
         ctx = ray.data.DataContext.get_current()
         ctx.enable_progress_bars = False  # the driver reports progress itself
+        logging.getLogger("ray.data").setLevel(logging.WARNING)
 
     def prelabel(
         self,
@@ -131,7 +132,7 @@ class RayEngine:
                 "known": known,
             },
             batch_size=1,
-            concurrency=min(self.workers, len(todo)),  # the actor pool (ActorPoolStrategy)
+            compute=ray.data.ActorPoolStrategy(size=min(self.workers, len(todo))),
             num_cpus=self.cpus_per_worker,
         )
         for done, row in enumerate(out.iter_rows(), start=1):
