@@ -41,16 +41,34 @@ def _work(path: str, known: frozenset[str]) -> ScanOutcome:
 
 
 class LocalEngine:
-    """``workers`` processes (default: one per core); scans go to whichever is free."""
+    """``workers`` processes (default: one per core); scans go to whichever is free. The pool
+    starts with the first batch and serves the next ones (a long-running inbox, a second
+    pass) until ``close()``: its processes import torch and load the model once."""
 
     name = "local"
 
     def __init__(self, workers: int | None = None) -> None:
         cores = machine_cores()
-        self.workers = workers or cores
+        self.workers = cores if workers is None else workers
         if self.workers < 1:
             raise UsageError(f"--workers must be at least 1, not {self.workers}")
         self.threads = max(1, cores // self.workers)
+        self._pool: ProcessPoolExecutor | None = None
+        self._model: str | None = None
+
+    def _pool_for(self, model: str) -> ProcessPoolExecutor:
+        if self._pool is not None and self._model != model:
+            self.close()  # each process holds one model's replica
+        if self._pool is None:
+            # spawn, not fork: the parent may hold torch's threads, which fork leaves broken.
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_start_worker,
+                initargs=(model, self.threads),
+            )
+            self._model = model
+        return self._pool
 
     def prelabel(
         self,
@@ -62,15 +80,10 @@ class LocalEngine:
         cancel: Cancel | None = None,
     ) -> Iterator[ScanOutcome]:
         todo = [str(p) for p in paths]
-        # spawn, not fork: the parent may hold torch's thread pool, which fork leaves broken.
-        pool = ProcessPoolExecutor(
-            max_workers=min(self.workers, len(todo)) or 1,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_start_worker,
-            initargs=(model, self.threads),
-        )
+        pool = self._pool_for(model)
+        pending: set[Future[ScanOutcome]] = set()
         try:
-            pending: set[Future[ScanOutcome]] = {pool.submit(_work, p, known) for p in todo}
+            pending = {pool.submit(_work, p, known) for p in todo}
             done_count = 0
             while pending:
                 done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
@@ -82,6 +95,7 @@ class LocalEngine:
                     try:
                         outcome = future.result()
                     except BrokenProcessPool:
+                        self._pool = None
                         raise NdelabError(
                             "a worker process of the local engine died (out of memory, or "
                             "killed); the scans stored so far are kept: run the batch again "
@@ -89,7 +103,8 @@ class LocalEngine:
                         ) from None
                     yield outcome
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            for future in pending:  # cancelled, or the caller stopped early
+                future.cancel()
 
     def train(
         self,
@@ -109,7 +124,9 @@ class LocalEngine:
         return record
 
     def close(self) -> None:
-        pass
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
 
 
 __all__ = ["LocalEngine", "machine_cores"]
