@@ -116,10 +116,12 @@ def start(targets: Sequence[str], *, interval_s: float = 1.0, job: str = "ndelab
             tail = (root / "server.log").read_text(errors="replace")[-800:]
             server.stop()
             raise NdelabError(f"Prometheus exited at start: {tail.strip()}")
-        with contextlib.suppress(urllib.error.URLError, ConnectionError, TimeoutError):
-            with urllib.request.urlopen(f"{server.url}/-/ready", timeout=1) as reply:
-                if reply.status == 200:
-                    return server
+        with (
+            contextlib.suppress(urllib.error.URLError, ConnectionError, TimeoutError),
+            urllib.request.urlopen(f"{server.url}/-/ready", timeout=1) as reply,
+        ):
+            if reply.status == 200:
+                return server
         time.sleep(0.05)
     server.stop()
     raise NdelabError(f"Prometheus was not ready within {READY_TIMEOUT_S:.0f} s")

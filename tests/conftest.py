@@ -121,7 +121,7 @@ def ray_session() -> Iterator[object]:
                 num_cpus=2, include_dashboard=False, log_to_driver=False,
                 logging_level=logging.WARNING,
             )  # fmt: skip
-        except Exception as exc:  # noqa: BLE001  (any start failure is the same verdict)
+        except Exception as exc:
             need(False, f"a local Ray runtime could not start: {exc}")
         started = True
     yield ray

@@ -30,9 +30,7 @@ DRIFT_EVERY_S = 300.0  # the drift report reads every scan's features: not at ev
 _VERDICT_LEVEL = {"ok": 0, "warning": 1, "alert": 2}
 
 
-def histogram_buckets(
-    values: list[float], bounds: tuple[float, ...]
-) -> list[tuple[str, float]]:
+def histogram_buckets(values: list[float], bounds: tuple[float, ...]) -> list[tuple[str, float]]:
     """Cumulative (le, count) pairs, +Inf last, as Prometheus histograms expose them."""
     out = [(str(float(b)), float(sum(1 for v in values if v <= b))) for b in bounds]
     return [*out, ("+Inf", float(len(values)))]

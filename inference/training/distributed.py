@@ -99,13 +99,17 @@ def train_weights_ray(
     out_dir.mkdir(parents=True, exist_ok=True)
     with result.checkpoint.as_directory() as ckpt:
         shutil.copyfile(Path(ckpt) / "weights.pt", out_dir / "weights.pt")
-        measured = json.loads((Path(ckpt) / "record.json").read_text())
-    return config.to_json() | measured | {
-        "engine": "ray",
-        "workers": workers,
-        "storage_path": str(storage_path),
-        "run": name,
-    }
+        measured: dict[str, Any] = json.loads((Path(ckpt) / "record.json").read_text())
+    return (
+        config.to_json()
+        | measured
+        | {
+            "engine": "ray",
+            "workers": workers,
+            "storage_path": str(storage_path),
+            "run": name,
+        }
+    )
 
 
 __all__ = ["train_loop_per_worker", "train_weights_ray"]

@@ -87,7 +87,9 @@ def test_cli_prelabel_of_a_folder(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert main([*argv, "--engine", "local", "--workers", "2"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["status"] for r in rows] == ["prelabelled", "prelabelled"]
-    assert all(r["calls"] and {"id", "class", "score", "bbox_zyx"} <= set(r["calls"][0]) for r in rows)
+    assert all(
+        r["calls"] and {"id", "class", "score", "bbox_zyx"} <= set(r["calls"][0]) for r in rows
+    )
     (tmp_path / "line" / "bad.nrrd").write_bytes(b"")
     assert main(argv) == 2  # the bad one named on stderr, the others recognised
     captured = capsys.readouterr()

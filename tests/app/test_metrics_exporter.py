@@ -168,9 +168,7 @@ def test_dashboard_names_only_metrics_the_exporter_has(tmp_path: Path) -> None:
     assert families <= shown, f"exported but not on the dashboard: {sorted(families - shown)}"
 
 
-def test_prometheus_scrapes_the_exporter(
-    tmp_path: Path, prometheus_bin: str
-) -> None:
+def test_prometheus_scrapes_the_exporter(tmp_path: Path, prometheus_bin: str) -> None:
     from ndelab.benchmarks import prometheus_server
 
     store, n_calls = _store_with_a_decision(tmp_path / "a.db")
