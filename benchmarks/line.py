@@ -132,7 +132,9 @@ def _exporter(db: Path, n: int) -> dict[str, Any]:
             for e in (live, with_store, with_drift):
                 e.observer.prelabelled(model="m", version="1", modality="CT", seconds=1, calls=3)
             t0 = time.perf_counter()
-            _scrape_ms(with_drift.url, 1)
+            _scrape_ms(with_drift.url, 1)  # starts the drift report on its own thread
+            assert with_drift.store_collector is not None
+            with_drift.store_collector.wait_for_drift()
             first_drift = time.perf_counter() - t0
             live_ms, live_bytes = _scrape_ms(live.url, n)
             store_ms, store_bytes = _scrape_ms(with_store.url, n)
@@ -154,7 +156,7 @@ def _exporter(db: Path, n: int) -> dict[str, Any]:
         "with_store_bytes": store_bytes,
         "ratio_with_store_over_live": round(store_ms / live_ms, 2),
         "with_drift_cached_ms_per_scrape": round(drift_ms, 3),
-        "first_scrape_with_drift_report_s": round(first_drift, 3),
+        "drift_report_s_off_the_scrape": round(first_drift, 3),
         "observer_prelabelled_us": round(observe_us, 2),
     }
 

@@ -37,8 +37,10 @@ class MetricsExporter:
         self.port = port
         self.registry = CollectorRegistry(auto_describe=False)
         self.observer = LineMetrics(self.registry)
+        self.store_collector: StoreCollector | None = None
         if store is not None:
-            self.registry.register(StoreCollector(store, drift=drift))
+            self.store_collector = StoreCollector(store, drift=drift)
+            self.registry.register(self.store_collector)
         self._server: Any = None
         self._thread: Any = None
 

@@ -186,3 +186,25 @@ def test_prometheus_scrapes_the_exporter(tmp_path: Path, prometheus_bin: str) ->
             assert float(waiting["value"][1]) == n_calls - 1
             (decided,) = prom.query('ndelab_review_decisions_total{decision="accept"}')
             assert decided["metric"]["model"] == "unet" and float(decided["value"][1]) == 1
+
+
+def test_drift_report_is_made_off_the_scrape_and_served_cached(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ndelab.app.drift_report as drift_module
+
+    made: list[object] = []
+
+    def fake_report(store: object) -> dict[str, Any]:
+        made.append(store)
+        return _drift_report()
+
+    monkeypatch.setattr(drift_module, "drift_report", fake_report)
+    with open_store(tmp_path / "a.db") as store:
+        exporter = MetricsExporter(port=0, store=lambda: store, drift=True)
+        assert "ndelab_drift_psi" not in _samples(exporter)  # the first scrape does not wait
+        assert exporter.store_collector is not None
+        exporter.store_collector.wait_for_drift(30)
+        assert _samples(exporter)["ndelab_drift_psi"][0].value == 0.6
+        _samples(exporter)
+        assert len(made) == 1, "cached between scrapes"
