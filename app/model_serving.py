@@ -105,4 +105,19 @@ def prelabel_args(store: Store | None, dims: int, model: str | None) -> dict[str
     return {"model": serving.name, "version": serving.version}
 
 
-__all__ = ["Serving", "parse_ref", "prelabel_args", "serving_model", "set_model_alias"]
+def batch_model(store: Store | None, model: str | None) -> str:
+    """What a batch engine's replicas run (inference.replica.parse_choice): the model asked
+    for, else what serves each dimensionality here."""
+    if model is not None:
+        return model
+    return ";".join(f"{d}={serving_model(store, d).key}" for d in (2, 3))
+
+
+__all__ = [
+    "Serving",
+    "batch_model",
+    "parse_ref",
+    "prelabel_args",
+    "serving_model",
+    "set_model_alias",
+]

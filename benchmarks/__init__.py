@@ -13,7 +13,7 @@ import numpy as np
 
 from ndelab.volumes.errors import UsageError
 
-AREAS = ("viewer", "io", "native", "review", "sam", "prelabel", "db")
+AREAS = ("viewer", "io", "native", "review", "sam", "prelabel", "db", "line")
 
 
 def run_benchmark(area: str, *, quick: bool = False) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 
 from ndelab.app.logs import setup_logging
 from ndelab.cli import bench, gui, models, quality, review, sync_server, volumes
-from ndelab.cli.common import EXIT_INTERNAL_ERROR, EXIT_USER_ERROR
+from ndelab.cli.common import EXIT_INTERNAL_ERROR, EXIT_USER_ERROR, METRICS_ADDR
 from ndelab.cli.review import EXPORT_FORMATS
 from ndelab.volumes.errors import NdelabError
 
@@ -27,6 +27,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ndelab", description="NDE review and labeling workstation"
     )
+    # The bare ``ndelab`` (the window) takes the exporter's options before any command; their
+    # own dest, since a sub-command's defaults would overwrite a shared one.
+    parser.add_argument(
+        "--metrics-port", dest="top_metrics_port", type=int,
+        help="the window: serve Prometheus metrics on this port (off unless set)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--metrics-addr", dest="top_metrics_addr", default=METRICS_ADDR,
+        help=f"address to serve metrics on (default {METRICS_ADDR}: this machine only)",
+    )  # fmt: skip
     sub = parser.add_subparsers(dest="command")
     for group in GROUPS:
         group.add_parsers(sub)

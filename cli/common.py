@@ -42,6 +42,34 @@ def read_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def add_engine_options(p: argparse.ArgumentParser) -> None:
+    """``--engine`` and ``--workers`` of the batch commands (ndelab.app.engines)."""
+    p.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        help="local: a process pool on this machine (the default); ray: a Ray cluster "
+        "(RAY_ADDRESS, or a local Ray runtime; the default when RAY_ADDRESS is set)",
+    )
+    p.add_argument("--workers", type=int, help="worker processes or Ray actors (default: cores)")
+
+
+# ndelab.app.metrics.DEFAULT_ADDR, spelled out so that building the parser imports no
+# exporter (a test keeps the two equal). start_http_server alone would listen everywhere.
+METRICS_ADDR = "127.0.0.1"
+
+
+def add_metrics_options(p: argparse.ArgumentParser) -> None:
+    """``--metrics-port`` and ``--metrics-addr``: the Prometheus exporter (off unless set)."""
+    p.add_argument(
+        "--metrics-port", type=int, help="serve Prometheus metrics on this port (off unless set)"
+    )
+    p.add_argument(
+        "--metrics-addr",
+        default=METRICS_ADDR,
+        help=f"address to serve metrics on (default {METRICS_ADDR}: this machine only)",
+    )
+
+
 def open_db(args: argparse.Namespace) -> Any:
     """The store named by --db (created or migrated on first use)."""
     from ndelab.annotation.store import open_store

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ndelab.cli.common import add_read_options, read_kwargs
+from ndelab.cli.common import METRICS_ADDR, add_metrics_options, add_read_options, read_kwargs
 from ndelab.volumes.errors import NdelabError, UsageError
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,14 @@ def _before_first_window() -> None:
     preload_before_gl()
 
 
-def run_gui(path: str | None, demo: bool, read_options: dict[str, Any] | None) -> int:
+def run_gui(
+    path: str | None,
+    demo: bool,
+    read_options: dict[str, Any] | None,
+    *,
+    metrics: tuple[int, str] | None = None,
+) -> int:
+    """The window; ``metrics`` (port, address) serves Prometheus metrics while it is open."""
     if not (
         os.environ.get("DISPLAY")
         or os.environ.get("WAYLAND_DISPLAY")
@@ -49,12 +56,22 @@ def run_gui(path: str | None, demo: bool, read_options: dict[str, Any] | None) -
     app = application()
     window = MainWindow()
     window.install_excepthook(setup_logging())  # the log file's path (logging is set up once)
+    exporter = None
+    if metrics is not None:
+        from ndelab.app.metrics import MetricsExporter
+
+        port, addr = metrics
+        exporter = MetricsExporter(port=port, addr=addr, store=window.current_store).start()
     window.show()
     if demo:
         window.open_demo()
     elif path is not None:
         window.open_path(path, read_options)
-    return int(app.exec())
+    try:
+        return int(app.exec())
+    finally:
+        if exporter is not None:
+            exporter.stop()
 
 
 DISPLAY_TIMEOUT_S = 600.0  # a slow disk may take minutes to read a large scan's 3D copy
@@ -149,9 +166,11 @@ def add_parsers(sub: Any) -> None:
     p = sub.add_parser("open", help="open the workstation on a file or folder")
     p.add_argument("path")
     add_read_options(p)
+    add_metrics_options(p)
     p.set_defaults(func=cmd_gui)
 
     p = sub.add_parser("demo", help="open the workstation on a phantom part")
+    add_metrics_options(p)
     p.set_defaults(func=cmd_gui, path=None, shape=None, dtype=None, header_bytes=0, dataset=None)
     p = sub.add_parser("screenshot", help="render the main window to a PNG")
     p.add_argument("path", nargs="?")
@@ -168,10 +187,24 @@ def add_parsers(sub: Any) -> None:
     p.set_defaults(func=cmd_screenshot)
 
 
+def metrics_option(args: argparse.Namespace) -> tuple[int, str] | None:
+    """(port, address) from ``--metrics-port``/``--metrics-addr``, given after the command
+    (``ndelab open X --metrics-port N``) or before it (``ndelab --metrics-port N``)."""
+    port = getattr(args, "metrics_port", None)
+    addr = getattr(args, "metrics_addr", None)
+    if port is None:
+        port = getattr(args, "top_metrics_port", None)
+        addr = getattr(args, "top_metrics_addr", None)
+    return None if port is None else (int(port), str(addr or METRICS_ADDR))
+
+
 def cmd_gui(args: argparse.Namespace) -> int:
     path = getattr(args, "path", None)
     return run_gui(
-        path=path, demo=args.command == "demo", read_options=read_kwargs(args) if path else None
+        path=path,
+        demo=args.command == "demo",
+        read_options=read_kwargs(args) if path else None,
+        metrics=metrics_option(args),
     )
 
 
@@ -191,4 +224,4 @@ def cmd_screenshot(args: argparse.Namespace) -> int:
 
 
 def cmd_no_command(args: argparse.Namespace) -> int:
-    return run_gui(path=None, demo=False, read_options=None)
+    return run_gui(path=None, demo=False, read_options=None, metrics=metrics_option(args))

@@ -43,6 +43,17 @@ def add_parsers(sub: Any) -> None:
         "--no-surface-negatives", action="store_true", help="no crops on the part's surface (3D)"
     )
     p.add_argument("--not-default", action="store_true", help="do not mark it the default")
+    p.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        help="phantom training: local (this process, the default) or ray (Ray Train's "
+        "TorchTrainer; the default when RAY_ADDRESS is set)",
+    )
+    p.add_argument("--train-workers", type=int, default=1, help="Ray Train workers (DDP)")
+    p.add_argument(
+        "--ray-storage",
+        help="Ray Train's checkpoint folder: one every node can reach (default: a temp folder)",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_train)
 
@@ -102,17 +113,27 @@ def cmd_train(args: argparse.Namespace) -> int:
         if args.out is None:
             raise UsageError("train needs --out DIR (phantom training) or --dataset DIR")
         config = train_config(args)
+        from ndelab.app.engines import default_engine_name, make_engine
         from ndelab.inference.training import train_default
 
-        metrics = train_default(
-            Path(args.out),
-            config,
-            make_default=not args.not_default,
-            log=lambda s: print(s, flush=True),
-        )
+        name = args.engine or default_engine_name()
+        ray = {"storage_path": args.ray_storage, "train_workers": args.train_workers}
+        engine = make_engine(name, **(ray if name == "ray" else {}))
+        try:
+            metrics = train_default(
+                Path(args.out),
+                config,
+                make_default=not args.not_default,
+                log=lambda s: print(s, flush=True),
+                trainer=engine.train,
+            )
+        finally:
+            engine.close()
         held = metrics["held_out"]
         print(json.dumps({k: held[k] for k in ("recall_by_diameter_vox", "precision")}, indent=2))
         return 0
+    if args.engine == "ray":
+        raise UsageError("--engine ray trains on phantoms (--out); fine-tuning runs locally")
     from ndelab.inference.finetune import finetune
 
     result = finetune(

@@ -7,9 +7,13 @@ import getpass
 import json
 from typing import Any
 
-import numpy as np
-
-from ndelab.cli.common import open_db, print_json
+from ndelab.cli.common import (
+    EXIT_USER_ERROR,
+    add_engine_options,
+    add_metrics_options,
+    open_db,
+    print_json,
+)
 from ndelab.volumes.errors import UsageError
 
 # ndelab.annotation.export.dataset.FORMATS, spelled out so that building the parser does not
@@ -75,7 +79,7 @@ def add_parsers(sub: Any) -> None:
     p.set_defaults(func=cmd_audit)
 
     p = sub.add_parser("prelabel", help="pre-label scans and store the calls as proposed")
-    p.add_argument("paths", nargs="+")
+    p.add_argument("paths", nargs="+", help="scans, or folders of scans")
     p.add_argument("--db", required=True)
     p.add_argument(
         "--model",
@@ -89,6 +93,8 @@ def add_parsers(sub: Any) -> None:
         "default: the database's shadow alias when one is set; 'none' for no shadow",
     )
     p.add_argument("--user")
+    add_engine_options(p)
+    add_metrics_options(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_prelabel)
 
@@ -196,71 +202,62 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 
 def cmd_prelabel(args: argparse.Namespace) -> int:
-    from ndelab.app.model_serving import prelabel_args
-    from ndelab.app.shadow import default_shadow, prelabel_with_shadow
-    from ndelab.app.workspace import attach_scan, volume_sha256
-    from ndelab.volumes.io import open_volume
-    from ndelab.volumes.part import segment_part
+    """Every scan the paths name, on the local engine (a process pool) or Ray; the calls
+    stored by this process. A scan that fails is named on stderr and the rest go on."""
+    import sys
+
+    from ndelab.app.engines import make_engine, prelabel_batch
+    from ndelab.app.model_serving import batch_model
+    from ndelab.app.shadow import default_shadow
 
     user = args.user or getpass.getuser()
-    with open_db(args) as store:
-        shadow = default_shadow(store) if args.shadow is None else args.shadow
-        if shadow is not None and shadow.lower() == "none":
-            shadow = None
-        for path in args.paths:
-            volume = open_volume(path)
-            part_mask = segment_part(volume)  # the same part volume and depths as the window's
-            sha = volume_sha256(volume)
-            scan_id, _ = attach_scan(store, volume, sha, user, part_mask=part_mask)
-            chosen = prelabel_args(store, 2 if volume.is_2d else 3, args.model)
-            champion = chosen["model"] + (f"@{chosen['version']}" if chosen["version"] else "")
-            runs = prelabel_with_shadow(
+    engine = make_engine(args.engine, workers=args.workers)
+    exporter = None
+    try:
+        with open_db(args) as store:
+            if args.metrics_port is not None:
+                from ndelab.app.metrics import MetricsExporter
+
+                exporter = MetricsExporter(
+                    port=args.metrics_port, addr=args.metrics_addr, store=lambda: store
+                ).start()
+            shadow = default_shadow(store) if args.shadow is None else args.shadow
+            if shadow is not None and shadow.lower() == "none":
+                shadow = None
+            rows = prelabel_batch(
                 store,
-                scan_id,
-                volume,
-                user,
-                champion=champion,
+                args.paths,
+                engine,
+                user=user,
+                model=batch_model(store, args.model),
                 shadow=shadow,
-                part_mask=part_mask,
+                observer=None if exporter is None else exporter.observer,
             )
-            champ = runs["champion"]
-            result, ids = champ["result"], champ["call_ids"]
-            kept = [c for c in result.calls if np.asarray(c.mask).any()]
-            out = {
-                "scan_id": scan_id,
-                "path": str(path),
-                "model": {"name": result.model_name, "version": result.model_version},
-                "device": result.device,
-                "seconds": round(result.seconds, 3),
-                "calls": [
-                    {
-                        "id": call_id,
-                        "class": c.class_name,
-                        "score": round(c.score, 4),
-                        "centroid_zyx": [round(v, 3) for v in c.centroid_zyx],
-                        "bbox_zyx": list(c.bbox_zyx),
-                        "volume_voxels": c.volume_voxels,
-                        "volume_mm3": c.volume_mm3,
-                    }
-                    for call_id, c in zip(ids, kept, strict=True)
-                ],
-                # The shadow's calls are counted, never listed: engineers see the champion's.
-                "shadow": None
-                if runs["shadow"] is None
-                else {"model": runs["shadow"]["model"], "calls": len(runs["shadow"]["call_ids"])},
-            }
-            if args.json:
-                print(json.dumps(out))  # one object per line with several paths
-            else:
-                extra = ""
-                if runs["shadow"] is not None:
-                    m, n = runs["shadow"]["model"], len(runs["shadow"]["call_ids"])
-                    extra = f"; {n} in shadow from {m['name']} {m['version']}"
-                print(
-                    f"{path}: {len(ids)} calls from {result.model_name} {result.model_version} "
-                    f"(scan {scan_id}){extra}"
-                )
-    return 0
+    finally:
+        if exporter is not None:
+            exporter.stop()
+        engine.close()
+    failed = [r for r in rows if r["status"] == "failed"]
+    for row in rows:
+        if args.json:
+            print(json.dumps(row))  # one object per line with several scans
+        elif row["status"] == "prelabelled":
+            model = row["model"]
+            sh = row.get("shadow") or {}
+            extra = (
+                f"; {sh['calls']} in shadow from {sh['model']['name']} {sh['model']['version']}"
+                if "calls" in sh
+                else ""
+            )
+            print(
+                f"{row['path']}: {len(row['calls'])} calls from {model['name']} "
+                f"{model['version']} (scan {row['scan_id']}){extra}"
+            )
+        elif row["status"] == "duplicate":
+            print(f"{row['path']}: already in the database (same sha256), not pre-labelled again")
+    for row in failed:
+        print(f"ndelab: {row['reason']}", file=sys.stderr)
+    return EXIT_USER_ERROR if failed else 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:

@@ -14,13 +14,20 @@ from ndelab.volumes.errors import UsageError
 _BYTES_PER_VOXEL_PER_BASE = 160
 
 
+# A batch engine running several model replicas on one machine gives each its share of the
+# cores through this variable; one process alone takes them all.
+THREADS_ENV = "NDELAB_TORCH_THREADS"
+
+
 def configure_threads() -> int:
-    """Use the cores this process may run on (affinity), at least one; returns the count."""
+    """Use the cores this process may run on (affinity), or NDELAB_TORCH_THREADS when a batch
+    engine set it, at least one; returns the count."""
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         cores = os.cpu_count() or 1
-    n = max(1, cores)
+    share = os.environ.get(THREADS_ENV, "")
+    n = max(1, min(cores, int(share)) if share.isdigit() else cores)
     if torch.get_num_threads() != n:
         torch.set_num_threads(n)
     return n

@@ -103,6 +103,7 @@ def prelabel(
     device: str | None = None,
     overlap: float = 0.25,
     registry: Registry | None = None,
+    networks: dict[tuple[str, str], torch.nn.Module] | None = None,
     progress: Progress | None = None,
     cancel: Cancel | None = None,
 ) -> PrelabelResult:
@@ -116,6 +117,8 @@ def prelabel(
 
     ``threshold`` (of the class probability maps) defaults to the version's own operating
     point (``input.threshold`` in its model.json), else 0.5.
+    ``networks``: a cache of loaded networks by (model key, device), kept by a caller that
+    pre-labels many scans with one model replica (a batch engine's worker).
     """
     t0 = time.perf_counter()
     if threshold is not None and not 0.0 < threshold < 1.0:
@@ -148,6 +151,13 @@ def prelabel(
         return result
     if threshold is None:
         threshold = float(spec.input.get("threshold", 0.5))
+    net = None
+    if networks is not None:
+        dev = choose_device(device)
+        key = (spec.key, str(dev))
+        if key not in networks:
+            networks[key] = load_network(spec, dev)
+        net = networks[key]
     return run_model(
         volume,
         spec,
@@ -155,6 +165,7 @@ def prelabel(
         threshold=threshold,
         device=device,
         overlap=overlap,
+        net=net,
         progress=progress,
         cancel=cancel,
         t0=t0,

@@ -102,3 +102,39 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "qapp" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.gui)
+
+
+@pytest.fixture(scope="session")
+def ray_session() -> Iterator[object]:
+    """ONE local Ray runtime for the whole run (ray.init costs ~10 s and ~830 MB here); its
+    tests carry @pytest.mark.xdist_group("ray") so that they share one xdist worker."""
+    import logging
+
+    try:
+        import ray
+    except ImportError:
+        need(False, "Ray (install ndelab[ray])")
+    started = False
+    if not ray.is_initialized():
+        try:
+            ray.init(
+                num_cpus=2, include_dashboard=False, log_to_driver=False,
+                logging_level=logging.WARNING,
+            )  # fmt: skip
+        except Exception as exc:
+            need(False, f"a local Ray runtime could not start: {exc}")
+        started = True
+    yield ray
+    if started:
+        ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def prometheus_bin() -> str:
+    """Debian's prometheus binary (installers/run_tests.sh installs it when missing)."""
+    from ndelab.benchmarks.prometheus_server import find_prometheus
+
+    found = find_prometheus()
+    need(found is not None, "prometheus (apt-get install -y prometheus)")
+    assert found is not None
+    return found

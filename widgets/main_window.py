@@ -365,6 +365,11 @@ class MainWindow(ReviewActions, SharedDatabaseActions, QMainWindow):
             )
         return self._store
 
+    def current_store(self) -> Store | None:
+        """The review database if it is open, else None; opens nothing and shows nothing, so
+        another thread may ask (the metrics exporter's scrapes)."""
+        return self._store
+
     def _open_store(self) -> None:
         if self._store is not None or self._store_job is not None or self._closing:
             return

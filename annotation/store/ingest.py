@@ -149,12 +149,16 @@ def record_scan(
     part_name: str | None = None,
     features: Mapping[str, Any] | None = None,
     image_quality: Mapping[str, Any] | None = None,
+    part_volume: float | None = None,
 ) -> tuple[str, str]:
     """Record a scan (and its Part, unless ``part_id``) with its geometry, DICONDE component,
     the part's material volume from ``part_mask``, its drift ``features``
     (volumes.features.scan_features) and, for a radiograph, its ``image_quality`` record
     (volumes.quality.gate.image_quality_record), both measured by the caller; returns
-    (part_id, scan_id)."""
+    (part_id, scan_id).
+
+    ``part_volume`` (mm³) stands for ``part_mask`` when a batch worker measured the part
+    elsewhere: the voxels are not read here, so ``volume`` may hold its geometry only."""
     diconde: dict[str, Any] = {}
     if isinstance(volume.metadata, dict):
         diconde = dict(volume.metadata.get("diconde") or {})
@@ -181,7 +185,7 @@ def record_scan(
         sha256=sha256,
         format=volume.format,
         spacing_known=volume.spacing_known,
-        part_volume_mm3=None if part_mask is None else part_volume_mm3(part_mask, spacing),
+        part_volume_mm3=part_volume if part_mask is None else part_volume_mm3(part_mask, spacing),
         diconde=jsonable(diconde),
         features=None if features is None else jsonable(dict(features)),
         image_quality=None if image_quality is None else jsonable(dict(image_quality)),

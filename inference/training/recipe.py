@@ -39,8 +39,12 @@ def train_default(
     progress: Progress | None = None,
     cancel: Cancel | None = None,
     log: Callable[[str], None] | None = None,
+    trainer: Callable[..., dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Train, calibrate and evaluate a default model; write weights.pt, model.json, pod.png.
+
+    ``trainer`` trains the weights (default ``train_weights``, in this process; a batch
+    engine's ``train``, e.g. on Ray Train) with the same arguments and training record.
 
     ``config.dims=3``: the CT model on 32³ crops; ``2``: the radiograph model on 64² crops.
 
@@ -50,7 +54,7 @@ def train_default(
     out_dir = Path(out_dir)
     t0 = time.perf_counter()
     config = config or TrainConfig()
-    record = train_weights(
+    record = (trainer or train_weights)(
         out_dir,
         config,
         progress=lambda f: report(progress, 0.7 * f),
