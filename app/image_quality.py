@@ -8,10 +8,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ndelab.annotation.store import Store, get_scan, set_image_quality
+from ndelab.annotation.disposition import iq_failed
+from ndelab.annotation.store import Store, get_scan, iq_overrides, set_image_quality
 from ndelab.volumes.progress import Cancel, Progress
 from ndelab.volumes.quality.detectability_map import DetectabilityMap, detectability_map, mu_for
-from ndelab.volumes.quality.gate import IqLayout, has_gate, image_quality_record
+from ndelab.volumes.quality.gate import IqLayout, has_gate, image_quality_record, summary_lines
 from ndelab.volumes.quality.image import pixel_mm
 from ndelab.volumes.volume import Volume
 
@@ -101,3 +102,19 @@ def detectability_rgba(
         stripes = beyond & (np.arange(d.shape[0])[:, None] % 4 < 2)
         out[stripes] = (230, 40, 40, min(255, alpha + 60))
     return out
+
+
+def iq_gate(session: Any) -> dict[str, Any]:
+    """What the disposition panel shows of the gate for a ReviewSession (kept Qt-free: the
+    review job reads it off the GUI thread): {"radiograph", "record", "blocked",
+    "lines", "overrides"}."""
+    scan = get_scan(session.store, session.scan_id)
+    radiograph = len(scan["shape"]) == 3 and int(scan["shape"][0]) == 1
+    record = scan.get("image_quality")
+    return {
+        "radiograph": radiograph,
+        "record": record,
+        "blocked": iq_failed(record),
+        "lines": summary_lines(record, radiograph=radiograph),
+        "overrides": iq_overrides(session.store, session.scan_id),
+    }

@@ -191,7 +191,7 @@ def open_review(
 
 def _with_gate(session: Any) -> Any:
     """The session with its image-quality gate read (here, off the GUI thread)."""
-    from ndelab.app.review_outputs import iq_gate
+    from ndelab.app.image_quality import iq_gate
 
     session.iq_gate = iq_gate(session)
     return session
