@@ -250,6 +250,8 @@ class InboxArrival(Base):
     model: Mapped[str | None] = mapped_column(String(128))
     calls: Mapped[int | None] = mapped_column(Integer)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # The inbox run that holds it: a row left 'prelabelling' by a dead run blocks nothing.
+    owner: Mapped[str | None] = mapped_column(String(UUID_LEN))
 
 
 TABLES = Base.metadata.tables

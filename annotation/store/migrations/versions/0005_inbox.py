@@ -34,6 +34,7 @@ def upgrade() -> None:
         sa.Column("model", sa.String(length=128), nullable=True),
         sa.Column("calls", sa.Integer(), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("owner", sa.String(length=36), nullable=True),
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_inbox_sha256", "inbox", ["sha256"])
