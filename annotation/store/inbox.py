@@ -229,3 +229,49 @@ def state_counts(store: Store) -> dict[str, int]:
         rows = conn.execute(select(INBOX.c.state, func.count()).group_by(INBOX.c.state))
         got = {str(state): int(n) for state, n in rows}
     return {state: int(got.get(state, 0)) for state in STATES}
+
+
+def line_summary(store: Store) -> dict[str, Any]:
+    """What the line did: arrivals per state, scans stored twice (by sha256: should be none),
+    scans whose calls were stored twice, and the time from arrival to ready (seconds)."""
+    from ndelab.annotation.store.schema import IND
+
+    with store.reading("summarise the inbox") as conn:
+        twice = conn.execute(
+            select(func.count()).select_from(
+                select(SCANS.c.sha256)
+                .where(SCANS.c.sha256.is_not(None))
+                .group_by(SCANS.c.sha256)
+                .having(func.count() > 1)
+                .subquery()
+            )
+        ).scalar_one()
+        ready = conn.execute(
+            select(
+                INBOX.c.scan_id,
+                INBOX.c.calls,
+                INBOX.c.arrived_at,
+                INBOX.c.ready_at,
+                INBOX.c.attempts,
+            ).where(INBOX.c.state == "ready")
+        ).all()
+        stored = dict(
+            (str(scan_id), int(n))
+            for scan_id, n in conn.execute(
+                select(IND.c.scan_id, func.count()).group_by(IND.c.scan_id)
+            )
+        )
+    waits = sorted((r.ready_at - r.arrived_at).total_seconds() for r in ready)
+    calls_twice = sum(1 for r in ready if stored.get(str(r.scan_id), 0) != (r.calls or 0))
+    return {
+        "states": state_counts(store),
+        "scans_stored_twice": int(twice),
+        "scans_whose_calls_do_not_match": calls_twice,
+        "prelabel_attempts": {"max": max((r.attempts for r in ready), default=0)},
+        "arrival_to_ready_s": {
+            "n": len(waits),
+            "min": round(waits[0], 3) if waits else None,
+            "median": round(waits[len(waits) // 2], 3) if waits else None,
+            "max": round(waits[-1], 3) if waits else None,
+        },
+    }

@@ -65,6 +65,13 @@ def _files_of(path: Path) -> list[Path]:
     return [path] if path.exists() else []
 
 
+def _mtime(path: Path) -> tuple[int, str]:
+    try:
+        return path.stat().st_mtime_ns, path.name
+    except OSError:
+        return 0, path.name
+
+
 def _signature(paths: list[Path]) -> Signature:
     out = []
     for p in paths:
@@ -163,7 +170,8 @@ class FolderSource:
             children = sorted(self.folder.iterdir())
         except OSError as exc:
             raise InboxError(f"watched folder {self.folder} cannot be read ({exc})") from exc
-        return [p for p in children if not _ignored(p)]
+        entries = [p for p in children if not _ignored(p)]
+        return sorted(entries, key=_mtime)  # first come, first served
 
     def arrivals(self, stop: Callable[[], bool], *, once: bool = False) -> Iterator[Arrival]:
         self._start()

@@ -35,9 +35,10 @@ def model_prelabeller(model: str = "default") -> Prelabeller:
     """Pre-label with a registry model (``default``: the one for the scan's dimensions) or the
     classical baseline (``classical-baseline``)."""
 
-    def run(volume: Volume) -> Prelabelled:
-        from ndelab.inference.prelabel import prelabel  # torch loads only when asked for
+    # Loaded now, not on the first arrival: torch's import is not the first scan's wait.
+    from ndelab.inference.prelabel import prelabel
 
+    def run(volume: Volume) -> Prelabelled:
         part_mask = segment_part(volume)  # the same part volume and depths as the window's
         result = prelabel(volume, model=model)
         items = indications_from_calls(result.calls, volume.spacing_mm, part_mask)
