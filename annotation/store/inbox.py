@@ -63,7 +63,14 @@ def arrive(
             conn.execute(
                 update(INBOX)
                 .where(INBOX.c.id == pending.id)
-                .values(state="arrived", owner=owner, meta=dict(metadata), updated_at=now)
+                .values(
+                    {
+                        "state": "arrived",
+                        "owner": owner,
+                        "metadata": dict(metadata),
+                        "updated_at": now,
+                    }
+                )
             )
             return str(pending.id)
         arrival_id = str(uuid.uuid4())

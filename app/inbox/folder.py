@@ -32,8 +32,9 @@ from typing import Any
 
 from watchdog.events import (
     FileClosedEvent,
-    FileClosedNoWriteEvent,
-    FileOpenedEvent,
+    FileDeletedEvent,
+    FileModifiedEvent,
+    FileMovedEvent,
     FileSystemEvent,
     FileSystemEventHandler,
 )
@@ -92,29 +93,27 @@ class _Pending:
 
 
 class _Watcher(FileSystemEventHandler):
-    """Wakes the source on any change and tracks which files some process holds open."""
+    """Wakes the source on any change and tracks which files a writer still holds open: one
+    written to (modified) and not closed after writing since. Reads, ours included, do not
+    count, so the inbox opening a scan to check it never holds the scan back."""
 
     def __init__(self, wake: threading.Event) -> None:
         self.wake = wake
         self.lock = threading.Lock()
-        self.open: dict[str, int] = {}
+        self.writing: set[str] = set()
 
     def on_any_event(self, event: FileSystemEvent) -> None:
         path = str(event.src_path)
         with self.lock:
-            if isinstance(event, FileOpenedEvent):
-                self.open[path] = self.open.get(path, 0) + 1
-            elif isinstance(event, (FileClosedEvent, FileClosedNoWriteEvent)):
-                left = self.open.get(path, 0) - 1
-                if left > 0:
-                    self.open[path] = left
-                else:
-                    self.open.pop(path, None)
+            if isinstance(event, FileModifiedEvent):
+                self.writing.add(path)
+            elif isinstance(event, (FileClosedEvent, FileDeletedEvent, FileMovedEvent)):
+                self.writing.discard(path)
         self.wake.set()
 
     def any_open(self, paths: list[Path]) -> bool:
         with self.lock:
-            return any(str(p) in self.open for p in paths)
+            return any(str(p) in self.writing for p in paths)
 
 
 class FolderSource:
