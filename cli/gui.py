@@ -115,6 +115,8 @@ def take_screenshot(
         if session.rows:
             window.review.step(+1)  # show the top call of the queue, as a reviewer starts
     window.refresh_3d_indications()
+    if store is not None:
+        window.inbox.wait()  # the inbox panel's first read of the database
     _wait_for_display(app, window)
     for _ in range(5):
         app.processEvents()

@@ -222,8 +222,13 @@ def _row(row: Mapping[str, Any]) -> dict[str, Any]:
 def list_arrivals(
     store: Store, *, states: Sequence[str] | None = None, limit: int = 500
 ) -> list[dict[str, Any]]:
-    """Arrivals, newest first."""
-    query = select(INBOX).order_by(INBOX.c.arrived_at.desc()).limit(limit)
+    """Arrivals, newest first, each with ``scan_path`` (where its scan lives) once stored."""
+    query = (
+        select(INBOX, SCANS.c.path.label("scan_path"), SCANS.c.modality.label("modality"))
+        .select_from(INBOX.outerjoin(SCANS, SCANS.c.id == INBOX.c.scan_id))
+        .order_by(INBOX.c.arrived_at.desc())
+        .limit(limit)
+    )
     if states:
         query = query.where(INBOX.c.state.in_(list(states)))
     with store.reading("list the inbox") as conn:
