@@ -8,4 +8,5 @@ rm -rf "$root"; mkdir -p "$root/ndelab"
 for pkg in volumes native annotation inference app; do ln -s "../../../$pkg" "$root/ndelab/$pkg"; done
 cd "$root"
 ../../.venv/bin/mypy --config-file ../../pyproject.toml -p ndelab.volumes -p ndelab.native \
-  -p ndelab.annotation -p ndelab.inference -p ndelab.app.editing -p ndelab.app.shortcuts
+  -p ndelab.annotation -p ndelab.inference -p ndelab.app.editing -p ndelab.app.shortcuts \
+  -p ndelab.app.inbox

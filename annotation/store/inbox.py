@@ -211,7 +211,7 @@ def get_arrival(store: Store, arrival_id: str) -> dict[str, Any]:
     return _row(row)
 
 
-def _row(row: Mapping[str, Any]) -> dict[str, Any]:
+def _row(row: Mapping[Any, Any]) -> dict[str, Any]:
     out = dict(row)
     for key in ("arrived_at", "updated_at", "ready_at"):
         value = out.get(key)

@@ -21,7 +21,7 @@ class Prelabelled:
     """One scan's pre-label result, ready to store."""
 
     items: list[NewIndication]
-    part_mask: npt.NDArray[np.bool_]
+    part_mask: npt.NDArray[np.bool_] | None  # None: no part found (no depths, no porosity)
     model: str
     version: str
     seconds: float

@@ -58,7 +58,8 @@ def _row(r: dict[str, Any]) -> InboxRow:
         note = f"{r.get('model') or ''}".strip()
     else:
         note = r.get("reason") or ""
-    where = r.get("scan_path") or r["location"]
+    # A ready scan is where it was moved to; any other row is where it came from.
+    where = (r.get("scan_path") if r["state"] == "ready" else None) or r["location"]
     return InboxRow(
         id=str(r["id"]),
         state=str(r["state"]),

@@ -1,4 +1,3 @@
-
 """SIGKILL ``ndelab inbox`` while it pre-labels, start it again: nothing lost, nothing twice.
 Both sources: a watched folder and a real RabbitMQ queue."""
 
