@@ -157,3 +157,56 @@ def test_an_unchanged_file_has_the_same_signature(tmp_path: Path) -> None:
     assert _signature([f]) == before
     f.write_bytes(b"12")
     assert _signature([f]) != before
+
+
+def _write_series():  # type: ignore[no-untyped-def]
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "dicom_synthetic", Path(__file__).parents[1] / "volumes" / "test_dicom_synthetic.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.write_series
+
+
+def test_a_dicom_series_folder_is_taken_once_with_every_slice(
+    line: tuple[Path, Store], baseline: object
+) -> None:
+    incoming, store = line
+    staging = incoming.parent / "staging"
+    _write_series()(staging, 8)
+    files = sorted(staging.iterdir())
+    series = incoming / "series-1"
+    series.mkdir()
+    done = threading.Event()
+
+    def copy_slowly() -> None:  # a scanner writing slice after slice
+        for f in files:
+            shutil.copy(f, series / f.name)
+            time.sleep(SETTLE / 3)
+        done.set()
+
+    seen_early: list[bool] = []
+    source = FolderSource(incoming, settle_s=SETTLE)
+    service = InboxService(source, store, baseline)  # type: ignore[arg-type]
+    outcomes: list[dict[str, object]] = []
+
+    def report(outcome: dict[str, object]) -> None:
+        seen_early.append(not done.is_set())
+        outcomes.append(outcome)
+
+    writer = threading.Thread(target=copy_slowly)
+    writer.start()
+    service.report = report
+    deadline = time.monotonic() + 60
+    service.run(lambda: bool(outcomes) or time.monotonic() > deadline)
+    writer.join()
+    source.close()
+    assert [o["state"] for o in outcomes] == ["ready"] and seen_early == [False]
+    (scan,) = list_scans(store)
+    assert scan["shape"][0] == len(files)
+    assert sorted(p.name for p in (incoming.parent / "done" / "series-1").iterdir()) == [
+        f.name for f in files
+    ]
