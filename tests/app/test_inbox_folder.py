@@ -210,3 +210,54 @@ def test_a_dicom_series_folder_is_taken_once_with_every_slice(
     assert sorted(p.name for p in (incoming.parent / "done" / "series-1").iterdir()) == [
         f.name for f in files
     ]
+
+
+class _Recorder:
+    """An InboxObserver that writes down every call (the Prometheus exporter's view)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, object]] = []
+
+    def arrived(self, source: str) -> None:
+        self.calls.append(("arrived", source))
+
+    def duplicate(self, source: str) -> None:
+        self.calls.append(("duplicate", source))
+
+    def prelabelled(
+        self, *, model: str, version: str, modality: str, seconds: float, calls: int
+    ) -> None:
+        self.calls.append(("prelabelled", (model, version, modality, seconds >= 0, calls)))
+
+    def failed(self, reason: str) -> None:
+        self.calls.append(("failed", reason))
+
+    def ready(self, seconds_since_arrival: float) -> None:
+        self.calls.append(("ready", seconds_since_arrival >= 0))
+
+    def queue_depth(self, n: int) -> None:
+        self.calls.append(("queue_depth", n))
+
+
+def test_the_observer_hears_each_arrival_and_its_outcome(
+    line: tuple[Path, Store], baseline: object
+) -> None:
+    incoming, store = line
+    drop(ct(5), incoming / "a.nrrd")
+    shutil.copy(incoming / "a.nrrd", incoming / ".b")
+    (incoming / ".b").replace(incoming / "b.nrrd")
+    (incoming / "c.nrrd").write_bytes(b"not a scan")
+    recorder = _Recorder()
+    source = FolderSource(incoming, settle_s=SETTLE, give_up_s=0.5)
+    service = InboxService(source, store, baseline, observer=recorder)  # type: ignore[arg-type]
+    outcomes = run_until(service, 3)
+    source.close()
+    ready = next(o for o in outcomes if o["state"] == "ready")
+    events = [name for name, _ in recorder.calls if name != "queue_depth"]
+    assert events.count("arrived") == 3
+    assert events.count("duplicate") == 1 and events.count("failed") == 1
+    assert events.count("prelabelled") == 1 and events.count("ready") == 1
+    prelabelled = next(v for k, v in recorder.calls if k == "prelabelled")
+    assert prelabelled == ("classical-baseline", "1.0", "CT", True, ready["calls"])
+    depths = [v for k, v in recorder.calls if k == "queue_depth"]
+    assert max(depths) == 1 and depths[-1] == 0  # type: ignore[type-var]
