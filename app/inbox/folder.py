@@ -140,8 +140,10 @@ class FolderSource:
         self.done = Path(done) if done else self.folder.parent / "done"
         self.dead_letter = Path(dead_letter) if dead_letter else self.folder.parent / "dead-letter"
         for where in (self.done, self.dead_letter):
-            if where.resolve() == self.folder:
-                raise InboxError(f"{where} cannot be the watched folder itself")
+            resolved = where.resolve()
+            if resolved == self.folder or self.folder in resolved.parents:
+                # Inside it, each moved scan would arrive again as a new entry.
+                raise InboxError(f"{where} cannot be inside the watched folder {self.folder}")
         self._wake = threading.Event()
         self._watcher = _Watcher(self._wake)
         self._observer: Any = None
