@@ -2,6 +2,11 @@
 
 Only reviewed calls (accepted or corrected) count toward the verdict. Nearness (for sorting
 the review queue) treats every call not rejected as if it were accepted.
+
+Criteria for radiographs (criteria.for_radiographs) first size the calls as 2D footprints,
+merge the close ones and set aside the small ones (annotation.radiograph_rules); every rule
+then sees the kept indications, and the result lists what was merged and what was ignored.
+Every check carries a one-sentence ``message``: the rule, the measured figure and the limit.
 """
 
 from __future__ import annotations
@@ -13,9 +18,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ndelab.annotation import measure
-from ndelab.annotation.criteria import Criteria, Rule, Zone
-from ndelab.annotation.errors import CriteriaError
+from ndelab.annotation import measure, radiograph_rules
+from ndelab.annotation.criteria import RADIOGRAPH_LIMITS, Criteria, Rule, Zone
+from ndelab.annotation.errors import CriteriaError, ReviewError
+from ndelab.annotation.footprint import Footprint, footprint
 from ndelab.annotation.mask import SparseMask
 from ndelab.annotation.model import REJECTED, REVIEWED_COUNTED
 
@@ -27,6 +33,21 @@ _UNITS = {
     "max_total_volume_fraction": "fraction",
     "min_spacing_mm": "mm",
     "forbidden": "count",
+    **radiograph_rules.UNITS,
+}
+#: What each check measures, for the sentence of a reason.
+_WHAT = {
+    "max_equivalent_diameter_mm": "the largest equivalent diameter",
+    "max_count": "the count",
+    "max_total_volume_fraction": "the total volume fraction",
+    "min_spacing_mm": "the smallest spacing",
+    "forbidden": "the count of a forbidden class",
+    "max_size": "the largest indication",
+    "max_projected_area_percent": "the projected pore area in the worst window",
+    "max_cluster_diameter_mm": "the largest cluster envelope diameter",
+    "max_cluster_area_mm2": "the largest cluster envelope area",
+    "max_aligned_count": "the count of aligned indications",
+    "max_aligned_length": "the total length of aligned indications",
 }
 
 
@@ -47,6 +68,11 @@ class ScanFacts:
     shape: tuple[int, int, int]
     spacing_mm: tuple[float, float, float]
     part_volume_mm3: float | None = None
+    # Radiographs: the geometric magnification (spacing / magnification = size at the object)
+    # and the part's wall thickness where the caller or the part record knows it.
+    magnification: float = 1.0
+    thickness_mm: float | None = None
+    thickness_from: str = "the part"
 
 
 class _Zones:
@@ -135,6 +161,8 @@ def _checks(
             }
         )
     for key, limit in rule.limits.items():
+        if key in RADIOGRAPH_LIMITS:
+            continue  # measured on footprints (radiograph_rules.checks)
         entry: dict[str, Any] = {"check": key, "limit": limit}
         if key == "max_equivalent_diameter_mm":
             sizes = {c.id: c.equivalent_diameter_mm for c in scoped}
@@ -177,6 +205,109 @@ def _ratio(measured: float, limit: float) -> float:
     return FORBIDDEN_NEARNESS if measured > 0 else 0.0
 
 
+@dataclass
+class _Sized:
+    """The indications the rules see: calls as they are, or radiograph footprints merged and
+    with the small ones set aside."""
+
+    calls: list[CallFacts]
+    members: dict[str, tuple[str, ...]]
+    footprints: dict[str, Footprint]
+    geometry: radiograph_rules.Geometry | None = None
+    merged: list[dict[str, Any]] | None = None
+    ignored: list[dict[str, Any]] | None = None
+
+    def expand(self, ids: Sequence[str]) -> list[str]:
+        return [m for i in ids for m in self.members.get(i, (i,))]
+
+    def section(self) -> dict[str, Any] | None:
+        if self.geometry is None:
+            return None
+        kept = sorted(self.footprints.values(), key=lambda f: f.id)
+        return {
+            **self.geometry.as_dict(),
+            "merged": self.merged or [],
+            "ignored": self.ignored or [],
+            "indications": [
+                {
+                    "id": f.id,
+                    "ids": list(f.ids),
+                    "class": f.cls,
+                    "size_mm": f.size_mm,
+                    "area_mm2": f.area_mm2,
+                }
+                for f in kept
+            ],
+        }
+
+
+def _size(criteria: Criteria, calls: Sequence[CallFacts], scan: ScanFacts) -> _Sized:
+    if not criteria.for_radiographs:
+        return _Sized(list(calls), {}, {})
+    geo = radiograph_rules.geometry(
+        criteria,
+        scan.shape,
+        scan.spacing_mm,
+        scan.magnification,
+        scan.thickness_mm,
+        scan.thickness_from,
+    )
+    prints = [footprint(c.id, c.cls, c.status, c.volume_mm3, c.mask, geo.pixel_mm) for c in calls]
+    settings = criteria.radiograph
+    merged: list[dict[str, Any]] = []
+    if settings is not None and settings.merge_closer_than_smaller:
+        prints, merged = radiograph_rules.merge(prints)
+    kept, ignored = radiograph_rules.ignore(prints, settings)
+    facts = [
+        CallFacts(
+            f.id, f.cls, f.status, f.volume_mm3, measure.equivalent_diameter(f.volume_mm3), f.mask
+        )
+        for f in kept
+    ]
+    return _Sized(facts, {f.id: f.ids for f in kept}, {f.id: f for f in kept}, geo, merged, ignored)
+
+
+def _rule_checks(
+    rule: Rule, sized: _Sized, zones: _Zones, spacing: Sequence[float]
+) -> list[dict[str, Any]]:
+    scoped = _scope(rule, sized.calls, zones)
+    out = _checks(rule, scoped, zones, spacing)
+    if rule.radiograph:
+        if sized.geometry is None:  # for_radiographs is true whenever a rule is
+            raise AssertionError("radiograph rule without a radiograph geometry")
+        prints = [sized.footprints[c.id] for c in scoped]
+        out.extend(radiograph_rules.checks(rule, prints, sized.geometry))
+    for entry in out:
+        entry["indications"] = sized.expand(entry["indications"])
+        entry["ratios"] = {
+            m: r for i, r in entry["ratios"].items() for m in sized.members.get(i, (i,))
+        }
+        entry["message"] = sentence(rule, entry)
+    return out
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return "none" if value is None else str(value)
+
+
+def sentence(rule: Rule, entry: Mapping[str, Any]) -> str:
+    """One sentence: the rule, what it measured and the limit (and where the limit came from)."""
+    check = entry["check"]
+    unit = {"count": "", "fraction": "", "%": "%"}.get(entry["unit"], f" {entry['unit']}")
+    measured = f"{_fmt(entry.get('measured'))}{unit}"
+    limit = f"{_fmt(entry.get('limit'))}{unit}"
+    if check == "min_spacing_mm":
+        verb = "meeting the minimum of" if entry["passed"] else "under the minimum of"
+    else:
+        verb = "within the limit of" if entry["passed"] else "over the limit of"
+    basis = f" ({entry['basis']})" if entry.get("basis") else ""
+    count = len(entry.get("indications") or [])
+    tail = f"; {count} indication(s)" if not entry["passed"] and count else ""
+    return f"{rule.title}: {_WHAT.get(check, check)} is {measured}, {verb} {limit}{basis}{tail}."
+
+
 def evaluate(
     criteria: Criteria,
     calls: Sequence[CallFacts],
@@ -186,16 +317,18 @@ def evaluate(
     """Verdict and reasons from the reviewed calls, plus nearness for every open call.
 
     Returns {"verdict": accept|reject|rework, "reasons": [...], "nearness": {id: {...}},
-    "counted_calls": n, "open_calls": n}. A failing rule leads to reject unless every
-    failing rule says on_fail: rework.
+    "counted_calls": n, "open_calls": n}, and for radiograph criteria "radiograph": the
+    geometry used, what was merged, what was ignored and the sized indications. A failing
+    rule leads to reject unless every failing rule says on_fail: rework.
     """
     zones = _Zones(scan, criteria, zone_masks)
-    counted = [c for c in calls if c.status in REVIEWED_COUNTED]
-    live = [c for c in calls if c.status != REJECTED]
+    reviewed = [c for c in calls if c.status in REVIEWED_COUNTED]
+    counted = _size(criteria, reviewed, scan)
+    live = _size(criteria, [c for c in calls if c.status != REJECTED], scan)
     reasons: list[dict[str, Any]] = []
     nearness: dict[str, dict[str, Any]] = {}
     for rule in criteria.rules:
-        for entry in _checks(rule, _scope(rule, counted, zones), zones, scan.spacing_mm):
+        for entry in _rule_checks(rule, counted, zones, scan.spacing_mm):
             entry.pop("ratios")
             reasons.append(
                 {
@@ -207,7 +340,7 @@ def evaluate(
                     **entry,
                 }
             )
-        for entry in _checks(rule, _scope(rule, live, zones), zones, scan.spacing_mm):
+        for entry in _rule_checks(rule, live, zones, scan.spacing_mm):
             for call_id, ratio in entry["ratios"].items():
                 best = nearness.get(call_id)
                 if best is None or ratio > best["ratio"]:
@@ -224,10 +357,67 @@ def evaluate(
         verdict = "reject"
     else:
         verdict = "rework"
-    return {
+    out = {
         "verdict": verdict,
         "reasons": reasons,
         "nearness": nearness,
-        "counted_calls": len(counted),
+        "counted_calls": len(reviewed),
         "open_calls": sum(1 for c in calls if c.status == "proposed"),
     }
+    section = counted.section()
+    if section is not None:
+        out["radiograph"] = section
+    return out
+
+
+# --- The image-quality gate (ISO 17636-2: image quality is proven before interpretation) ---
+
+#: The measure names a stored record's ``failed`` field takes, as a sentence names them.
+IQ_MEASURES = {
+    "srb": "basic spatial resolution SRb",
+    "snrn": "normalised SNR (SNRn)",
+    "wire": "single-wire IQI",
+    "thickness": "penetrated thickness",
+}
+
+
+@dataclass(frozen=True)
+class IqOverride:
+    """An explicit, audited decision to sentence a part whose image failed the gate."""
+
+    user: str
+    reason: str
+
+    def checked(self) -> IqOverride:
+        if not self.user.strip():
+            raise ReviewError("an image-quality override needs the user who makes it")
+        if not self.reason.strip():
+            raise ReviewError(
+                "an image-quality override needs a reason (why the image may be read)"
+            )
+        return IqOverride(self.user.strip(), self.reason.strip())
+
+
+def iq_failed(record: Mapping[str, Any] | None) -> bool:
+    """True when a stored image-quality record says the image is not interpretable."""
+    return record is not None and not record.get("acceptable", False)
+
+
+def iq_refusal(scan_id: str, record: Mapping[str, Any] | None) -> str | None:
+    """The sentence that refuses sentencing a scan whose image failed, or None when it may be
+    sentenced (acceptable, CT, or never measured)."""
+    if not iq_failed(record):
+        return None
+    assert record is not None
+    measure_name = IQ_MEASURES.get(str(record.get("failed")), str(record.get("failed")))
+    return (
+        f"scan {scan_id} cannot be sentenced: its image is not interpretable ({measure_name} "
+        f"failed: {record.get('reason')}); sentencing it needs an explicit image-quality "
+        "override with a reason (--override-iq --reason TEXT --user U)"
+    )
+
+
+def iq_summary(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of a failed record an override's audit event keeps."""
+    keys = ("status", "reason", "failed", "class", "srb_um", "srb_max_um", "snrn", "snrn_min")
+    return {k: record.get(k) for k in keys} | {"measured_at": record.get("measured_at")}

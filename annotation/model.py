@@ -15,6 +15,17 @@ STATUSES = (PROPOSED, ACCEPTED, REJECTED, CORRECTED)
 REVIEWED_COUNTED = (ACCEPTED, CORRECTED)
 ACTIONS = ("accept", "reject", "correct", "reopen")
 SOURCE_KINDS = ("model", "sam", "manual")
+#: Serving roles of a call. Engineers see and decide only the champion's calls; a shadow
+#: model's calls are kept for the A/B against their decisions and never shown or counted.
+CHAMPION, SHADOW = "champion", "shadow"
+ROLES = (CHAMPION, SHADOW)
+
+
+def check_role(role: str) -> str:
+    if role not in ROLES:
+        raise ReviewError(f"unknown call role {role!r}; use one of {', '.join(ROLES)}")
+    return role
+
 
 #: action -> (statuses it may start from, status it leads to)
 TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {

@@ -59,3 +59,39 @@ def scan_file(store: Store, scan_id: str) -> str | None:
     """The file the scan was opened from, or None when none is recorded."""
     path = get_scan(store, scan_id)["path"]
     return str(path) if path else None
+
+
+def load_ab(
+    store: Store,
+    progress: Progress | None = None,
+    cancel: Cancel | None = None,
+    *,
+    champion: str | None = None,
+    challenger: str | None = None,
+    rules_path: str | None = None,
+) -> dict[str, Any]:
+    """The A/B report of champion and challenger with the promotion gate's verdict (the
+    audit window's A/B tab); {"error": sentence} when there is nothing to compare yet."""
+    from ndelab.annotation.errors import ReviewError
+    from ndelab.annotation.promotion import evaluate_gate, load_rules
+    from ndelab.annotation.store.ab import ab_report
+    from ndelab.app.promotion import default_rules_path
+
+    report(progress, 0.0)
+    check(cancel, "reading the A/B")
+    try:
+        result = ab_report(store, champion, challenger)
+    except ReviewError as exc:
+        return {"error": str(exc)}
+    result["gate"] = evaluate_gate(result, load_rules(rules_path or default_rules_path()))
+    report(progress, 1.0)
+    return result
+
+
+def load_drift(
+    store: Store, progress: Progress | None = None, cancel: Cancel | None = None
+) -> dict[str, Any]:
+    """The drift report (input per feature, output per version) for the drift panel."""
+    from ndelab.app.drift_report import drift_report
+
+    return drift_report(store, progress=progress, cancel=cancel)

@@ -9,6 +9,7 @@ from PySide6.QtGui import QColor, QFont, QPageLayout, QPageSize, QPainter, QPdfW
 
 from ndelab.app.qt_images import rgb_to_qimage
 from ndelab.app.report import ReportData
+from ndelab.app.report_radiograph import radiograph_lines
 from ndelab.volumes.errors import NdelabError
 
 VERDICT_COLORS = {"accept": "#2e8b2e", "reject": "#c0392b", "rework": "#d68910"}
@@ -116,6 +117,7 @@ def _draw(report: ReportData, page: _Page) -> None:
         if not reason["passed"] and reason.get("indications"):
             line += f" ({len(reason['indications'])} indication(s))"
         page.text(line, 9, color="#000" if reason["passed"] else "#c0392b", indent=10)
+    _draw_radiograph(result, page)
     if report.snapshots:
         page.y += 6
         page.text("Rejectable indications", 13, bold=True)
@@ -145,3 +147,15 @@ def _draw(report: ReportData, page: _Page) -> None:
         page.text(f"Signed by {result['signed_by']} at {result['signed_at']} (UTC)", 11, bold=True)
     else:
         page.text("UNSIGNED PREVIEW — not a disposition of record", 11, bold=True, color="#c0392b")
+
+
+def _draw_radiograph(result: dict[str, object], page: _Page) -> None:
+    """Radiograph sizing: geometry, merged and ignored indications, each rule's figures."""
+    lines = radiograph_lines(result)  # type: ignore[arg-type]
+    if not lines:
+        return
+    page.y += 6
+    page.text("Radiograph sizing", 13, bold=True)
+    for line in lines:
+        indent = 20 if line.startswith("  ") else 10
+        page.text(line.strip(), 9, color="#333", indent=indent)

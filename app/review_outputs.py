@@ -8,19 +8,42 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ndelab.annotation.disposition import IqOverride, iq_failed
 from ndelab.annotation.export.csv import write_calls_csv
-from ndelab.annotation.store import disposition
+from ndelab.annotation.store import disposition, get_scan, iq_overrides
 from ndelab.app.pdf_report import write_pdf
 from ndelab.app.report import build_report
 from ndelab.app.review_session import ReviewSession
 from ndelab.volumes.display import Window
+from ndelab.volumes.quality.gate import summary_lines
 from ndelab.volumes.volume import Volume
 
 
-def sign_disposition(session: ReviewSession, criteria: str, user: str) -> dict[str, Any]:
-    """Sentence the part against ``criteria`` and sign it as ``user``."""
+def sign_disposition(
+    session: ReviewSession, criteria: str, user: str, override_reason: str | None = None
+) -> dict[str, Any]:
+    """Sentence the part against ``criteria`` and sign it as ``user``; a radiograph whose
+    image failed the gate needs ``override_reason`` (an audited override by ``user``)."""
     session.settle("sign the disposition")
-    return disposition(session.store, session.scan_id, criteria, sign_user=user)
+    override = None if override_reason is None else IqOverride(user, override_reason)
+    return disposition(
+        session.store, session.scan_id, criteria, sign_user=user, override_iq=override
+    )
+
+
+def iq_gate(session: ReviewSession) -> dict[str, Any]:
+    """What the disposition panel shows of the gate: {"radiograph", "record", "blocked",
+    "lines", "overrides"}."""
+    scan = get_scan(session.store, session.scan_id)
+    radiograph = len(scan["shape"]) == 3 and int(scan["shape"][0]) == 1
+    record = scan.get("image_quality")
+    return {
+        "radiograph": radiograph,
+        "record": record,
+        "blocked": iq_failed(record),
+        "lines": summary_lines(record, radiograph=radiograph),
+        "overrides": iq_overrides(session.store, session.scan_id),
+    }
 
 
 def write_pdf_report(

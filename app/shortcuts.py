@@ -39,6 +39,7 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("window_auto", "Shift+W", "Auto window", "View"),
     Shortcut("window_full_range", "Shift+R", "Full range window", "View"),
     Shortcut("window_defects", "Shift+D", "Defects window (narrow on the material)", "View"),
+    Shortcut("detectability", "Shift+Q", "Smallest detectable pore map (radiographs)", "View"),
     Shortcut("slice_up", "Up", "One slice up", "Slices", SLICE_VIEW),
     Shortcut("slice_down", "Down", "One slice down", "Slices", SLICE_VIEW),
     Shortcut("slice_page_up", "PgUp", "Ten slices up", "Slices", SLICE_VIEW),

@@ -22,6 +22,7 @@ from ndelab.volumes.features import scan_features
 from ndelab.volumes.identity import volume_sha256
 from ndelab.volumes.part import segment_part
 from ndelab.volumes.progress import Cancel, Progress
+from ndelab.volumes.quality.gate import has_gate, image_quality_record
 from ndelab.volumes.volume import Volume
 
 
@@ -63,8 +64,16 @@ def _record(
     if part_mask is None:
         part_mask = segment_part(volume)
     features = scan_features(volume)
+    # A radiograph's image quality is measured as it is recorded: the gate is in its row.
+    quality = image_quality_record(volume) if has_gate(volume) else None
     _, scan_id = record_scan(
-        store, volume, user=user, sha256=sha256, part_mask=part_mask, features=features
+        store,
+        volume,
+        user=user,
+        sha256=sha256,
+        part_mask=part_mask,
+        features=features,
+        image_quality=quality,
     )
     return scan_id
 
@@ -99,13 +108,16 @@ def store_calls(
     volume: Volume,
     user: str,
     part_mask: npt.NDArray[np.bool_] | None = None,
+    *,
+    role: str = "champion",
 ) -> list[str]:
     """Store pre-label calls of ``volume`` as proposed indications; returns their ids. Without
-    ``part_mask`` the part is found in the scan, as the label import does."""
+    ``part_mask`` the part is found in the scan, as the label import does. ``role`` "shadow"
+    keeps them out of review (app.shadow)."""
     if part_mask is None:
         part_mask = segment_part(volume)
     items = indications_from_calls(calls, volume.spacing_mm, part_mask)
-    return add_indications(store, scan_id, items, user=user)
+    return add_indications(store, scan_id, items, user=user, role=role)
 
 
 def prelabel_into(
@@ -114,15 +126,19 @@ def prelabel_into(
     volume: Volume,
     user: str,
     *,
-    model: str = "default",
+    model: str | None = None,
     part_mask: npt.NDArray[np.bool_] | None = None,
     progress: Progress | None = None,
     cancel: Cancel | None = None,
 ) -> dict[str, Any]:
-    """Run a pre-label model on the volume and store its calls as proposed indications."""
+    """Run a pre-label model on the volume and store its calls as proposed indications.
+    ``model`` (NAME or NAME@VERSION) unset: the model that serves (the champion alias, else
+    the registry's default; app.model_serving)."""
+    from ndelab.app.model_serving import prelabel_args
     from ndelab.inference.prelabel import prelabel  # torch loads only when asked for
 
-    result = prelabel(volume, model=model, progress=progress, cancel=cancel)
+    chosen = prelabel_args(store, 2 if volume.is_2d else 3, model)
+    result = prelabel(volume, **chosen, progress=progress, cancel=cancel)
     ids = store_calls(store, scan_id, result.calls, volume, user, part_mask)
     return {
         "scan_id": scan_id,
@@ -152,16 +168,30 @@ def open_review(
     sha = volume_sha256(volume, part(0.0, 0.3), cancel)
     known = find_scan(store, sha)
     if known is not None:
-        return ReviewSession(store, known, user)
+        from ndelab.app.image_quality import ensure_image_quality
+
+        # A radiograph recorded before the gate existed is measured now, once.
+        ensure_image_quality(store, known, volume, user, cancel=cancel)
+        return _with_gate(ReviewSession(store, known, user))
     part_mask = segment_part(volume, part(0.3, 0.4), cancel)
     result = None
     if prelabel_if_new:
+        from ndelab.app.model_serving import prelabel_args
         from ndelab.inference.prelabel import prelabel  # torch loads only when asked for
 
         # Pre-label before the scan is recorded: a cancelled or failed run leaves nothing
         # behind, so the next open pre-labels it again instead of finding an empty scan.
-        result = prelabel(volume, progress=part(0.4, 1.0), cancel=cancel)
+        chosen = prelabel_args(store, 2 if volume.is_2d else 3, None)
+        result = prelabel(volume, **chosen, progress=part(0.4, 1.0), cancel=cancel)
     scan_id = _record(store, volume, sha, user, part_mask)  # looked up above: new
     if result is not None:
         store_calls(store, scan_id, result.calls, volume, user, part_mask)
-    return ReviewSession(store, scan_id, user)
+    return _with_gate(ReviewSession(store, scan_id, user))
+
+
+def _with_gate(session: Any) -> Any:
+    """The session with its image-quality gate read (here, off the GUI thread)."""
+    from ndelab.app.review_outputs import iq_gate
+
+    session.iq_gate = iq_gate(session)
+    return session

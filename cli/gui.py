@@ -83,6 +83,7 @@ def take_screenshot(
     out: Path,
     size: tuple[int, int] = (1600, 1000),
     read_options: dict[str, Any] | None = None,
+    detectability: bool = False,
 ) -> Path:
     """Render the real main window (3D view included) for ``path`` or the demo into a PNG."""
     _ensure_platform()
@@ -117,6 +118,15 @@ def take_screenshot(
     window.refresh_3d_indications()
     if store is not None:
         window.inbox.wait()  # the inbox panel's first read of the database
+    if detectability and window.detectability_action is not None:
+        window.detectability_action.setChecked(True)
+        window.toggle_detectability(True)
+        end = time.monotonic() + DISPLAY_TIMEOUT_S
+        while window.detectability is None and window.background_error is None:
+            if time.monotonic() > end:
+                raise NdelabError("the detectability map took too long for the screenshot")
+            app.processEvents()
+            time.sleep(0.01)
     _wait_for_display(app, window)
     for _ in range(5):
         app.processEvents()
@@ -148,6 +158,11 @@ def add_parsers(sub: Any) -> None:
     p = sub.add_parser("screenshot", help="render the main window to a PNG")
     p.add_argument("path", nargs="?")
     p.add_argument("--demo", action="store_true")
+    p.add_argument(
+        "--detectability",
+        action="store_true",
+        help="show the smallest-detectable-pore map over a radiograph",
+    )
     p.add_argument("--out", required=True)
     p.add_argument("--width", type=int, default=1600)
     p.add_argument("--height", type=int, default=1000)
@@ -171,6 +186,7 @@ def cmd_screenshot(args: argparse.Namespace) -> int:
         out=Path(args.out),
         size=(args.width, args.height),
         read_options=read_kwargs(args),
+        detectability=args.detectability,
     )
     print(out)
     return 0

@@ -1,4 +1,5 @@
-"""Model commands: ``train``, ``evaluate``, ``models``, ``drift``."""
+"""Model commands: ``train``, ``evaluate``, ``models`` (list, compare, show, alias, mirror,
+frozen-set, score, ab, promote), ``drift``."""
 
 from __future__ import annotations
 
@@ -21,6 +22,11 @@ def add_parsers(sub: Any) -> None:
         "on an exported data set (--dataset)",
     )
     p.add_argument("--dataset", help="a folder written by ndelab export (fine-tune, register)")
+    p.add_argument(
+        "--frozen",
+        help="fine-tuning: the frozen test set both versions are compared on "
+        "(ndelab models frozen-set create)",
+    )
     p.add_argument("--steps", type=int, default=200, help="fine-tuning steps")
     p.add_argument("--name", help="registry name of the fine-tuned version")
     p.add_argument("--version", help="version of the fine-tuned model")
@@ -53,11 +59,7 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("models", help="list or compare registered pre-label models")
-    p.add_argument("action", choices=("list", "compare"))
-    p.add_argument("names", nargs="*")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_models)
+    add_models_parsers(sub)
 
     p = sub.add_parser(
         "drift",
@@ -114,15 +116,26 @@ def cmd_train(args: argparse.Namespace) -> int:
     from ndelab.inference.finetune import finetune
 
     result = finetune(
-        args.dataset, name=args.name, version=args.version, steps=args.steps, batch=args.batch or 4
+        args.dataset,
+        name=args.name,
+        version=args.version,
+        steps=args.steps,
+        batch=args.batch or 4,
+        frozen=args.frozen,
     )
     if args.json:
         print_json(result)
-    else:
+    elif result["new"] is None:
         print(
-            f"registered {result['registered']} (default still {result['default']}): "
-            f"val recall {result['new']['recall']} vs {result['current']['recall']}, "
-            f"precision {result['new']['precision']} vs {result['current']['precision']}"
+            f"registered {result['registered']} (default still {result['default']}); "
+            f"{result['note']}"
+        )
+    else:
+        new, cur = result["new"], result["current"]
+        print(
+            f"registered {result['registered']} (default still {result['default']}): on the "
+            f"frozen set recall {new['recall']} vs {cur['recall']}, precision "
+            f"{new['precision']} vs {cur['precision']}"
         )
     return 0
 
@@ -167,26 +180,120 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_models(args: argparse.Namespace) -> int:
+def add_models_parsers(sub: Any) -> None:
+    """``ndelab models``: list, compare, show (the card), alias, mirror, frozen-set, score."""
+    models = sub.add_parser("models", help="the model registry: list, compare, cards, aliases")
+    msub = models.add_subparsers(dest="models_command", required=True)
+    p = msub.add_parser("list", help="registered pre-label models")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_models_list)
+    p = msub.add_parser("compare", help="the held-out figures of two models side by side")
+    p.add_argument("names", nargs="*", metavar="NAME[@VERSION]")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_models_compare)
+    p = msub.add_parser("show", help="a model's card: metrics, recipe, frozen-set scores, aliases")
+    p.add_argument("model", metavar="NAME[@VERSION]")
+    p.add_argument("--db", help="review database whose aliases to show")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_models_show)
+
+    alias = msub.add_parser("alias", help="champion, challenger and shadow (audited, synced)")
+    asub = alias.add_subparsers(dest="alias_command", required=True)
+    p = asub.add_parser("set", help="point an alias at a registered NAME@VERSION")
+    p.add_argument("alias", choices=("champion", "challenger", "shadow"))
+    p.add_argument("model", metavar="NAME@VERSION")
+    p.add_argument("--db", required=True)
+    p.add_argument("--user", required=True)
+    p.add_argument("--reason", required=True, help="why (kept in the audit log)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_alias_set)
+    p = asub.add_parser("list", help="the aliases of a review database")
+    p.add_argument("--db", required=True)
+    p.add_argument("--history", action="store_true", help="every change, oldest first")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_alias_list)
+
+    p = msub.add_parser("mirror", help="mirror the registry and aliases into MLflow")
+    p.add_argument("--tracking-uri", required=True, help="sqlite:///PATH or an MLflow server")
+    p.add_argument("--db", help="review database whose aliases to mirror")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_mirror)
+
+    frozen = msub.add_parser("frozen-set", help="the frozen test set (human truth only)")
+    fsub = frozen.add_subparsers(dest="frozen_command", required=True)
+    p = fsub.add_parser("create", help="write the scans labelled or corrected by hand")
+    p.add_argument("--db", required=True)
+    p.add_argument("--out", required=True, help="a new or empty folder")
+    p.add_argument("--name", default="frozen")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_frozen_create)
+    p = msub.add_parser(
+        "ab", help="champion against challenger on the engineers' decisions, and the gate"
+    )
+    p.add_argument("--db", required=True, help="database URL or SQLite file")
+    p.add_argument("--champion", metavar="NAME@V", help="default: the champion alias")
+    p.add_argument(
+        "--challenger",
+        metavar="NAME@V",
+        help="default: the challenger alias, else the shadow alias, else the shadow's calls",
+    )
+    p.add_argument("--rules", help="gate rules (default resources/promotion/default.yaml)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_ab, action="ab")
+    p = msub.add_parser("promote", help="a challenger through the promotion gate to champion")
+    p.add_argument("names", nargs=1, metavar="NAME@VERSION")
+    p.add_argument("--db", required=True, help="database URL or SQLite file")
+    p.add_argument("--user", help="who promotes (default: the login)")
+    p.add_argument("--rules", help="gate rules (default resources/promotion/default.yaml)")
+    p.add_argument("--champion", metavar="NAME@V", help="default: the champion alias")
+    p.add_argument("--force", action="store_true", help="promote past a failing gate")
+    p.add_argument("--reason", help="--force: why (audited)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_promote, action="promote")
+    p = msub.add_parser("score", help="score a model version on a frozen set (kept for its card)")
+    p.add_argument("model", metavar="NAME@VERSION")
+    p.add_argument("--frozen", required=True, help="a folder made by models frozen-set create")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_models_score)
+
+
+def _cmd_ab(args: argparse.Namespace) -> int:
+    from ndelab.cli.model_ab import cmd_ab
+
+    return cmd_ab(args)
+
+
+def _cmd_promote(args: argparse.Namespace) -> int:
+    from ndelab.cli.model_ab import cmd_promote
+
+    return cmd_promote(args)
+
+
+def cmd_models_list(args: argparse.Namespace) -> int:
     from ndelab.inference.registry import Registry
 
     registry = Registry()
-    if args.action == "list":
-        defaults = {d: registry.default(d) for d in (2, 3)}
-        rows = []
-        for spec in registry.specs():
-            row = spec.to_json()
-            row["default"] = any(d is not None and d.key == spec.key for d in defaults.values())
-            rows.append(row)
-        if args.json:
-            print_json(rows)
-        else:
-            for r in rows:
-                print(
-                    f"{r['name']}@{r['version']}  {r['dims']}D  {r.get('source', '')}"
-                    + ("  (default)" if r["default"] else "")
-                )
-        return 0
+    defaults = {d: registry.default(d) for d in (2, 3)}
+    rows = []
+    for spec in registry.specs():
+        row = spec.to_json()
+        row["default"] = any(d is not None and d.key == spec.key for d in defaults.values())
+        rows.append(row)
+    if args.json:
+        print_json(rows)
+    else:
+        for r in rows:
+            print(
+                f"{r['name']}@{r['version']}  {r['dims']}D  {r.get('source', '')}"
+                + ("  (default)" if r["default"] else "")
+            )
+    return 0
+
+
+def cmd_models_compare(args: argparse.Namespace) -> int:
+    from ndelab.inference.registry import Registry
+
+    registry = Registry()
     if len(args.names) != 2:
         raise UsageError("models compare takes two models: NAME[@VERSION] NAME[@VERSION]")
     specs = []
@@ -198,6 +305,122 @@ def cmd_models(args: argparse.Namespace) -> int:
         "held_out": [s.metrics.get("held_out", s.metrics) for s in specs],
     }
     print_json(out)
+    return 0
+
+
+def _existing_db(args: argparse.Namespace) -> None:
+    from ndelab.annotation.store.database import normalise_url
+
+    url = normalise_url(args.db)
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
+        raise UsageError(f"database {args.db} does not exist")  # a typo makes no new database
+
+
+def cmd_models_show(args: argparse.Namespace) -> int:
+    from ndelab.app.model_card import card_lines, show_model
+
+    if args.db is None:
+        card = show_model(args.model)
+    else:
+        _existing_db(args)
+        with open_db(args) as store:
+            card = show_model(args.model, store)
+    if args.json:
+        print_json(card)
+    else:
+        print("\n".join(card_lines(card)))
+    return 0
+
+
+def cmd_alias_set(args: argparse.Namespace) -> int:
+    from ndelab.app.model_serving import set_model_alias
+
+    with open_db(args) as store:
+        row = set_model_alias(store, args.alias, args.model, user=args.user, reason=args.reason)
+    if args.json:
+        print_json(row)
+    else:
+        print(f"{row['alias']} is {row['name']}@{row['version']} (set by {row['set_by']})")
+    return 0
+
+
+def cmd_alias_list(args: argparse.Namespace) -> int:
+    from ndelab.annotation.store import alias_history, list_aliases
+
+    _existing_db(args)
+    with open_db(args) as store:
+        rows = alias_history(store) if args.history else list_aliases(store)
+    if args.json:
+        print_json(rows)
+    elif args.history:
+        for h in rows:
+            before = h["before"] or {}
+            print(
+                f"{h['at']}  {h['user']:<12} {h['alias']}: "
+                f"{before.get('model_name', '-')}@{before.get('model_version', '-')} -> "
+                f"{h['after']['model_name']}@{h['after']['model_version']}  ({h['reason']})"
+            )
+    else:
+        for r in rows:
+            print(f"{r['alias']:<10} {r['name']}@{r['version']}  {r['set_by']} {r['set_at']}")
+    return 0
+
+
+def cmd_mirror(args: argparse.Namespace) -> int:
+    from ndelab.inference.mlflow_mirror import mirror
+    from ndelab.inference.registry import Registry
+
+    aliases: list[dict[str, Any]] = []
+    if args.db is not None:
+        from ndelab.annotation.store import list_aliases
+
+        _existing_db(args)
+        with open_db(args) as store:
+            aliases = list_aliases(store)
+    result = mirror(args.tracking_uri, Registry().specs(), aliases)
+    if args.json:
+        print_json(result)
+    else:
+        print(
+            f"MLflow {result['tracking_uri']}: {len(result['registered'])} version(s) "
+            f"registered, {len(result['existing'])} there already, "
+            f"{len(result['aliases'])} alias(es) mirrored"
+        )
+    return 0
+
+
+def cmd_frozen_create(args: argparse.Namespace) -> int:
+    from ndelab.annotation.export.frozen_set import create_frozen_set
+
+    _existing_db(args)
+    with open_db(args) as store:
+        summary = create_frozen_set(store, args.out, name=args.name)
+    if args.json:
+        print_json(summary)
+    else:
+        print(
+            f"frozen set {summary['name']} ({summary['sha256']}): {len(summary['scans'])} "
+            f"scans, {summary['labels']} labels in {summary['path']}"
+        )
+    return 0
+
+
+def cmd_models_score(args: argparse.Namespace) -> int:
+    from ndelab.inference.frozen_set import record_scores, runner_for, score_frozen
+
+    name, _, version = args.model.partition("@")
+    key, run = runner_for(name, version or None)
+    result = score_frozen(args.frozen, run, model=key)
+    result["recorded"] = str(record_scores(result))
+    if args.json:
+        print_json(result)
+    else:
+        s = result["sizing_mm"]
+        print(
+            f"{key} on frozen set {result['frozen_set']['sha256'][:12]}: recall "
+            f"{result['recall']}, precision {result['precision']}, false calls per scan "
+            f"{result['false_calls_per_scan']}, sizing bias {s['bias']} mm"
+        )
     return 0
 
 

@@ -76,6 +76,13 @@ def add_parsers(sub: Any) -> None:
         help="of the IQI's plane onto the detector (1: IQI on the detector)",
     )
     p.add_argument("--pixel-mm", type=float, help="detector pixel pitch, if the file has none")
+    p.add_argument(
+        "--db",
+        metavar="URL",
+        help="store the verdict with the scan in this review database (recorded if new); "
+        "without --class the gate's layout is used (a .iq.json beside the image)",
+    )
+    p.add_argument("--user", help="who measured it (with --db; default: $USER)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_iq)
 
@@ -90,6 +97,8 @@ def cmd_iq(args: argparse.Namespace) -> int:
     if args.image_class is not None and args.thickness_mm is None:
         raise UsageError("--class needs --thickness-mm (the penetrated thickness)")
     volume = open_volume(args.radiograph, **read_kwargs(args))
+    if args.db is not None:
+        return _store_iq(args, volume, duplex, roi, wires)
     report = assess(
         volume,
         duplex_line=duplex,
@@ -131,4 +140,55 @@ def cmd_iq(args: argparse.Namespace) -> int:
         print("  CNR: " + ", ".join(f"{e.element} {e.cnr:.1f}" for e in w.elements))
     if report.verdict is not None:
         print(f"verdict: {report.verdict.status}: {report.verdict.reason}")
+    return 0
+
+
+def _store_iq(
+    args: argparse.Namespace,
+    volume: Any,
+    duplex: list[float] | None,
+    roi: list[float] | None,
+    wires: list[float] | None,
+) -> int:
+    """Measure with the layout (the options given over the one found beside the image),
+    judge, and store the record on the scan."""
+    import dataclasses
+    import getpass
+
+    from ndelab.annotation.store import open_store
+    from ndelab.app.image_quality import measure_and_store
+    from ndelab.app.workspace import attach_scan
+    from ndelab.volumes.identity import volume_sha256
+    from ndelab.volumes.quality.gate import find_layout, has_gate
+
+    if not has_gate(volume):
+        raise UsageError(f"{args.radiograph} is a CT volume: no IQ gate for CT")
+    given = {
+        "duplex_line": None if duplex is None else tuple(duplex),
+        "duplex_half_width_px": args.duplex_width if duplex is not None else None,
+        "roi": None if roi is None else tuple(int(v) for v in roi),
+        "wire_line": None if wires is None else tuple(wires),
+        "wire_half_width_px": args.wire_width if wires is not None else None,
+        "image_class": args.image_class,
+        "material": args.material if args.image_class is not None else None,
+        "thickness_mm": args.thickness_mm,
+        "magnification": args.magnification if args.magnification != 1.0 else None,
+        "table": args.table,
+    }
+    layout = find_layout(volume)
+    layout = dataclasses.replace(
+        layout,
+        **{k: v for k, v in given.items() if v is not None},
+        source=layout.source if not any(v is not None for v in given.values()) else "command line",
+    )
+    user = args.user or getpass.getuser()
+    with open_store(args.db) as store:
+        scan_id, created = attach_scan(store, volume, volume_sha256(volume), user)
+        record = measure_and_store(store, scan_id, volume, user, layout=layout, source="cli")
+    assert record is not None
+    out = {"radiograph": args.radiograph, "scan_id": scan_id, "recorded": created, **record}
+    if args.json:
+        print_json(out)
+    else:
+        print(f"scan {scan_id}: {record['status']}: {record['reason']}")
     return 0

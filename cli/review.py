@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from ndelab.cli.common import open_db, print_json
+from ndelab.volumes.errors import UsageError
 
 # ndelab.annotation.export.dataset.FORMATS, spelled out so that building the parser does not
 # import the annotation layer (half a second); a test keeps the two equal.
@@ -21,6 +22,12 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--db", required=True, help="database URL or SQLite file")
     p.add_argument("--scan", help="only this scan id")
     p.add_argument("--status", choices=("proposed", "accepted", "rejected", "corrected"))
+    p.add_argument(
+        "--role",
+        choices=("champion", "shadow", "all"),
+        default="champion",
+        help="whose calls: the champion's (default, what engineers review) or a shadow's",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_calls)
 
@@ -40,6 +47,24 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--scan", required=True)
     p.add_argument("--criteria", required=True, help="criteria file (.json or .yaml)")
     p.add_argument("--sign", metavar="USER", help="sign the disposition as this reviewer")
+    p.add_argument(
+        "--thickness-mm",
+        type=float,
+        help="the part's wall thickness t, for radiograph limits given as a fraction of t",
+    )
+    p.add_argument(
+        "--magnification",
+        type=float,
+        help="radiograph geometric magnification (sizes = pixel spacing / this; default 1)",
+    )
+    p.add_argument(
+        "--override-iq",
+        action="store_true",
+        help="sign although the radiograph failed its image-quality gate (audited; needs "
+        "--reason and --user)",
+    )
+    p.add_argument("--reason", help="why the image may be read all the same (--override-iq)")
+    p.add_argument("--user", help="who overrides the image-quality gate (--override-iq)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_disposition)
 
@@ -52,10 +77,21 @@ def add_parsers(sub: Any) -> None:
     p = sub.add_parser("prelabel", help="pre-label scans and store the calls as proposed")
     p.add_argument("paths", nargs="+")
     p.add_argument("--db", required=True)
-    p.add_argument("--model", default="default", help="model name, or classical-baseline")
+    p.add_argument(
+        "--model",
+        help="NAME[@VERSION], default or classical-baseline (unset: the database's champion "
+        "alias, else the registry's default)",
+    )
+    p.add_argument(
+        "--shadow",
+        metavar="NAME@VERSION",
+        help="also run this version in shadow (calls kept for the A/B, never shown); "
+        "default: the database's shadow alias when one is set; 'none' for no shadow",
+    )
     p.add_argument("--user")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_prelabel)
+
     p = sub.add_parser("export", help="export reviewed labels as a data set for training")
     p.add_argument("--db", required=True)
     p.add_argument("--format", required=True, choices=EXPORT_FORMATS)
@@ -70,7 +106,8 @@ def cmd_calls(args: argparse.Namespace) -> int:
     from ndelab.annotation.store import list_calls
 
     with open_db(args) as store:
-        rows = list_calls(store, args.scan, status=args.status)
+        role = None if args.role == "all" else args.role
+        rows = list_calls(store, args.scan, status=args.status, role=role)
     if args.json:
         print_json(rows)
     else:
@@ -97,22 +134,49 @@ def cmd_review(args: argparse.Namespace) -> int:
 
 
 def cmd_disposition(args: argparse.Namespace) -> int:
+    from ndelab.annotation.disposition import IqOverride
     from ndelab.annotation.store import disposition
 
+    override = None
+    if args.override_iq:
+        if not args.sign:
+            raise UsageError("--override-iq applies to a signature: add --sign USER")
+        if not (args.reason and args.reason.strip()) or not (args.user and args.user.strip()):
+            raise UsageError("--override-iq needs --reason TEXT (why) and --user U (who)")
+        override = IqOverride(args.user, args.reason)
+    elif args.reason is not None or args.user is not None:
+        raise UsageError("--reason and --user go with --override-iq")
     with open_db(args) as store:
-        result = disposition(store, args.scan, args.criteria, sign_user=args.sign)
+        result = disposition(
+            store,
+            args.scan,
+            args.criteria,
+            sign_user=args.sign,
+            thickness_mm=_positive(args.thickness_mm, "--thickness-mm"),
+            magnification=_positive(args.magnification, "--magnification"),
+            override_iq=override,
+        )
     if args.json:
         print_json(result)
     else:
+        from ndelab.app.report_radiograph import radiograph_lines
+
         print(
             f"verdict: {result['verdict']}" + (" (unsigned preview)" if result["preview"] else "")
         )
         for r in result["reasons"]:
-            print(
-                f"  {'pass' if r['passed'] else 'FAIL'}  {r.get('title') or r.get('rule')}: "
-                f"{r['check']} measured {r.get('measured')} limit {r.get('limit')}"
-            )
+            print(f"  {'pass' if r['passed'] else 'FAIL'}  {r['message']}")
+        for line in radiograph_lines(result):
+            print(f"  {line}")
     return 0
+
+
+def _positive(value: float | None, option: str) -> float | None:
+    from ndelab.volumes.errors import UsageError
+
+    if value is not None and not value > 0:
+        raise UsageError(f"{option} must be a positive number, got {value}")
+    return value
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
@@ -132,20 +196,35 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 
 def cmd_prelabel(args: argparse.Namespace) -> int:
-    from ndelab.app.workspace import attach_scan, store_calls, volume_sha256
-    from ndelab.inference.prelabel import prelabel
+    from ndelab.app.model_serving import prelabel_args
+    from ndelab.app.shadow import default_shadow, prelabel_with_shadow
+    from ndelab.app.workspace import attach_scan, volume_sha256
     from ndelab.volumes.io import open_volume
     from ndelab.volumes.part import segment_part
 
     user = args.user or getpass.getuser()
     with open_db(args) as store:
+        shadow = default_shadow(store) if args.shadow is None else args.shadow
+        if shadow is not None and shadow.lower() == "none":
+            shadow = None
         for path in args.paths:
             volume = open_volume(path)
             part_mask = segment_part(volume)  # the same part volume and depths as the window's
             sha = volume_sha256(volume)
             scan_id, _ = attach_scan(store, volume, sha, user, part_mask=part_mask)
-            result = prelabel(volume, model=args.model)
-            ids = store_calls(store, scan_id, result.calls, volume, user, part_mask)
+            chosen = prelabel_args(store, 2 if volume.is_2d else 3, args.model)
+            champion = chosen["model"] + (f"@{chosen['version']}" if chosen["version"] else "")
+            runs = prelabel_with_shadow(
+                store,
+                scan_id,
+                volume,
+                user,
+                champion=champion,
+                shadow=shadow,
+                part_mask=part_mask,
+            )
+            champ = runs["champion"]
+            result, ids = champ["result"], champ["call_ids"]
             kept = [c for c in result.calls if np.asarray(c.mask).any()]
             out = {
                 "scan_id": scan_id,
@@ -165,13 +244,21 @@ def cmd_prelabel(args: argparse.Namespace) -> int:
                     }
                     for call_id, c in zip(ids, kept, strict=True)
                 ],
+                # The shadow's calls are counted, never listed: engineers see the champion's.
+                "shadow": None
+                if runs["shadow"] is None
+                else {"model": runs["shadow"]["model"], "calls": len(runs["shadow"]["call_ids"])},
             }
             if args.json:
                 print(json.dumps(out))  # one object per line with several paths
             else:
+                extra = ""
+                if runs["shadow"] is not None:
+                    m, n = runs["shadow"]["model"], len(runs["shadow"]["call_ids"])
+                    extra = f"; {n} in shadow from {m['name']} {m['version']}"
                 print(
                     f"{path}: {len(ids)} calls from {result.model_name} {result.model_version} "
-                    f"(scan {scan_id})"
+                    f"(scan {scan_id}){extra}"
                 )
     return 0
 

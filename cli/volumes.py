@@ -34,6 +34,10 @@ def add_parsers(sub: Any) -> None:
         action="store_true",
         help="xray: lay a duplex and a single-wire IQI on the plate (needs --size 384 or more)",
     )
+    p.add_argument("--noise", type=float, default=1.0, help="xray: noise level (default 1)")
+    p.add_argument(
+        "--blur", type=float, default=1.0, help="xray: detector blur sigma in pixels (default 1)"
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_phantom)
 
@@ -76,7 +80,9 @@ def cmd_phantom(args: argparse.Namespace) -> int:
     if args.kind == "ct":
         phantom = make_ct_phantom(args.size, seed=args.seed)
     else:
-        phantom = make_radiograph(args.size, seed=args.seed, iqi=args.iqi)
+        phantom = make_radiograph(
+            args.size, seed=args.seed, iqi=args.iqi, noise=args.noise, blur_sigma_px=args.blur
+        )
     written = save_phantom(phantom, Path(args.outdir))
     summary = {
         "kind": args.kind,

@@ -4,7 +4,8 @@ The public names below load lazily, so importing a submodule (``ndelab.inference
 not pull in the whole pre-label stack.
 
 - ``prelabel(volume, *, model="default", version=None, min_volume_mm3=None,
-  min_diameter_mm=None, threshold=0.5, device=None, ...) -> PrelabelResult``
+  min_diameter_mm=None, threshold=None (the version's own, else 0.5), device=None, ...)
+  -> PrelabelResult``
 - ``Call`` / ``PrelabelResult``: what a run returns, with model name and version.
 - ``Registry`` / ``ModelSpec`` / ``ModelError``: named, versioned models.
 - ``detect_classical(volume, ...)``: the classical baseline ("classical-baseline").

@@ -1,9 +1,12 @@
 """Retraining from reviewed labels: fine-tune the default model on an exported data set.
 
 The data set is what ``ndelab export --format hdf5|nrrd`` writes (manifest.json, a train/val
-split by part). The current default is fine-tuned on the train scans, both are scored on the
-validation scans, and the new weights are registered as a new user version with that
-comparison. The default never moves here: Registry.set_default is a separate, explicit step.
+split by part). The current default is fine-tuned on the train scans and the new weights are
+registered as a new user version. The comparison of the two is made on the frozen test set
+(inference.frozen_set: truth drawn or corrected by hand). The export's validation split holds
+the calls reviewers ACCEPTED from the current model, so the current model's recall there is
+1.0 by construction: that figure is kept only under ``val_accepted_calls_biased``. The default
+never moves here: Registry.set_default (or the champion alias) is a separate, explicit step.
 """
 
 from __future__ import annotations
@@ -23,7 +26,9 @@ import torch
 from scipy import ndimage
 
 from ndelab import native
+from ndelab.inference.calls import PrelabelResult
 from ndelab.inference.evaluation import match_calls
+from ndelab.inference.instances import min_voxels_for
 from ndelab.inference.intensity import estimate_levels
 from ndelab.inference.prelabel import run_model
 from ndelab.inference.registry import ModelError, ModelSpec, Registry
@@ -162,13 +167,20 @@ def finetune(
     batch: int = 4,
     crop: int = 32,
     lr: float = 5e-4,
+    frozen: str | Path | None = None,
     registry: Registry | None = None,
     progress: Progress | None = None,
     cancel: Cancel | None = None,
     log: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """Fine-tune the default 3D model on a data set, compare on its val split, register."""
+    """Fine-tune the default 3D model on a data set, register it, and compare the two on the
+    frozen set ``frozen`` (without one there is no unbiased comparison: "new" and "current"
+    are None and a note says so)."""
+    from ndelab.inference.frozen_set import brief, read_manifest, record_scores, score_frozen
+
     reg = registry or Registry()
+    if frozen is not None:
+        read_manifest(frozen)  # a bad or changed frozen set is refused before training
     base = reg.default(3)
     if base is None:
         raise ModelError("there is no default 3D model to fine-tune")
@@ -200,16 +212,31 @@ def finetune(
         progress=None if progress is None else (lambda f: progress(0.05 + 0.7 * f)),
         log=log,
     )
-    current = score(val, base)
-    new = score(val, base, net=net)
-    report(progress, 0.95)
+    biased = {"current": score(val, base), "new": score(val, base, net=net)}
     version = version or f"{base.version}+ft{datetime.now(UTC):%Y%m%d%H%M%S}"
+    new_key = f"{name or base.name}@{version}"
+    current_frozen = new_frozen = None
+    if frozen is not None:
+
+        def runner(weights: torch.nn.Module | None) -> Callable[[Volume], PrelabelResult]:
+            # The same smallest call as ``ndelab prelabel`` keeps, so the scores compare.
+            return lambda v: run_model(
+                v, base, min_voxels=min_voxels_for(v.spacing_mm, is_2d=v.is_2d), net=weights
+            )
+
+        current_frozen = score_frozen(frozen, runner(None), model=base.key)
+        new_frozen = score_frozen(frozen, runner(net), model=new_key)
+    report(progress, 0.95)
     with tempfile.TemporaryDirectory(prefix="ndelab-finetune-") as tmp:
         weights = Path(tmp) / "weights.pt"
         torch.save(net.state_dict(), weights)
         metrics = {
-            "held_out": new,
-            "compared_with": {"model": base.key, "held_out": current},
+            "held_out": brief(new_frozen) if new_frozen else None,
+            "compared_with": {
+                "model": base.key,
+                "frozen_set": brief(current_frozen) if current_frozen else None,
+            },
+            "val_accepted_calls_biased": biased,
             "fine_tuned_on": {
                 "dataset": str(Path(dataset).resolve()),
                 "train_scans": len(train),
@@ -221,6 +248,9 @@ def finetune(
         spec = reg.register(
             name or base.name, version, weights, metrics, base=base, calibration=base.calibration
         )
+    if current_frozen is not None and new_frozen is not None:
+        record_scores(current_frozen)
+        record_scores(new_frozen)
     default = reg.default(3)
     report(progress, 1.0)
     return {
@@ -228,8 +258,18 @@ def finetune(
         "base": base.key,
         "default": default.key if default else None,
         "default_unchanged": default is not None and default.key == base.key,
-        "new": new,
-        "current": current,
+        "compared_on": "frozen set" if frozen is not None else None,
+        "frozen_set": current_frozen["frozen_set"] if current_frozen else None,
+        "new": brief(new_frozen) if new_frozen else None,
+        "current": brief(current_frozen) if current_frozen else None,
+        "note": None
+        if frozen is not None
+        else "no frozen set given (--frozen DIR): no unbiased comparison was made",
+        "val_accepted_calls_biased": {
+            **biased,
+            "note": "the validation labels are calls reviewers accepted from the current "
+            "model: its recall there is 1.0 by construction; do not compare on it",
+        },
         "train_scans": len(train),
         "val_scans": len(val),
     }

@@ -99,7 +99,7 @@ def prelabel(
     version: str | None = None,
     min_volume_mm3: float | None = None,
     min_diameter_mm: float | None = None,
-    threshold: float = 0.5,
+    threshold: float | None = None,
     device: str | None = None,
     overlap: float = 0.25,
     registry: Registry | None = None,
@@ -113,9 +113,12 @@ def prelabel(
     voxels with the scan's spacing). 2D volumes (radiographs) use the default 2D model, or the
     classical radiograph detector (``inference.radiograph.detector``) when no 2D model is
     registered; "classical-baseline" still names the older baseline for both.
+
+    ``threshold`` (of the class probability maps) defaults to the version's own operating
+    point (``input.threshold`` in its model.json), else 0.5.
     """
     t0 = time.perf_counter()
-    if not 0.0 < threshold < 1.0:
+    if threshold is not None and not 0.0 < threshold < 1.0:
         raise UsageError(f"pre-label threshold {threshold} must be between 0 and 1")
     if not 0.0 <= overlap < 1.0:
         raise UsageError(f"window overlap {overlap} must be at least 0 and below 1")
@@ -143,6 +146,8 @@ def prelabel(
             result.details["note"] = f"no default {dims}D model: classical baseline used"
         result.seconds = time.perf_counter() - t0
         return result
+    if threshold is None:
+        threshold = float(spec.input.get("threshold", 0.5))
     return run_model(
         volume,
         spec,

@@ -235,11 +235,13 @@ class Registry:
         *,
         base: ModelSpec | None = None,
         calibration: dict[str, Any] | None = None,
+        input_spec: dict[str, Any] | None = None,
     ) -> ModelSpec:
         """Add a user version; never replaces an existing one and never moves the default.
 
         The new entry copies architecture, input spec and classes from ``base`` (the current
         default of the same kind when not given), and its weights must load into that network.
+        ``input_spec`` entries replace the base's (e.g. another operating ``threshold``).
         """
         if not _NAME_RE.match(name):
             raise ModelError(f"model name {name!r} must be lower-case letters, digits, . _ -")
@@ -268,7 +270,7 @@ class Registry:
                 weights=dest,
                 sha256=sha256_of(dest),
                 classes=base.classes,
-                input=dict(base.input),
+                input=dict(base.input) | dict(input_spec or {}),
                 calibration=dict(base.calibration if calibration is None else calibration),
                 metrics=dict(metrics),
                 source="user",

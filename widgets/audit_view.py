@@ -25,13 +25,16 @@ from PySide6.QtWidgets import (
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from ndelab.app import jobs
-from ndelab.app.audit_controller import AuditData, load_audit
+from ndelab.app.audit_controller import AuditData, load_ab, load_audit, load_drift
 from ndelab.app.display_time import local_minutes
+from ndelab.widgets.ab_view import ABPanel
+from ndelab.widgets.drift_panel import DriftPanel
 from ndelab.widgets.job_progress import job_with_progress
 
 
@@ -90,10 +93,22 @@ class AuditView(QDialog):
         lower_layout.addWidget(QLabel("Calls humans overruled (double-click to go there)"))
         lower_layout.addWidget(self.overruled)
         split.addWidget(lower)
-        layout = QVBoxLayout(self)
+        agreement = QWidget()
+        layout = QVBoxLayout(agreement)
         layout.addLayout(top)
         layout.addWidget(self.rates)
         layout.addWidget(split, 1)
+        # The A/B and drift tabs read in their own jobs, once, when first shown.
+        self.ab, self.drift = ABPanel(), DriftPanel()
+        self.tabs = QTabWidget()
+        self.tabs.addTab(agreement, "Agreement")
+        self.tabs.addTab(self.ab, "A/B: champion vs challenger")
+        self.tabs.addTab(self.drift, "Drift")
+        self.slots = {"ab": jobs.JobSlot(), "drift": jobs.JobSlot()}
+        self.read: set[str] = set()
+        self.tabs.currentChanged.connect(self._tab)
+        outer = QVBoxLayout(self)
+        outer.addWidget(self.tabs)
         self.data = AuditData()
         self.rows: list[dict[str, Any]] = []
         self.loading: jobs.Job | None = None
@@ -101,6 +116,22 @@ class AuditView(QDialog):
         self.model.currentIndexChanged.connect(lambda _i: self._show())
         self.overruled.cellDoubleClicked.connect(self._go)
         self.refresh()
+
+    def _tab(self, index: int) -> None:
+        which = {1: "ab", 2: "drift"}.get(index)
+        if which is None or which in self.read:
+            return
+        self.read.add(which)
+        store = self.store
+        panel = self.ab if which == "ab" else self.drift
+        fn = load_ab if which == "ab" else load_drift
+        job = jobs.Job(f"reading the {which}", lambda p, c: fn(store, p, c))
+
+        def failed(message: str) -> None:
+            self.read.discard(which)
+            panel.title.setText(message)
+
+        self.slots[which].start(job, panel.show_report, failed=failed)
 
     def _scan(self) -> str | None:
         return self.scan_id if self.scope.currentText() == "This scan" else None
@@ -224,6 +255,8 @@ class AuditView(QDialog):
                 self.overruled.setItem(i, j, QTableWidgetItem(text))
 
     def done(self, result: int) -> None:
+        for slot in self.slots.values():
+            slot.cancel()
         if self.loading is not None:
             self.loading.cancel()
         super().done(result)

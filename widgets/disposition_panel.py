@@ -47,6 +47,9 @@ class DispositionPanel(QWidget):
         for path in criteria_files():
             self.criteria.addItem(path.stem, str(path))
         self.criteria.addItem("Other file…", "")
+        # The image-quality gate: a radiograph that failed cannot be signed without an override.
+        self.gate = QLabel("")
+        self.gate.setWordWrap(True)
         self.verdict = QLabel("No criteria")
         self.verdict.setStyleSheet("font-size: 16px; font-weight: bold;")
         self.table = QTableWidget(0, 5)
@@ -62,6 +65,7 @@ class DispositionPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self.criteria)
+        layout.addWidget(self.gate)
         layout.addWidget(self.verdict)
         layout.addWidget(self.table, 1)
         layout.addLayout(buttons)
@@ -93,7 +97,35 @@ class DispositionPanel(QWidget):
         self.controller.set_criteria(path)
         self.refresh()
 
+    @property
+    def gate_blocked(self) -> bool:
+        session = self.controller.session
+        gate = None if session is None else session.iq_gate
+        return bool(gate and gate["blocked"])
+
+    def show_gate(self) -> None:
+        """The gate's lines (SRb, SNRn vs the class minimum, IQIs, verdict, overrides) and the
+        sign button's state."""
+        session = self.controller.session
+        gate = None if session is None else session.iq_gate
+        if gate is None:
+            self.gate.setText("")
+            self.sign.setText("Sign disposition…")
+            return
+        lines = list(gate["lines"])
+        for o in gate.get("overrides") or []:
+            lines.append(f"OVERRIDDEN by {o['user']} at {o['at'][:19]}Z: {o['reason']}")
+        color = "#d9534f" if gate["blocked"] else ("#5cc25c" if gate["radiograph"] else "#999")
+        if gate["blocked"] and gate.get("overrides"):
+            color = "#e8a33d"
+        self.gate.setText("\n".join(lines))
+        self.gate.setStyleSheet(f"color: {color}; border: 1px solid {color}; padding: 3px;")
+        self.sign.setText(
+            "Sign with image-quality override…" if gate["blocked"] else "Sign disposition…"
+        )
+
     def refresh(self) -> None:
+        self.show_gate()
         session = self.controller.session
         path = self.criteria_path
         if session is None or path is None:

@@ -49,4 +49,14 @@ class InfoPanel(QTextBrowser):
         )
 
     def show_volume(self, volume: Volume) -> None:
-        self.setHtml(volume_summary_html(volume))
+        self._volume_html = volume_summary_html(volume)
+        self.setHtml(self._volume_html)
+
+    def show_quality(self, lines: list[str], blocked: bool) -> None:
+        """The image-quality gate under the file's facts."""
+        color = "#e05050" if blocked else "#60c060"
+        body = "<br>".join(html.escape(line) for line in lines)
+        self.setHtml(
+            getattr(self, "_volume_html", "")
+            + f"<p style='color:{color};border:1px solid {color};padding:4px'>{body}</p>"
+        )

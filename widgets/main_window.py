@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from ndelab.app import excepthook, jobs
 from ndelab.app.controller import ViewerController
 from ndelab.app.edit_controller import EditController
+from ndelab.app.image_quality import detectability_rgba, map_for, smallest_size_limit_mm
 from ndelab.app.inbox_controller import InboxController
 from ndelab.app.review_controller import ReviewController
 from ndelab.app.review_session import ReviewSession
@@ -105,6 +106,8 @@ class MainWindow(ReviewActions, SharedDatabaseActions, QMainWindow):
         self._reviews = jobs.JobSlot()
         self._histogram_jobs = jobs.JobSlot()
         self._render_jobs = jobs.JobSlot()
+        self._detectability_jobs = jobs.JobSlot()
+        self.detectability_action: Any = None  # the View menu's toggle (window_menus)
 
         central = QWidget()
         grid = QGridLayout(central)
@@ -169,6 +172,7 @@ class MainWindow(ReviewActions, SharedDatabaseActions, QMainWindow):
         self.histogram_dock.raise_()
         self.resizeDocks([self.queue_dock], [430], Qt.Orientation.Horizontal)
         self.disposition.signRequested.connect(self.sign_disposition)
+        self.review.sessionChanged.connect(self._show_gate)
         self.disposition.pdfRequested.connect(self.export_pdf)
         self.disposition.csvRequested.connect(self.export_csv)
         self.review.failed.connect(lambda message: self.error("Review", message))
@@ -590,6 +594,60 @@ class MainWindow(ReviewActions, SharedDatabaseActions, QMainWindow):
         )
 
     background_error: str | None = None  # the last background display job's failure
+
+    def _show_gate(self, session: ReviewSession | None) -> None:
+        """The image-quality gate in the info panel; a failed image brings the disposition
+        panel (where the override is) to the front."""
+        gate = None if session is None else session.iq_gate
+        if gate is None:
+            return
+        self.info.show_quality(gate["lines"], gate["blocked"])
+        if gate["blocked"]:
+            self.disposition_dock.raise_()
+
+    def toggle_detectability(self, on: bool) -> None:
+        """Show or hide the smallest-detectable-pore map over the radiograph (a job)."""
+        view = self.views[0]
+        session, volume = self.review.session, self.controller.volume
+        if not on or session is None or volume is None:
+            view.set_heat(None)
+            return
+        gate = session.iq_gate or {}
+        record = gate.get("record")
+        if not gate.get("radiograph") or record is None:
+            self.statusBar().showMessage(
+                "The detectability map needs a radiograph with a measured SRb (no IQ gate for CT)",
+                8000,
+            )
+            if self.detectability_action is not None:
+                self.detectability_action.setChecked(False)
+            return
+        criteria = session.criteria
+
+        def compute(progress: Any, cancel: Any) -> Any:
+            dmap = map_for(volume, record)
+            if dmap is None:
+                return None
+            limit = smallest_size_limit_mm(criteria)
+            return dmap, limit, detectability_rgba(dmap, limit)
+
+        def done(result: Any) -> None:
+            if result is None or self.controller.volume is not volume:
+                return
+            dmap, limit, rgba = result
+            self.detectability = dmap
+            view.set_heat(rgba)
+            text = f"Smallest detectable pore: median {dmap.summary()['median_mm']} mm"
+            if limit is not None:
+                share = dmap.fraction_above(limit)
+                text += f"; {share:.0%} of the image cannot guarantee {limit:g} mm (red)"
+            self.statusBar().showMessage(text, 15000)
+            self.detectability_text = text
+
+        self._background(self._detectability_jobs, "the detectability map", compute, done)
+
+    detectability: Any = None
+    detectability_text: str | None = None
 
     def display_pending(self) -> bool:
         """True while the shown volume's histogram or 3D copy is still being read."""

@@ -133,6 +133,10 @@ class SliceView(QWidget):
         self.overlay.setZValue(10)
         self.viewbox.addItem(self.overlay)
         self.overlay_provider: OverlayProvider | None = None
+        # A per-pixel RGBA map over the whole slice (the detectability map), under the calls.
+        self.heat = pg.ImageItem(axisOrder="row-major")
+        self.heat.setZValue(5)
+        self.viewbox.addItem(self.heat)
         # Editing tools take left-button events first: (kind, axis, zyx) -> taken?
         # (kind, axis, zyx, shift held) -> taken?
         self.tool_handler: Callable[[str, int, tuple[float, float, float], bool], bool] | None = (
@@ -197,6 +201,7 @@ class SliceView(QWidget):
         self._raw = None
         self._index = None
         self.overlay.clear()
+        self.heat.clear()
         self.show_ruler(None, "")
         self._spacing = (volume.spacing_mm[self.row_axis], volume.spacing_mm[self.col_axis])
         rows, cols = volume.shape[self.row_axis], volume.shape[self.col_axis]
@@ -237,6 +242,14 @@ class SliceView(QWidget):
             # pyqtgraph maps the rect through the image size, so it needs an image first.
             self.image.setRect(self._rect)
             self._rect_pending = False
+
+    def set_heat(self, rgba: Any) -> None:
+        """Show an (H, W, 4) uint8 map over the slice, or clear it (None)."""
+        if rgba is None:
+            self.heat.clear()
+            return
+        self.heat.setImage(rgba, autoLevels=False, levels=(0, 255))
+        self.heat.setRect(self._rect)
 
     def refresh_overlay(self) -> None:
         """Redraw the indication overlay of the current slice."""

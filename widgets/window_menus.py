@@ -60,6 +60,11 @@ def build_menus(window: Any) -> None:
         lambda: window.controller.apply_preset("Defects (material)"),
         "window_defects",
     )
+    overlay = add_action(
+        window, view, "Smallest &detectable pore map", window.toggle_detectability, "detectability"
+    )
+    overlay.setCheckable(True)
+    window.detectability_action = overlay
     view.addSeparator()
     view.addAction(window.histogram_dock.toggleViewAction())
     if window.view3d_dock is not None:

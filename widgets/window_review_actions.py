@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog
 
 from ndelab.annotation import CLASSES
 from ndelab.app import jobs
-from ndelab.app.review_outputs import sign_disposition, write_csv, write_pdf_report
+from ndelab.app.review_outputs import iq_gate, sign_disposition, write_csv, write_pdf_report
 from ndelab.app.workspace import prelabel_into
 from ndelab.volumes.errors import NdelabError
 from ndelab.widgets.job_progress import job_with_progress
@@ -97,11 +97,25 @@ class ReviewActions:
         )
         if not ok or not user.strip():
             return
+        reason = None
+        gate = session.iq_gate
+        if gate is not None and gate["blocked"]:
+            reason, ok = QInputDialog.getMultiLineText(
+                self,
+                "Image-quality override",
+                "This image is NOT INTERPRETABLE:\n"
+                + (gate["record"] or {}).get("reason", "")
+                + "\n\nSentencing it needs an audited override. Why may it be read?",
+            )
+            if not ok or not reason.strip():
+                return
         try:
-            result = sign_disposition(session, criteria, user.strip())
+            result = sign_disposition(session, criteria, user.strip(), reason)
         except NdelabError as exc:
             self.error("Sign disposition", str(exc))
             return
+        session.iq_gate = iq_gate(session)
+        self.disposition.show_gate()
         self.disposition.show_result(result)
         self.statusBar().showMessage(f"Signed: {result['verdict']} by {result['signed_by']}", 10000)
 

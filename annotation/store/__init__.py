@@ -33,36 +33,58 @@ from ndelab.annotation.store.ingest import (
     indications_from_masks,
     record_scan,
 )
-from ndelab.annotation.store.scans import add_part, add_scan, get_scan, list_scans
-from ndelab.annotation.store.signing import disposition, dispositions, nearness
+from ndelab.annotation.store.model_aliases import (
+    ALIASES,
+    alias_history,
+    get_alias,
+    list_aliases,
+    set_alias,
+)
+from ndelab.annotation.store.scans import (
+    add_part,
+    add_scan,
+    get_scan,
+    image_quality,
+    list_scans,
+    set_image_quality,
+)
+from ndelab.annotation.store.signing import disposition, dispositions, iq_overrides, nearness
 from ndelab.annotation.store.undo import Change, UndoStack
 
 __all__ = [
+    "ALIASES",
     "Change",
     "Store",
     "UndoStack",
     "add_indications",
     "add_part",
     "add_scan",
+    "alias_history",
     "apply_change",
     "audit",
     "data_dir",
     "default_url",
     "disposition",
     "dispositions",
+    "get_alias",
     "get_call",
     "get_mask",
     "get_masks",
     "get_proposal_mask",
     "get_scan",
+    "image_quality",
     "import_labels",
     "indications_from_labels",
     "indications_from_masks",
+    "iq_overrides",
+    "list_aliases",
     "list_calls",
     "list_scans",
     "nearness",
     "open_store",
     "record_scan",
     "review",
+    "set_alias",
+    "set_image_quality",
     "workstation_id",
 ]

@@ -12,7 +12,7 @@ from sqlalchemy import RowMapping, select
 
 from ndelab.annotation.errors import ReviewError
 from ndelab.annotation.store.database import Store
-from ndelab.annotation.store.schema import EVENTS
+from ndelab.annotation.store.schema import EVENTS, IND
 
 
 def new_id() -> str:
@@ -120,12 +120,28 @@ def _event_dict(r: RowMapping) -> dict[str, Any]:
     }
 
 
+#: The audit entity of a shadow model's run on a scan (a champion's run is "model_run").
+SHADOW_RUN = "shadow_run"
+
+
 def audit(
-    store: Store, scan_id: str | None = None, *, call_id: str | None = None
+    store: Store,
+    scan_id: str | None = None,
+    *,
+    call_id: str | None = None,
+    include_shadow: bool = False,
 ) -> list[dict[str, Any]]:
     """Audit events in the order they were written: who, when, action, before, after, reason,
-    revisions; optionally for one scan or one row (``call_id``: any entity's id)."""
+    revisions; optionally for one scan or one row (``call_id``: any entity's id).
+
+    A shadow model's runs and calls are left out unless ``include_shadow``: what engineers
+    read is what they were served."""
     query = select(EVENTS)
+    if not include_shadow:
+        shadow_calls = select(IND.c.id).where(IND.c.role == "shadow")
+        query = query.where(
+            EVENTS.c.entity_type != SHADOW_RUN, EVENTS.c.entity_id.not_in(shadow_calls)
+        )
     if scan_id is not None:
         query = query.where(EVENTS.c.scan_id == scan_id)
     if call_id is not None:

@@ -30,6 +30,7 @@ CALL_SUMMARY = (
     "equivalent_diameter_mm",
     *SOURCE,
     "revision",
+    "role",
 )
 # What the model (or SAM, or a person) first proposed: kept beside any correction.
 PROPOSAL_KEYS = (

@@ -15,7 +15,14 @@ from sqlalchemy import Connection, RowMapping, insert, select, update
 from ndelab.annotation import measure
 from ndelab.annotation.errors import ConflictError, ReviewError
 from ndelab.annotation.mask import SparseMask
-from ndelab.annotation.model import NewIndication, check_class, next_status
+from ndelab.annotation.model import (
+    CHAMPION,
+    SHADOW,
+    NewIndication,
+    check_class,
+    check_role,
+    next_status,
+)
 from ndelab.annotation.store.audit_log import (
     change_event,
     check_user,
@@ -56,11 +63,17 @@ def _indication_row(item: NewIndication) -> dict[str, Any]:
 
 
 def indication_rows(
-    store: Store, scan_id: str, items: Iterable[NewIndication], *, user: str
+    store: Store,
+    scan_id: str,
+    items: Iterable[NewIndication],
+    *,
+    user: str,
+    role: str = CHAMPION,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """New calls' rows (as 'proposed') and their create events, for a caller that writes them
     inside a larger transaction (see insert_indications)."""
     user = check_user(user)
+    role = check_role(role)
     now = utcnow()
     rows: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
@@ -73,6 +86,7 @@ def indication_rows(
             "reason": None,
             "proposal": proposal_of(fields),
             "proposal_mask_rle": item.mask.code,
+            "role": role,
             **fields,
             **versioned_columns(store, user, now),
         }
@@ -80,6 +94,7 @@ def indication_rows(
         after = {**row["proposal"], "status": "proposed", "mask": mask_json(item.mask)}
         # With these the event alone rebuilds the row on another workstation (sync).
         after.update({k: fields[k] for k in CREATE_EXTRA})
+        after["role"] = role  # a shadow call must stay one on every workstation
         events.append(created_event(store, "indication", row["id"], scan_id, user, now, after))
     return rows, events
 
@@ -102,10 +117,18 @@ def insert_indications(
 
 
 def add_indications(
-    store: Store, scan_id: str, items: Iterable[NewIndication], *, user: str
+    store: Store,
+    scan_id: str,
+    items: Iterable[NewIndication],
+    *,
+    user: str,
+    role: str = CHAMPION,
 ) -> list[str]:
-    """Store new calls as 'proposed' in one transaction (bulk insert); returns their ids."""
-    rows, events = indication_rows(store, scan_id, items, user=user)
+    """Store new calls as 'proposed' in one transaction (bulk insert); returns their ids.
+
+    ``role`` "shadow" stores a shadow model's calls: kept for the A/B, never listed for
+    review nor counted (every reading query serves the champion's calls only)."""
+    rows, events = indication_rows(store, scan_id, items, user=user, role=role)
     if not rows:
         return []
     with store.transaction("add indications") as conn:
@@ -130,14 +153,23 @@ def _call_summary(r: Mapping[Any, Any]) -> dict[str, Any]:
             "version": r["source_version"],
         },
         "revision": r["revision"],
+        "role": r["role"],
     }
 
 
 def list_calls(
-    store: Store, scan_id: str | None = None, *, status: str | None = None
+    store: Store,
+    scan_id: str | None = None,
+    *,
+    status: str | None = None,
+    role: str | None = CHAMPION,
 ) -> list[dict[str, Any]]:
-    """Queue rows (no masks) in scan order (scan, then box corner z, y, x): what the queue shows."""
+    """Queue rows (no masks) in scan order (scan, then box corner z, y, x): what the queue shows.
+
+    The champion's calls only unless ``role`` says otherwise (None: every role)."""
     query = select(*_QUEUE_COLUMNS)
+    if role is not None:
+        query = query.where(IND.c.role == check_role(role))
     if scan_id is not None:
         query = query.where(IND.c.scan_id == scan_id)
     if status is not None:
@@ -233,6 +265,11 @@ def apply_change(
     now = utcnow()
     with store.transaction(f"{action} call {call_id}") as conn:
         row = _load(conn, store, call_id)
+        if row["role"] == SHADOW:
+            raise ReviewError(
+                f"call {call_id} is a shadow model's call; it is kept for the A/B and is never "
+                "reviewed"
+            )
         if base_revision is not None and row["revision"] != base_revision:
             raise ConflictError(
                 f"call {call_id} changed to revision {row['revision']} since revision "

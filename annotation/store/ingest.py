@@ -169,6 +169,7 @@ def scan_record(
     part_name: str | None = None,
     serial: str | None = None,
     features: Mapping[str, Any] | None = None,
+    image_quality: Mapping[str, Any] | None = None,
     path: str | Path | None = None,
 ) -> ScanRecord:
     """The rows record_scan writes, unwritten (``path`` overrides where the scan lives, for a
@@ -206,6 +207,7 @@ def scan_record(
         part_volume_mm3=None if part_mask is None else part_volume_mm3(part_mask, spacing),
         diconde=jsonable(diconde),
         features=None if features is None else jsonable(dict(features)),
+        image_quality=None if image_quality is None else jsonable(dict(image_quality)),
     )
     return ScanRecord(part, scan)
 
@@ -228,10 +230,13 @@ def record_scan(
     part_id: str | None = None,
     part_name: str | None = None,
     features: Mapping[str, Any] | None = None,
+    image_quality: Mapping[str, Any] | None = None,
 ) -> tuple[str, str]:
     """Record a scan (and its Part, unless ``part_id``) with its geometry, DICONDE component,
-    the part's material volume from ``part_mask`` and its drift ``features``
-    (volumes.features.scan_features, measured by the caller); returns (part_id, scan_id)."""
+    the part's material volume from ``part_mask``, its drift ``features``
+    (volumes.features.scan_features) and, for a radiograph, its ``image_quality`` record
+    (volumes.quality.gate.image_quality_record), both measured by the caller; returns
+    (part_id, scan_id). Part and scan are one transaction."""
     record = scan_record(
         store,
         volume,
@@ -241,6 +246,7 @@ def record_scan(
         part_id=part_id,
         part_name=part_name,
         features=features,
+        image_quality=image_quality,
     )
     with store.transaction("record a scan") as conn:
         insert_record(conn, store, record)

@@ -11,14 +11,15 @@ from typing import Any
 
 from sqlalchemy import case, func, select
 
-from ndelab.annotation.model import ACCEPTED, CORRECTED, REJECTED
+from ndelab.annotation.model import ACCEPTED, CHAMPION, CORRECTED, REJECTED
 from ndelab.annotation.store.audit_log import iso
 from ndelab.annotation.store.database import Store
 from ndelab.annotation.store.schema import IND, SCANS
 
 
 def _model_filter(name: str | None, version: str | None) -> list[Any]:
-    where: list[Any] = [IND.c.source_kind == "model"]
+    # Served calls only: a shadow's calls are never decided, so they would read as open.
+    where: list[Any] = [IND.c.source_kind == "model", IND.c.role == CHAMPION]
     if name is not None:
         where.append(IND.c.source_name == name)
     if version is not None:

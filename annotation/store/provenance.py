@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ndelab.annotation.model import CLASSES
+from ndelab.annotation.model import CHAMPION, CLASSES
 from ndelab.annotation.store.audit_log import iso
 from ndelab.annotation.store.codec import CALL_SUMMARY, mask_from_box, mask_of_row
 from ndelab.annotation.store.database import Store
@@ -55,7 +55,8 @@ def call_rows(
     cols = [IND.c[n] for n in _COLUMNS]
     if with_masks:
         cols += [IND.c.mask_rle, IND.c.proposal_mask_rle]
-    query = select(*cols).where(IND.c.status.in_(list(statuses)))
+    # The champion's calls only: a shadow call is never exported nor counted in agreement.
+    query = select(*cols).where(IND.c.status.in_(list(statuses)), IND.c.role == CHAMPION)
     if scan_id is not None:
         query = query.where(IND.c.scan_id == scan_id)
     query = query.order_by(IND.c.scan_id, IND.c.z0, IND.c.y0, IND.c.x0, IND.c.id)

@@ -1,6 +1,8 @@
 """Parts and scans in the store. A part is a component (name, serial); a scan is one file of
 it with its geometry and, when known, the part's material volume (the porosity denominator).
-Both are written once, with their create events, and never change after.
+Both are written once, with their create events; the one later change a scan takes is its
+image-quality record (a radiograph measured after it was recorded, or measured again), which
+bumps its revision and appends an ``image_quality`` event.
 """
 
 from __future__ import annotations
@@ -8,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, insert, select, update
 
 from ndelab.annotation.errors import ReviewError
 from ndelab.annotation.store.audit_log import (
+    change_event,
     check_user,
     created_event,
     iso,
@@ -85,6 +88,7 @@ def scan_rows(
     part_volume_mm3: float | None = None,
     diconde: Mapping[str, Any] | None = None,
     features: Mapping[str, Any] | None = None,
+    image_quality: Mapping[str, Any] | None = None,
 ) -> Rows:
     """A new scan's row and its create event (see part_rows)."""
     user = check_user(user)
@@ -106,6 +110,7 @@ def scan_rows(
         "part_volume_mm3": part_volume_mm3,
         "diconde": dict(diconde or {}),
         "features": None if features is None else dict(features),
+        "image_quality": None if image_quality is None else dict(image_quality),
         **versioned_columns(store, user, now),
     }
     after = {k: row[k] for k in ("part_id", "path", "sha256", "modality", "shape", "spacing_mm")}
@@ -137,9 +142,10 @@ def add_scan(
     part_volume_mm3: float | None = None,
     diconde: Mapping[str, Any] | None = None,
     features: Mapping[str, Any] | None = None,
+    image_quality: Mapping[str, Any] | None = None,
 ) -> str:
-    """Record a scan file of a part with its geometry (and its drift features, when
-    measured); returns the scan id."""
+    """Record a scan file of a part with its geometry (and its drift features and a
+    radiograph's image-quality record, when measured); returns the scan id."""
     row, event = scan_rows(
         store,
         part_id,
@@ -156,6 +162,7 @@ def add_scan(
         part_volume_mm3=part_volume_mm3,
         diconde=diconde,
         features=features,
+        image_quality=image_quality,
     )
     with store.transaction("add a scan") as conn:
         insert_scan(conn, store, row, event)
@@ -171,6 +178,70 @@ def get_scan(store: Store, scan_id: str) -> dict[str, Any]:
     for k in ("created_at", "updated_at"):
         out[k] = iso(out[k])
     return out
+
+
+def image_quality(store: Store, scan_id: str) -> dict[str, Any] | None:
+    """The scan's image-quality record (volumes.quality.gate), None when never measured."""
+    query = select(SCANS.c.image_quality).where(SCANS.c.id == scan_id)
+    with store.reading("read a scan's image quality") as conn:
+        row = conn.execute(query).first()
+    if row is None:
+        raise ReviewError(f"scan {scan_id} is not in database {store.name}")
+    return None if row[0] is None else dict(row[0])
+
+
+def set_image_quality(
+    store: Store, scan_id: str, record: Mapping[str, Any], *, user: str
+) -> dict[str, Any]:
+    """Store a (new) image-quality record on the scan: one guarded UPDATE and one audit
+    event (before, after) in one transaction. Returns the record stored."""
+    user = check_user(user)
+    now = utcnow()
+    new = dict(record)
+    with store.transaction(f"store the image quality of scan {scan_id}") as conn:
+        row = (
+            conn.execute(
+                select(SCANS.c.revision, SCANS.c.image_quality).where(SCANS.c.id == scan_id)
+            )
+            .mappings()
+            .first()
+        )
+        if row is None:
+            raise ReviewError(f"scan {scan_id} is not in database {store.name}")
+        base = int(row["revision"])
+        done = conn.execute(
+            update(SCANS)
+            .where(SCANS.c.id == scan_id, SCANS.c.revision == base)
+            .values(
+                image_quality=new,
+                revision=base + 1,
+                updated_at=now,
+                updated_by=user,
+                workstation_id=store.workstation_id,
+            )
+        )
+        if done.rowcount != 1:
+            raise ReviewError(f"scan {scan_id} changed while its image quality was stored")
+        conn.execute(
+            insert(EVENTS),
+            [
+                change_event(
+                    store,
+                    entity_type="scan",
+                    entity_id=scan_id,
+                    scan_id=scan_id,
+                    action="image_quality",
+                    base_revision=base,
+                    revision=base + 1,
+                    user=user,
+                    at=now,
+                    before={"image_quality": row["image_quality"]},
+                    after={"image_quality": new},
+                    reason=None,
+                )
+            ],
+        )
+    return new
 
 
 def list_scans(store: Store, part_id: str | None = None) -> list[dict[str, Any]]:

@@ -104,6 +104,9 @@ class Scan(Versioned, Base):
     # Migration 0003: the scan's input features for drift checks (volumes.features), measured
     # when it was recorded; NULL for scans recorded before.
     features: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Migration 0004: a radiograph's image-quality record (volumes.quality.gate): SRb, SNRn,
+    # IQI readings, class, verdict and reason. NULL for CT (no gate) and before it was measured.
+    image_quality: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class Indication(Versioned, Base):
@@ -143,6 +146,11 @@ class Indication(Versioned, Base):
     proposal: Mapped[dict[str, Any]] = mapped_column(JSON)
     proposal_mask_rle: Mapped[bytes] = mapped_column(LargeBinary)
     reason: Mapped[str | None] = mapped_column(Text)
+    # Migration 0007: the serving role. "champion": the calls engineers see and decide;
+    # "shadow": a model run beside it for the A/B, never shown and never counted.
+    role: Mapped[str] = mapped_column(
+        String(16), default="champion", server_default="champion", index=True
+    )
 
 
 class ReviewEvent(Base):
@@ -254,6 +262,21 @@ class InboxArrival(Base):
     owner: Mapped[str | None] = mapped_column(String(UUID_LEN))
 
 
+class ModelAlias(Versioned, Base):
+    """Which registered model version an alias (champion, challenger, shadow) names
+    (migration 0006). The id is derived from the alias, so every workstation's "champion" is
+    the same row; set_by/set_at are updated_by/updated_at; event_id is the audit event that
+    set it (the tie-break of the last-writer rule in sync)."""
+
+    __tablename__ = "model_aliases"
+
+    alias: Mapped[str] = mapped_column(String(32), unique=True)
+    model_name: Mapped[str] = mapped_column(String(128))
+    model_version: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)
+    event_id: Mapped[str] = mapped_column(String(UUID_LEN))
+
+
 TABLES = Base.metadata.tables
 
 # The Core tables the hot paths use (one SELECT, one guarded UPDATE, one INSERT; no ORM flush).
@@ -265,5 +288,8 @@ DISPOSITIONS = cast(Table, Disposition.__table__)
 SYNC_STATE = cast(Table, SyncState.__table__)
 CONFLICTS = cast(Table, SyncConflict.__table__)
 INBOX = cast(Table, InboxArrival.__table__)
+
+
+ALIASES = cast(Table, ModelAlias.__table__)
 # Every audit-event column but the local sequence number: what travels in a sync.
 EVENT_COLUMNS = [c.name for c in EVENTS.columns if c.name != "seq"]

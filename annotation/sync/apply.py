@@ -3,8 +3,11 @@
 is the row's revision and its parent is the row's last event. Anything else is a mismatch
 the caller handles (the server keeps the event unapplied; a workstation opens a conflict).
 
-Parts, scans and dispositions never change after creation: their rows travel whole beside
-their create events. Indications are rebuilt from their create event and changed by deltas.
+Parts, scans and dispositions travel whole beside their create events. The one later change
+of a scan, its image-quality record, applies from its event when newer than the row.
+Indications are rebuilt from their create event and changed by deltas.
+Model aliases follow the last-writer rule (annotation.store.model_aliases.newer): an event
+set later than the row's replaces it, an older one is kept for the audit only.
 """
 
 from __future__ import annotations
@@ -30,8 +33,9 @@ from sqlalchemy import (
 from sqlalchemy import cast as cast_sql
 from sqlalchemy.exc import DBAPIError
 
+from ndelab.annotation.store import model_aliases
 from ndelab.annotation.store.codec import CREATE_KEYS, PROPOSAL_KEYS, delta_columns
-from ndelab.annotation.store.schema import DISPOSITIONS, EVENTS, IND, PARTS, SCANS
+from ndelab.annotation.store.schema import ALIASES, DISPOSITIONS, EVENTS, IND, PARTS, SCANS
 
 COPIED: dict[str, Table] = {"part": PARTS, "scan": SCANS, "disposition": DISPOSITIONS}
 ROW_SECURITY_TABLES = frozenset({DISPOSITIONS.name})
@@ -46,6 +50,7 @@ def indication_from_create(ev: Mapping[str, Any]) -> dict[str, Any]:
     proposal["bbox_zyx"] = list(a["bbox_zyx"])
     row = {k: a.get(k) for k in CREATE_KEYS}
     row.update(delta_columns({"mask": a["mask"]}))
+    row["role"] = a.get("role") or "champion"  # events written before migration 0007
     row.update(
         id=ev["entity_id"],
         scan_id=ev["scan_id"],
@@ -114,11 +119,13 @@ def apply_events(
     copied_rows: Mapping[str, dict[str, Any]],
     on_mismatch: Mismatch,
     blocked: set[str] | None = None,
+    on_stale: Callable[[dict[str, Any]], None] | None = None,
 ) -> Outcome:
     """Apply events (in order) to the rows in ``conn``; write the changed rows in bulk.
 
     copied_rows: the whole rows of created parts, scans and dispositions, by id. blocked:
-    rows whose incoming events all go to on_mismatch (an open conflict).
+    rows whose incoming events all go to on_mismatch (an open conflict). on_stale: told of
+    alias events older than the row they would change (kept, not applied).
     """
     blocked = blocked if blocked is not None else set()
     ind_ids = [e["entity_id"] for e in events if e["entity_type"] == "indication"]
@@ -140,12 +147,23 @@ def apply_events(
     }
     new_rows: dict[str, dict[str, dict[str, Any]]] = {k: {} for k in INSERT_ORDER}
     dirty: set[str] = set()
+    scan_quality: dict[str, dict[str, Any]] = {}
     out = Outcome()
     for ev in events:
         kind, eid = ev["entity_type"], ev["entity_id"]
         if kind in COPIED:
             if eid not in existing[kind] and eid not in new_rows[kind] and eid in copied_rows:
                 new_rows[kind][eid] = copied_rows[eid]
+            if kind == "scan" and ev["action"] == "image_quality":
+                scan_quality[eid] = ev  # events come in order: the last one wins
+            out.applied.append(ev)
+            continue
+        if kind == model_aliases.ENTITY:
+            alias_row = fetch_rows(conn, ALIASES, [eid]).get(eid)
+            if model_aliases.newer(ev, alias_row):
+                model_aliases.write_from_event(conn, ev, alias_row)
+            elif on_stale is not None:
+                on_stale(ev)
             out.applied.append(ev)
             continue
         if kind != "indication":
@@ -201,6 +219,18 @@ def apply_events(
             assert row is not None
             params.append({"_id": i, **{f"_{c}": row[c] for c in columns}})
         conn.execute(stmt, params)
+    for eid, ev in scan_quality.items():
+        conn.execute(
+            update(SCANS)
+            .where(SCANS.c.id == eid, SCANS.c.revision < ev["revision"])
+            .values(
+                image_quality=(ev["after"] or {}).get("image_quality"),
+                revision=ev["revision"],
+                updated_at=ev["at"],
+                updated_by=ev["user_id"],
+                workstation_id=ev["workstation_id"],
+            )
+        )
     return out
 
 

@@ -49,6 +49,9 @@ from ndelab.volumes.progress import Cancel, Progress, check, report
 
 PUSH_LOCK = 0x6E64_6C62  # "ndlb": the advisory lock that orders pushes on the server
 DEFAULT_BATCH = 2000
+# Changes the server's roles may refuse for some logins (signatures: reviewers only; model
+# aliases: reviewers only): pushed one at a time, so one refusal holds nothing else back.
+ONE_BY_ONE = frozenset({"disposition", "model_alias"})
 
 
 # -- key/value state -------------------------------------------------------------------------
@@ -123,7 +126,13 @@ def _push_batch(
         have = set(fetch_ids(rconn, EVENTS, [e["id"] for e in events]))
         new = [e for e in events if e["id"] not in have]
         rejected: set[str] = set()
-        apply_events(rconn, new, copied, lambda ev, _row: rejected.add(ev["id"]))
+        apply_events(
+            rconn,
+            new,
+            copied,
+            lambda ev, _row: rejected.add(ev["id"]),
+            on_stale=lambda ev: rejected.add(ev["id"]),
+        )
         rows = []
         for ev in new:
             row = {k: ev[k] for k in EVENT_COLUMNS}
@@ -141,8 +150,8 @@ def _push_refusing(
     server's roles refuse (a labeler's, or one signed by someone other than the login) is set
     aside alone and holds nothing back. Returns (inserted, not applied, refused records). Any
     other refusal (say a grant missing on the server) stops the sync with its sentence."""
-    signs = [e for e in events if e["entity_type"] == "disposition"]
-    rest = [e for e in events if e["entity_type"] != "disposition"]
+    signs = [e for e in events if e["entity_type"] in ONE_BY_ONE]
+    rest = [e for e in events if e["entity_type"] not in ONE_BY_ONE]
     inserted, rejected = _push_batch(rconn, rest, copied) if rest else (0, 0)
     refused: list[dict[str, Any]] = []
     for ev in signs:
@@ -209,11 +218,15 @@ def refusal_sentence(refused: Sequence[Mapping[str, Any]], server: str) -> str:
     first = refused[0]
     what = f"{first['action']} of {first['entity_type']} {first['entity_id']}"
     more = f" and {len(refused) - 1} more" if len(refused) > 1 else ""
+    advice = (
+        "a model alias is set only by a reviewer's login, so ask a reviewer to set it"
+        if first["entity_type"] == "model_alias"
+        else "a signature counts only when the reviewer who made it syncs it with their own"
+        " login, so ask a reviewer to sign the disposition again"
+    )
     return (
         f"server {server} refused {len(refused)} change(s) ({what}{more}: {first['reason']});"
-        " they stay on this workstation and are offered again on every sync; a signature"
-        " counts only when the reviewer who made it syncs it with their own login, so ask a"
-        " reviewer to sign the disposition again"
+        f" they stay on this workstation and are offered again on every sync; {advice}"
     )
 
 

@@ -4,6 +4,8 @@ Group roles (NOLOGIN): ndelab_labeler, ndelab_reviewer (a labeler who may also s
 dispositions) and ndelab_admin. Logins are members of one of them (create_user). Rules:
 - every role reads everything, and creates and changes parts, scans and calls;
 - only reviewers and admins insert dispositions (GRANT plus a row-level security policy);
+- only reviewers and admins set model aliases (which model serves the line is a reviewer's
+  decision; the audit event says who and why), labelers read them;
 - review_events (the audit log) is append-only for everyone: UPDATE, DELETE and TRUNCATE are
   revoked and a trigger raises, so even a table owner who is not superuser is refused.
 """
@@ -49,7 +51,10 @@ REVOKE UPDATE, DELETE, TRUNCATE ON review_events FROM PUBLIC, ndelab_labeler,
   ndelab_reviewer, ndelab_admin;
 REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON dispositions FROM ndelab_labeler;
 GRANT INSERT ON dispositions TO ndelab_reviewer;
-GRANT DELETE ON parts, scans, indications, dispositions, sync_conflicts TO ndelab_admin;
+REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON model_aliases FROM ndelab_labeler;
+GRANT INSERT, UPDATE ON model_aliases TO ndelab_reviewer;
+GRANT DELETE ON parts, scans, indications, dispositions, sync_conflicts, model_aliases
+  TO ndelab_admin;
 
 -- Row-level security: the INSERT grant alone would let a labeler who is somehow granted
 -- INSERT sign; the policy checks role membership on every row, and that the signer is the

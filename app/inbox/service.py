@@ -28,6 +28,7 @@ from ndelab.volumes.errors import NdelabError
 from ndelab.volumes.features import scan_features
 from ndelab.volumes.identity import volume_sha256
 from ndelab.volumes.io import open_volume
+from ndelab.volumes.quality.gate import has_gate, image_quality_record
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +135,8 @@ class InboxService:
             part_name=meta.get("part"),
             serial=meta.get("serial"),
             features=scan_features(volume),
+            # A radiograph's image quality is measured as it is recorded, as the window does.
+            image_quality=image_quality_record(volume) if has_gate(volume) else None,
             path=arrival.stored_path.resolve(),
         )
         rows = indication_rows(self.store, record.scan_id, result.items, user=self.user)

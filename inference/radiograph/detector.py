@@ -36,6 +36,7 @@ from scipy import ndimage, signal
 from ndelab.inference.calls import Call, PrelabelResult
 from ndelab.volumes.errors import UsageError
 from ndelab.volumes.progress import Cancel, Progress, check, report
+from ndelab.volumes.quality.pore_physics import pore_template  # shared with the IQ map
 from ndelab.volumes.volume import Volume
 
 NAME = "ndelab-xray-classical"
@@ -174,21 +175,6 @@ def noise_sigma(residual: F32, level: F32, valid: Mask, bins: int) -> tuple[F32,
     var = a * np.maximum(level.astype(np.float64), 0.0) + b
     sigma = np.sqrt(np.maximum(var, 1e-12)).astype(np.float32)
     return sigma, {"noise_a": float(a), "noise_b": float(b)}
-
-
-def pore_template(diameter_px: float, psf_sigma_px: float) -> F64:
-    """A disc of this diameter blurred by the PSF, on a grid wide enough for both."""
-    r = diameter_px / 2.0
-    half = int(math.ceil(r + 3.0 * psf_sigma_px + 1.0))
-    # 4x supersampled disc for sub-pixel diameters, then the Gaussian PSF.
-    ss = 4
-    g = (np.arange((2 * half + 1) * ss) + 0.5) / ss - (half + 0.5)
-    yy, xx = np.meshgrid(g, g, indexing="ij")
-    disc = (yy**2 + xx**2 <= r * r).astype(np.float64)
-    disc = disc.reshape(2 * half + 1, ss, 2 * half + 1, ss).mean(axis=(1, 3))
-    if psf_sigma_px > 0:
-        disc = ndimage.gaussian_filter(disc, psf_sigma_px, mode="constant")
-    return np.asarray(disc / np.sqrt(np.sum(disc**2)), dtype=np.float64)
 
 
 def _robust_scale(values: F64 | F32) -> float:

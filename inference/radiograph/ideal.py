@@ -23,8 +23,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy import ndimage, signal
 
-from ndelab.inference.radiograph.detector import pore_template
 from ndelab.volumes.phantom.radiograph import noise_sigma
+from ndelab.volumes.quality.pore_physics import pore_template
 
 F64 = npt.NDArray[np.float64]
 REFERENCE_AREA_PX = 512 * 512  # false calls are quoted per 512² image

@@ -130,3 +130,34 @@ def test_phantom_iqi_needs_xray_and_room(tmp_path: Path) -> None:
     assert result.returncode == 2 and "--kind xray" in result.stderr
     result = _ndelab("phantom", str(tmp_path / "b"), "--kind", "xray", "--iqi", "--size", "128")
     assert result.returncode == 2 and "duplex IQI needs" in result.stderr
+
+
+def test_iq_db_stores_the_verdict_and_disposition_refuses_without_override(
+    phantom: tuple[Path, dict[str, Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, _meta = phantom
+    db = str(tmp_path / "r.db")
+    capsys.readouterr()
+    assert main(["iq", str(path), "--db", db, "--user", "ana", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    # The phantom's layout file (volume.iq.json) names the IQIs, class A and the thickness;
+    # at the default blur (1 px of 0.1 mm) SRb is about 148 µm, over the 130 µm allowed.
+    assert out["status"] == "not interpretable" and out["failed"] == "srb"
+    assert out["srb_um"] == pytest.approx(out["iqi"]["duplex"]["srb_um"])
+    assert out["layout"]["source"].endswith("volume.iq.json")
+    criteria = str(Path(__file__).resolve().parents[2] / "resources/criteria/weld-level-B.yaml")
+    base = ["disposition", "--db", db, "--scan", out["scan_id"], "--criteria", criteria]
+    assert main([*base, "--sign", "ana"]) == 2
+    err = capsys.readouterr().err
+    assert "basic spatial resolution SRb failed" in err and err.count("\n") == 1
+    assert main([*base, "--sign", "ana", "--override-iq", "--user", "lead"]) == 2
+    assert "--reason" in capsys.readouterr().err
+    why = "resolution confirmed on the second exposure"
+    args = [*base, "--sign", "ana", "--override-iq", "--reason", why, "--user", "lead", "--json"]
+    assert main(args) == 0
+    signed = json.loads(capsys.readouterr().out)
+    assert signed["iq_override"]["reason"] == why
+    assert signed["iq_override"]["image_quality"]["failed"] == "srb"
+    assert main(["audit", "--db", db, "--scan", out["scan_id"], "--json"]) == 0
+    actions = [(e["action"], e["user"]) for e in json.loads(capsys.readouterr().out)]
+    assert ("override_iq", "lead") in actions and ("image_quality", "ana") in actions

@@ -1,4 +1,5 @@
-"""A retraining round: review a phantom, export it, fine-tune, register, compare."""
+"""A retraining round: review phantoms, export them, fine-tune, register, and compare the two
+versions on the frozen test set (human truth), not on the accepted calls."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from scripted_review import scripted_review
 
 from ndelab.cli import main
 
@@ -35,8 +37,18 @@ def test_retraining_round_registers_a_new_version(
             "--json",
         )
         assert isinstance(out, dict)
-        for call in out["calls"]:
-            _json(capsys, "review", "--db", db, call["id"], "--accept", "--user", "ana", "--json")
+        if i < 2:  # reviewed by accepting every call: training data, no human truth
+            for call in out["calls"]:
+                _json(
+                    capsys, "review", "--db", db, call["id"], "--accept", "--user", "ana", "--json"
+                )
+        else:  # an engineer who corrects, rejects and draws the misses: the frozen set
+            scripted_review(db, seed, 64)
+    frozen = _json(
+        capsys, "models", "frozen-set", "create", "--db", db, "--out", str(tmp_path / "frozen"),
+        "--json",
+    )  # fmt: skip
+    assert isinstance(frozen, dict) and len(frozen["scans"]) >= 1
     summary = _json(
         capsys,
         "export",
@@ -62,12 +74,23 @@ def test_retraining_round_registers_a_new_version(
         "2",
         "--version",
         "1.0.0+test",
+        "--frozen",
+        str(tmp_path / "frozen"),
         "--json",
     )
     assert isinstance(result, dict)
     assert result["registered"].endswith("@1.0.0+test")
     assert result["default_unchanged"] and result["default"] == result["base"]
-    assert {"recall", "precision"} <= set(result["new"]) and result["current"]["defects"] > 0
+    assert result["compared_on"] == "frozen set"
+    assert result["frozen_set"]["sha256"] == frozen["sha256"]
+    assert {"recall", "precision", "false_calls_per_scan"} <= set(result["new"])
+    assert result["current"]["frozen_set"]["labels"] > 0
+    # The old figure is kept only under its name: on accepted calls it flatters the model.
+    assert "1.0 by construction" in result["val_accepted_calls_biased"]["note"]
+    # Both scores went into the cards.
+    card = _json(capsys, "models", "show", result["registered"], "--json")
+    assert isinstance(card, dict) and card["frozen_sets"][0]["recall"] == result["new"]["recall"]
+    assert card["recipe"]["kind"] == "fine-tuned"
     models = _json(capsys, "models", "list", "--json")
     assert isinstance(models, list)
     assert any(m["version"] == "1.0.0+test" and not m["default"] for m in models)

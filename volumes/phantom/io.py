@@ -17,6 +17,7 @@ import numpy.typing as npt
 
 from ndelab.volumes.errors import UsageError, VolumeWriteError
 from ndelab.volumes.phantom.model import CLASS_CODES, Phantom
+from ndelab.volumes.quality.gate import LAYOUT_SUFFIX, layout_from_metadata, write_layout
 from ndelab.volumes.volume import Volume, jsonable
 
 FORMATS = ("nrrd",)
@@ -54,7 +55,8 @@ def _write(path: Path, data: npt.NDArray[Any], header: dict[str, Any]) -> None:
 
 def save_phantom(phantom: Phantom, outdir: Path, *, fmt: str = "nrrd") -> dict[str, str]:
     """Write ``volume.nrrd``, ``labels.nrrd``, ``classes.nrrd``, ``part_mask.nrrd`` and
-    ``defects.json`` into ``outdir`` (created if needed). Returns {what: path written}."""
+    ``defects.json`` into ``outdir`` (created if needed), and for a radiograph with IQIs
+    ``volume.iq.json``, their layout for the image-quality gate. Returns {what: path}."""
     if fmt not in FORMATS:
         raise UsageError(f"phantom format {fmt!r} is not supported: use {', '.join(FORMATS)}")
     out = Path(outdir)
@@ -88,6 +90,10 @@ def save_phantom(phantom: Phantom, outdir: Path, *, fmt: str = "nrrd") -> dict[s
         "files": {k: Path(v).name for k, v in written.items()},
         "defects": [d.to_json(vol.spacing_mm) for d in phantom.defects],
     }
+    if isinstance(vol.metadata.get("iqi"), dict):  # the IQIs' layout, for the gate
+        layout = layout_from_metadata(vol.metadata)
+        assert layout is not None
+        written["iq_layout"] = str(write_layout(layout, out / f"volume{LAYOUT_SUFFIX}"))
     path = out / "defects.json"
     try:
         path.write_text(json.dumps(truth, indent=1) + "\n", encoding="utf-8")

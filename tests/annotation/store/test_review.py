@@ -55,6 +55,7 @@ def test_labels_become_proposed_calls_with_source_score_and_measurements(store: 
     assert first["volume_mm3"] == pytest.approx(3 * 4 * 5 * 0.5 * 0.25 * 0.25)
     assert first["centroid_zyx"] == pytest.approx([3.0, 6.5, 7.0])
     assert first["revision"] == 1
+    assert first["role"] == "champion"
     assert set(first) == {
         "id",
         "scan_id",
@@ -67,6 +68,7 @@ def test_labels_become_proposed_calls_with_source_score_and_measurements(store: 
         "equivalent_diameter_mm",
         "source",
         "revision",
+        "role",
     }
     assert list_calls(store) == rows
     assert list_calls(store, "no-such-scan") == []
