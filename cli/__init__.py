@@ -13,14 +13,14 @@ import sys
 from collections.abc import Callable, Sequence
 
 from ndelab.app.logs import setup_logging
-from ndelab.cli import bench, gui, models, quality, review, sync_server, volumes
+from ndelab.cli import bench, gui, line, models, quality, review, sync_server, volumes
 from ndelab.cli.common import EXIT_INTERNAL_ERROR, EXIT_USER_ERROR, METRICS_ADDR
 from ndelab.cli.review import EXPORT_FORMATS
 from ndelab.volumes.errors import NdelabError
 
 log = logging.getLogger(__name__)
 
-GROUPS = (gui, volumes, review, sync_server, models, bench, quality)
+GROUPS = (gui, volumes, review, sync_server, models, bench, quality, line)
 
 
 def build_parser() -> argparse.ArgumentParser:

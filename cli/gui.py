@@ -133,6 +133,8 @@ def take_screenshot(
         if session.rows:
             window.review.step(+1)  # show the top call of the queue, as a reviewer starts
     window.refresh_3d_indications()
+    if store is not None:
+        window.inbox.wait()  # the inbox panel's first read of the database
     if detectability and window.detectability_action is not None:
         window.detectability_action.setChecked(True)
         window.toggle_detectability(True)

@@ -13,7 +13,7 @@ QT_RUNTIME=(libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxkbcommon-x11-0 libx
   libx11-xcb1 libegl1 libgl1 libegl-mesa0 libglx-mesa0 libgl1-mesa-dri libfontconfig1
   libdbus-1-3 libglib2.0-0)
 BUILD=(g++ python3-venv)
-TEST_EXTRA=(xvfb xauth xdotool postgresql poppler-utils)
+TEST_EXTRA=(xvfb xauth xdotool postgresql poppler-utils rabbitmq-server prometheus)
 
 missing=()
 want=("${QT_RUNTIME[@]}" "${BUILD[@]}")

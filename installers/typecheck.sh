@@ -10,4 +10,4 @@ for pkg in volumes native annotation inference app; do ln -s "../../../$pkg" "$r
 cd "$root"
 ../../.venv/bin/mypy --config-file ../../pyproject.toml -p ndelab.volumes -p ndelab.native \
   -p ndelab.annotation -p ndelab.inference -p ndelab.app.editing -p ndelab.app.shortcuts \
-  -p ndelab.app.engines -p ndelab.app.metrics
+  -p ndelab.app.engines -p ndelab.app.metrics -p ndelab.app.inbox

@@ -28,6 +28,7 @@ from ndelab.app import excepthook, jobs
 from ndelab.app.controller import ViewerController
 from ndelab.app.edit_controller import EditController
 from ndelab.app.image_quality import detectability_rgba, map_for, smallest_size_limit_mm
+from ndelab.app.inbox_controller import InboxController
 from ndelab.app.review_controller import ReviewController
 from ndelab.app.review_session import ReviewSession
 from ndelab.app.ruler import Ruler
@@ -41,6 +42,7 @@ from ndelab.volumes.volume import Volume
 from ndelab.widgets.disposition_panel import DispositionPanel
 from ndelab.widgets.edit_toolbar import EditToolBar
 from ndelab.widgets.histogram_panel import HistogramPanel
+from ndelab.widgets.inbox_panel import InboxPanel
 from ndelab.widgets.info_panel import InfoPanel
 from ndelab.widgets.inspector_panel import InspectorPanel
 from ndelab.widgets.job_progress import BackgroundProgress, job_with_progress
@@ -139,6 +141,17 @@ class MainWindow(ReviewActions, SharedDatabaseActions, QMainWindow):
         self.queue = ReviewQueue(self.review)
         self.queue_dock = self._dock(
             "Review queue", self.queue, Qt.DockWidgetArea.LeftDockWidgetArea
+        )
+        self.inbox = InboxController()
+        self.inbox_panel = InboxPanel(self.inbox)
+        self.inbox_dock = self._dock(
+            "Scan inbox", self.inbox_panel, Qt.DockWidgetArea.LeftDockWidgetArea
+        )
+        self.inbox_panel.openRequested.connect(self.open_path)
+        self.inbox.newlyReady.connect(
+            lambda n: self.statusBar().showMessage(
+                f"{n} new scan(s) from the inbox ready for review", 10000
+            )
         )
         self.inspector = InspectorPanel(self.review)
         self.inspector_dock = self._dock(
@@ -391,6 +404,7 @@ class MainWindow(ReviewActions, SharedDatabaseActions, QMainWindow):
             return
         self._opened, self._store = opened, opened.store
         self.review.use_writer(opened.writer)
+        self.inbox.set_store(opened.store)
         if opened.replayed.saved:
             self.statusBar().showMessage(
                 f"{opened.replayed.saved} decision(s) left unsaved by the last session are"
@@ -732,6 +746,7 @@ class MainWindow(ReviewActions, SharedDatabaseActions, QMainWindow):
             self._store_job.cancel()
         self.sam.shutdown()
         self.sync.stop()
+        self.inbox.stop()
         # Queued decisions reach the store first (what a held lock keeps stays journaled).
         self.review.close()
         if self._opened is not None:

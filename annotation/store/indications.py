@@ -62,18 +62,16 @@ def _indication_row(item: NewIndication) -> dict[str, Any]:
     }
 
 
-def add_indications(
+def indication_rows(
     store: Store,
     scan_id: str,
     items: Iterable[NewIndication],
     *,
     user: str,
     role: str = CHAMPION,
-) -> list[str]:
-    """Store new calls as 'proposed' in one transaction (bulk insert); returns their ids.
-
-    ``role`` "shadow" stores a shadow model's calls: kept for the A/B, never listed for
-    review nor counted (every reading query serves the champion's calls only)."""
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """New calls' rows (as 'proposed') and their create events, for a caller that writes them
+    inside a larger transaction (see insert_indications)."""
     user = check_user(user)
     role = check_role(role)
     now = utcnow()
@@ -98,14 +96,43 @@ def add_indications(
         after.update({k: fields[k] for k in CREATE_EXTRA})
         after["role"] = role  # a shadow call must stay one on every workstation
         events.append(created_event(store, "indication", row["id"], scan_id, user, now, after))
+    return rows, events
+
+
+def insert_indications(
+    conn: Connection,
+    store: Store,
+    scan_id: str,
+    rows: list[dict[str, Any]],
+    events: list[dict[str, Any]],
+) -> None:
+    """Insert calls and their events in the caller's transaction (the scan must exist)."""
+    if not rows:
+        return
+    if conn.execute(select(SCANS.c.id).where(SCANS.c.id == scan_id)).first() is None:
+        raise ReviewError(f"scan {scan_id} is not in database {store.name}")
+    # Core executemany: one statement for all rows, not an ORM flush per object.
+    conn.execute(insert(IND), rows)
+    conn.execute(insert(EVENTS), events)
+
+
+def add_indications(
+    store: Store,
+    scan_id: str,
+    items: Iterable[NewIndication],
+    *,
+    user: str,
+    role: str = CHAMPION,
+) -> list[str]:
+    """Store new calls as 'proposed' in one transaction (bulk insert); returns their ids.
+
+    ``role`` "shadow" stores a shadow model's calls: kept for the A/B, never listed for
+    review nor counted (every reading query serves the champion's calls only)."""
+    rows, events = indication_rows(store, scan_id, items, user=user, role=role)
     if not rows:
         return []
     with store.transaction("add indications") as conn:
-        if conn.execute(select(SCANS.c.id).where(SCANS.c.id == scan_id)).first() is None:
-            raise ReviewError(f"scan {scan_id} is not in database {store.name}")
-        # Core executemany: one statement for all rows, not an ORM flush per object.
-        conn.execute(insert(IND), rows)
-        conn.execute(insert(EVENTS), events)
+        insert_indications(conn, store, scan_id, rows, events)
     return [str(r["id"]) for r in rows]
 
 

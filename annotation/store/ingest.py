@@ -9,12 +9,14 @@ below the surface for each call, however its calls were stored.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from scipy import ndimage
+from sqlalchemy import Connection, insert
 
 from ndelab.annotation import _kernels, measure
 from ndelab.annotation.errors import ReviewError
@@ -22,7 +24,8 @@ from ndelab.annotation.mask import SparseMask
 from ndelab.annotation.model import NewIndication, Source, check_class
 from ndelab.annotation.store.database import Store
 from ndelab.annotation.store.indications import add_indications
-from ndelab.annotation.store.scans import add_part, add_scan
+from ndelab.annotation.store.scans import insert_scan, part_rows, scan_rows
+from ndelab.annotation.store.schema import EVENTS, PARTS
 from ndelab.volumes.part import part_volume_mm3, segment_part
 from ndelab.volumes.volume import Volume, jsonable
 
@@ -138,6 +141,87 @@ def indications_from_labels(
     )
 
 
+@dataclass(frozen=True)
+class ScanRecord:
+    """A scan's rows ready to insert: its part (None when the part exists) and the scan,
+    each with its create event."""
+
+    part: tuple[dict[str, Any], dict[str, Any]] | None
+    scan: tuple[dict[str, Any], dict[str, Any]]
+
+    @property
+    def part_id(self) -> str:
+        return str(self.scan[0]["part_id"])
+
+    @property
+    def scan_id(self) -> str:
+        return str(self.scan[0]["id"])
+
+
+def scan_record(
+    store: Store,
+    volume: Volume,
+    *,
+    user: str,
+    sha256: str | None = None,
+    part_mask: npt.NDArray[np.bool_] | None = None,
+    part_id: str | None = None,
+    part_name: str | None = None,
+    serial: str | None = None,
+    features: Mapping[str, Any] | None = None,
+    image_quality: Mapping[str, Any] | None = None,
+    path: str | Path | None = None,
+    part_volume: float | None = None,
+) -> ScanRecord:
+    """The rows record_scan writes, unwritten (``path`` overrides where the scan lives, for a
+    scan about to be moved there; ``serial`` the part's serial from the DICONDE fields;
+    ``part_volume`` in mm³ stands for ``part_mask`` measured elsewhere)."""
+    diconde: dict[str, Any] = {}
+    if isinstance(volume.metadata, dict):
+        diconde = dict(volume.metadata.get("diconde") or {})
+    spacing = volume.spacing_mm
+    part = None
+    if part_id is None:
+        stem = Path(volume.source).stem if volume.source else "part"
+        part = part_rows(
+            store,
+            part_name or str(diconde.get("component_name") or stem),
+            user=user,
+            serial=serial or diconde.get("serial_number") or diconde.get("component_id"),
+            material=diconde.get("material"),
+        )
+        part_id = str(part[0]["id"])
+    if path is None:
+        path = Path(volume.source).resolve() if volume.source else ""
+    scan = scan_rows(
+        store,
+        part_id,
+        user=user,
+        path=str(path),
+        shape=volume.shape,
+        spacing_mm=volume.spacing_mm,
+        origin_mm=volume.origin_mm,
+        direction=volume.direction.tolist(),
+        modality=volume.modality,
+        sha256=sha256,
+        format=volume.format,
+        spacing_known=volume.spacing_known,
+        part_volume_mm3=part_volume if part_mask is None else part_volume_mm3(part_mask, spacing),
+        diconde=jsonable(diconde),
+        features=None if features is None else jsonable(dict(features)),
+        image_quality=None if image_quality is None else jsonable(dict(image_quality)),
+    )
+    return ScanRecord(part, scan)
+
+
+def insert_record(conn: Connection, store: Store, record: ScanRecord) -> None:
+    """Write a ScanRecord in the caller's transaction."""
+    if record.part is not None:
+        conn.execute(insert(PARTS), [record.part[0]])
+        conn.execute(insert(EVENTS), [record.part[1]])
+    insert_scan(conn, store, *record.scan)
+
+
 def record_scan(
     store: Store,
     volume: Volume,
@@ -155,42 +239,25 @@ def record_scan(
     the part's material volume from ``part_mask``, its drift ``features``
     (volumes.features.scan_features) and, for a radiograph, its ``image_quality`` record
     (volumes.quality.gate.image_quality_record), both measured by the caller; returns
-    (part_id, scan_id).
+    (part_id, scan_id). Part and scan are one transaction.
 
     ``part_volume`` (mm³) stands for ``part_mask`` when a batch worker measured the part
     elsewhere: the voxels are not read here, so ``volume`` may hold its geometry only."""
-    diconde: dict[str, Any] = {}
-    if isinstance(volume.metadata, dict):
-        diconde = dict(volume.metadata.get("diconde") or {})
-    spacing = volume.spacing_mm
-    if part_id is None:
-        stem = Path(volume.source).stem if volume.source else "part"
-        part_id = add_part(
-            store,
-            part_name or str(diconde.get("component_name") or stem),
-            user=user,
-            serial=diconde.get("serial_number") or diconde.get("component_id"),
-            material=diconde.get("material"),
-        )
-    scan_id = add_scan(
+    record = scan_record(
         store,
-        part_id,
+        volume,
         user=user,
-        path=str(Path(volume.source).resolve()) if volume.source else "",
-        shape=volume.shape,
-        spacing_mm=volume.spacing_mm,
-        origin_mm=volume.origin_mm,
-        direction=volume.direction.tolist(),
-        modality=volume.modality,
         sha256=sha256,
-        format=volume.format,
-        spacing_known=volume.spacing_known,
-        part_volume_mm3=part_volume if part_mask is None else part_volume_mm3(part_mask, spacing),
-        diconde=jsonable(diconde),
-        features=None if features is None else jsonable(dict(features)),
-        image_quality=None if image_quality is None else jsonable(dict(image_quality)),
+        part_mask=part_mask,
+        part_id=part_id,
+        part_name=part_name,
+        features=features,
+        image_quality=image_quality,
+        part_volume=part_volume,
     )
-    return part_id, scan_id
+    with store.transaction("record a scan") as conn:
+        insert_record(conn, store, record)
+    return record.part_id, record.scan_id
 
 
 def import_labels(

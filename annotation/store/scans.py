@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from ndelab.annotation.errors import ReviewError
 from ndelab.annotation.store.audit_log import (
@@ -24,8 +24,10 @@ from ndelab.annotation.store.audit_log import (
 from ndelab.annotation.store.database import Store
 from ndelab.annotation.store.schema import EVENTS, PARTS, SCANS, utcnow
 
+Rows = tuple[dict[str, Any], dict[str, Any]]  # a row and its create event
 
-def add_part(
+
+def part_rows(
     store: Store,
     name: str,
     *,
@@ -33,8 +35,9 @@ def add_part(
     serial: str | None = None,
     material: str | None = None,
     description: str | None = None,
-) -> str:
-    """Create a part (component); returns its id."""
+) -> Rows:
+    """A new part's row and its create event, for a caller that writes them inside a larger
+    transaction (the inbox commits part, scan and calls at once)."""
     user = check_user(user)
     now = utcnow()
     row = {
@@ -46,16 +49,29 @@ def add_part(
         **versioned_columns(store, user, now),
     }
     after = {k: row[k] for k in ("name", "serial", "material", "description")}
+    return row, created_event(store, "part", row["id"], None, user, now, after)
+
+
+def add_part(
+    store: Store,
+    name: str,
+    *,
+    user: str,
+    serial: str | None = None,
+    material: str | None = None,
+    description: str | None = None,
+) -> str:
+    """Create a part (component); returns its id."""
+    row, event = part_rows(
+        store, name, user=user, serial=serial, material=material, description=description
+    )
     with store.transaction("add a part") as conn:
         conn.execute(insert(PARTS), [row])
-        conn.execute(
-            insert(EVENTS),
-            [created_event(store, "part", row["id"], None, user, now, after)],
-        )
+        conn.execute(insert(EVENTS), [event])
     return str(row["id"])
 
 
-def add_scan(
+def scan_rows(
     store: Store,
     part_id: str,
     *,
@@ -73,9 +89,8 @@ def add_scan(
     diconde: Mapping[str, Any] | None = None,
     features: Mapping[str, Any] | None = None,
     image_quality: Mapping[str, Any] | None = None,
-) -> str:
-    """Record a scan file of a part with its geometry (and its drift features and a
-    radiograph's image-quality record, when measured); returns the scan id."""
+) -> Rows:
+    """A new scan's row and its create event (see part_rows)."""
     user = check_user(user)
     now = utcnow()
     row = {
@@ -99,14 +114,58 @@ def add_scan(
         **versioned_columns(store, user, now),
     }
     after = {k: row[k] for k in ("part_id", "path", "sha256", "modality", "shape", "spacing_mm")}
+    return row, created_event(store, "scan", row["id"], row["id"], user, now, after)
+
+
+def insert_scan(conn: Connection, store: Store, row: dict[str, Any], event: dict[str, Any]) -> None:
+    """Insert a scan row and its event in the caller's transaction (its part must exist)."""
+    if conn.execute(select(PARTS.c.id).where(PARTS.c.id == row["part_id"])).first() is None:
+        raise ReviewError(f"part {row['part_id']} is not in database {store.name}")
+    conn.execute(insert(SCANS), [row])
+    conn.execute(insert(EVENTS), [event])
+
+
+def add_scan(
+    store: Store,
+    part_id: str,
+    *,
+    user: str,
+    path: str,
+    shape: Sequence[int],
+    spacing_mm: Sequence[float],
+    origin_mm: Sequence[float] = (0.0, 0.0, 0.0),
+    direction: Sequence[Sequence[float]] | None = None,
+    modality: str = "CT",
+    sha256: str | None = None,
+    format: str | None = None,
+    spacing_known: bool = True,
+    part_volume_mm3: float | None = None,
+    diconde: Mapping[str, Any] | None = None,
+    features: Mapping[str, Any] | None = None,
+    image_quality: Mapping[str, Any] | None = None,
+) -> str:
+    """Record a scan file of a part with its geometry (and its drift features and a
+    radiograph's image-quality record, when measured); returns the scan id."""
+    row, event = scan_rows(
+        store,
+        part_id,
+        user=user,
+        path=path,
+        shape=shape,
+        spacing_mm=spacing_mm,
+        origin_mm=origin_mm,
+        direction=direction,
+        modality=modality,
+        sha256=sha256,
+        format=format,
+        spacing_known=spacing_known,
+        part_volume_mm3=part_volume_mm3,
+        diconde=diconde,
+        features=features,
+        image_quality=image_quality,
+    )
     with store.transaction("add a scan") as conn:
-        if conn.execute(select(PARTS.c.id).where(PARTS.c.id == part_id)).first() is None:
-            raise ReviewError(f"part {part_id} is not in database {store.name}")
-        conn.execute(insert(SCANS), [row])
-        conn.execute(
-            insert(EVENTS),
-            [created_event(store, "scan", row["id"], row["id"], user, now, after)],
-        )
+        insert_scan(conn, store, row, event)
     return str(row["id"])
 
 

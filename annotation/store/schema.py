@@ -235,6 +235,33 @@ class Disposition(Versioned, Base):
     signed_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class InboxArrival(Base):
+    """One scan that reached the inbox (migration 0005): where from, its state, and the scan
+    it became. Local bookkeeping of the line, not synced. ``sha256`` is the scan's voxel hash
+    (volumes.identity), the key that makes at-least-once delivery safe; NULL when the scan
+    could not be read. state: arrived, prelabelling, ready, failed or duplicate.
+    """
+
+    __tablename__ = "inbox"
+
+    id: Mapped[str] = mapped_column(String(UUID_LEN), primary_key=True)
+    sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    source: Mapped[str] = mapped_column(String(16))
+    location: Mapped[str] = mapped_column(Text)
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSON)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    reason: Mapped[str | None] = mapped_column(Text)
+    arrived_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    scan_id: Mapped[str | None] = mapped_column(String(UUID_LEN))
+    model: Mapped[str | None] = mapped_column(String(128))
+    calls: Mapped[int | None] = mapped_column(Integer)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # The inbox run that holds it: a row left 'prelabelling' by a dead run blocks nothing.
+    owner: Mapped[str | None] = mapped_column(String(UUID_LEN))
+
+
 class ModelAlias(Versioned, Base):
     """Which registered model version an alias (champion, challenger, shadow) names
     (migration 0006). The id is derived from the alias, so every workstation's "champion" is
@@ -260,6 +287,9 @@ PARTS = cast(Table, Part.__table__)
 DISPOSITIONS = cast(Table, Disposition.__table__)
 SYNC_STATE = cast(Table, SyncState.__table__)
 CONFLICTS = cast(Table, SyncConflict.__table__)
+INBOX = cast(Table, InboxArrival.__table__)
+
+
 ALIASES = cast(Table, ModelAlias.__table__)
 # Every audit-event column but the local sequence number: what travels in a sync.
 EVENT_COLUMNS = [c.name for c in EVENTS.columns if c.name != "seq"]
