@@ -11,7 +11,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from ndelab.cli.common import open_db, print_json
+from ndelab.cli.common import add_metrics_options, open_db, print_json
 from ndelab.volumes.errors import UsageError
 
 
@@ -21,7 +21,18 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--amqp", metavar="URL", help="a RabbitMQ URL (amqp://user:pw@host/vhost)")
     p.add_argument("--queue", help="the RabbitMQ queue (with --amqp)")
     p.add_argument("--db", required=True, help="database URL or SQLite file")
-    p.add_argument("--model", default="default", help="model name, or classical-baseline")
+    p.add_argument(
+        "--model",
+        help="NAME[@VERSION], default or classical-baseline (unset: the database's champion "
+        "alias, else the registry's default)",
+    )
+    p.add_argument(
+        "--shadow",
+        metavar="NAME@VERSION",
+        help="run this version in shadow beside the champion (default: the database's shadow "
+        "alias when one is set; 'none' for no shadow)",
+    )
+    add_metrics_options(p)
     p.add_argument("--once", action="store_true", help="take what is waiting now, then stop")
     p.add_argument("--settle", type=float, default=1.0, help="seconds a file must stay unchanged")
     p.add_argument(
@@ -109,20 +120,36 @@ def _print_outcome(outcome: dict[str, Any], as_json: bool) -> None:
 
 def cmd_inbox(args: argparse.Namespace) -> int:
     from ndelab.app.inbox import InboxService, model_prelabeller
+    from ndelab.app.inbox.after_ready import after_ready_hook
 
     stop = _stopper()
     source = _source(args)
+    user = args.user or "inbox"
+    shadow = "alias" if args.shadow is None else args.shadow
+    exporter = None
     try:
         with open_db(args) as store:
+            if args.metrics_port is not None:
+                from ndelab.app.metrics import MetricsExporter
+
+                exporter = MetricsExporter(
+                    port=args.metrics_port, addr=args.metrics_addr, store=lambda: store
+                ).start()
             service = InboxService(
                 source,
                 store,
-                model_prelabeller(args.model),
-                user=args.user or "inbox",
+                model_prelabeller(args.model, store),
+                user=user,
+                observer=None if exporter is None else exporter.observer,
                 report=lambda outcome: _print_outcome(outcome, args.json),
+                after_ready=after_ready_hook(
+                    store, user, None if shadow.lower() == "none" else shadow
+                ),
             )
             service.run(stop.is_set, once=args.once)
     finally:
+        if exporter is not None:
+            exporter.stop()
         source.close()
     return 0
 

@@ -22,13 +22,14 @@ from ndelab.annotation.store import inbox as table
 from ndelab.annotation.store.indications import indication_rows
 from ndelab.annotation.store.ingest import scan_record
 from ndelab.app.inbox.observer import InboxObserver, NullObserver
-from ndelab.app.inbox.prelabel import Prelabeller
+from ndelab.app.inbox.prelabel import Prelabelled, Prelabeller
 from ndelab.app.inbox.source import Arrival, ScanSource
 from ndelab.volumes.errors import NdelabError
 from ndelab.volumes.features import scan_features
 from ndelab.volumes.identity import volume_sha256
 from ndelab.volumes.io import open_volume
 from ndelab.volumes.quality.gate import has_gate, image_quality_record
+from ndelab.volumes.volume import Volume
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ class InboxService:
         observer: InboxObserver | None = None,
         user: str = "inbox",
         report: Callable[[Outcome], None] | None = None,
+        after_ready: Callable[[str, Volume, Prelabelled], None] | None = None,
     ) -> None:
         self.source = source
         self.store = store
@@ -54,6 +56,9 @@ class InboxService:
         self.observer: InboxObserver = observer or NullObserver()
         self.user = user
         self.report = report or (lambda outcome: None)
+        # After a scan is committed and acknowledged: the run record and the shadow model
+        # (app.inbox.shadow_hook). Its failure is logged, never a lost or repeated scan.
+        self.after_ready = after_ready
         self.owner = str(uuid.uuid4())  # this run: rows a dead run left behind block nothing
 
     def run(self, stop: Callable[[], bool], *, once: bool = False) -> list[Outcome]:
@@ -150,6 +155,11 @@ class InboxService:
             return {**out, "state": "duplicate", "scan_id": row["scan_id"]}
         waited = _seconds(row["arrived_at"], row["ready_at"])
         self.observer.ready(waited)
+        if self.after_ready is not None:
+            try:
+                self.after_ready(str(row["scan_id"]), volume, result)
+            except Exception:  # the scan is safe in the store: the line goes on
+                log.exception("after pre-labelling %s", arrival.location)
         return {
             **out,
             "state": "ready",
