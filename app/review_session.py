@@ -103,7 +103,7 @@ class ReviewSession:
         self.nearness_stale = False
         self.rows: list[dict[str, Any]] = []
         self._index: dict[str, int] = {}
-        #: The image-quality gate (app.review_outputs.iq_gate), read by the job that opens
+        #: The image-quality gate (app.image_quality.iq_gate), read by the job that opens
         #: the review and after a signature; None until read.
         self.iq_gate: dict[str, Any] | None = None
         self.reload()

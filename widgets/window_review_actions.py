@@ -13,7 +13,8 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog
 
 from ndelab.annotation import CLASSES
 from ndelab.app import jobs
-from ndelab.app.review_outputs import iq_gate, sign_disposition, write_csv, write_pdf_report
+from ndelab.app.image_quality import iq_gate
+from ndelab.app.review_outputs import sign_disposition, write_csv, write_pdf_report
 from ndelab.app.workspace import prelabel_into
 from ndelab.volumes.errors import NdelabError
 from ndelab.widgets.job_progress import job_with_progress
