@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from ndelab.volumes.errors import UsageError
@@ -68,6 +70,21 @@ def add_metrics_options(p: argparse.ArgumentParser) -> None:
         default=METRICS_ADDR,
         help=f"address to serve metrics on (default {METRICS_ADDR}: this machine only)",
     )
+
+
+@contextmanager
+def metrics_observer(args: argparse.Namespace, store: Any) -> Iterator[Any]:
+    """The Prometheus exporter ``--metrics-port`` asks for, serving while the block runs:
+    yields its observer (the live figures), or None when no port was given."""
+    if args.metrics_port is None:
+        yield None
+        return
+    from ndelab.app.metrics import MetricsExporter
+
+    with MetricsExporter(
+        port=args.metrics_port, addr=args.metrics_addr, store=lambda: store
+    ) as exporter:
+        yield exporter.observer
 
 
 def open_db(args: argparse.Namespace) -> Any:

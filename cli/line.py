@@ -11,7 +11,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from ndelab.cli.common import add_metrics_options, open_db, print_json
+from ndelab.cli.common import add_metrics_options, metrics_observer, open_db, print_json
 from ndelab.volumes.errors import UsageError
 
 
@@ -126,21 +126,14 @@ def cmd_inbox(args: argparse.Namespace) -> int:
     source = _source(args)
     user = args.user or "inbox"
     shadow = "alias" if args.shadow is None else args.shadow
-    exporter = None
     try:
-        with open_db(args) as store:
-            if args.metrics_port is not None:
-                from ndelab.app.metrics import MetricsExporter
-
-                exporter = MetricsExporter(
-                    port=args.metrics_port, addr=args.metrics_addr, store=lambda: store
-                ).start()
+        with open_db(args) as store, metrics_observer(args, store) as observer:
             service = InboxService(
                 source,
                 store,
                 model_prelabeller(args.model, store),
                 user=user,
-                observer=None if exporter is None else exporter.observer,
+                observer=observer,
                 report=lambda outcome: _print_outcome(outcome, args.json),
                 after_ready=after_ready_hook(
                     store, user, None if shadow.lower() == "none" else shadow
@@ -148,8 +141,6 @@ def cmd_inbox(args: argparse.Namespace) -> int:
             )
             service.run(stop.is_set, once=args.once)
     finally:
-        if exporter is not None:
-            exporter.stop()
         source.close()
     return 0
 

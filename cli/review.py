@@ -11,6 +11,7 @@ from ndelab.cli.common import (
     EXIT_USER_ERROR,
     add_engine_options,
     add_metrics_options,
+    metrics_observer,
     open_db,
     print_json,
 )
@@ -212,15 +213,8 @@ def cmd_prelabel(args: argparse.Namespace) -> int:
 
     user = args.user or getpass.getuser()
     engine = make_engine(args.engine, workers=args.workers)
-    exporter = None
     try:
-        with open_db(args) as store:
-            if args.metrics_port is not None:
-                from ndelab.app.metrics import MetricsExporter
-
-                exporter = MetricsExporter(
-                    port=args.metrics_port, addr=args.metrics_addr, store=lambda: store
-                ).start()
+        with open_db(args) as store, metrics_observer(args, store) as observer:
             shadow = default_shadow(store) if args.shadow is None else args.shadow
             if shadow is not None and shadow.lower() == "none":
                 shadow = None
@@ -231,11 +225,9 @@ def cmd_prelabel(args: argparse.Namespace) -> int:
                 user=user,
                 model=batch_model(store, args.model),
                 shadow=shadow,
-                observer=None if exporter is None else exporter.observer,
+                observer=observer,
             )
     finally:
-        if exporter is not None:
-            exporter.stop()
         engine.close()
     failed = [r for r in rows if r["status"] == "failed"]
     for row in rows:

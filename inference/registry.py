@@ -12,7 +12,6 @@ Weights load only from local files, after their sha256 matches the entry, and th
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -26,6 +25,7 @@ import torch
 from torch import nn
 
 from ndelab.inference.models import BUILDERS
+from ndelab.volumes.dataset_hash import file_sha256
 from ndelab.volumes.errors import NdelabError
 
 BASELINE_NAME = "classical-baseline"
@@ -88,11 +88,7 @@ class ModelSpec:
 
 
 def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    return file_sha256(path)
 
 
 def builtin_models_dir() -> Path:

@@ -18,7 +18,7 @@ import os
 from typing import Any
 
 from ndelab.app.engines.base import Engine, ScanOutcome
-from ndelab.app.engines.batch import BatchObserver, NullObserver, prelabel_batch
+from ndelab.app.engines.batch import prelabel_batch
 from ndelab.app.engines.local import LocalEngine
 from ndelab.app.engines.scan_paths import expand_scans
 from ndelab.volumes.errors import UsageError
@@ -45,10 +45,8 @@ def make_engine(name: str | None = None, *, workers: int | None = None, **ray: A
 
 __all__ = [
     "ENGINES",
-    "BatchObserver",
     "Engine",
     "LocalEngine",
-    "NullObserver",
     "ScanOutcome",
     "default_engine_name",
     "expand_scans",

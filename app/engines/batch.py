@@ -11,52 +11,17 @@ import logging
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from ndelab.annotation.model import CHAMPION, SHADOW
 from ndelab.annotation.store import Store, add_indications, list_scans, record_scan
 from ndelab.annotation.store.model_runs import model_runs, record_run
 from ndelab.app.engines.base import Engine, ScanOutcome
 from ndelab.app.engines.scan_paths import expand_scans
+from ndelab.app.line_observer import LineObserver, NullObserver
 from ndelab.volumes.progress import Cancel, Cancelled, Progress, check, report
 
 log = logging.getLogger(__name__)
-
-
-class BatchObserver(Protocol):
-    """What the line reports as it goes; the inbox's observer (app/inbox/observer.py) has the
-    same six methods, and the metrics exporter implements them."""
-
-    def arrived(self, source: str) -> None: ...
-    def duplicate(self, source: str) -> None: ...
-    def prelabelled(
-        self, *, model: str, version: str, modality: str, seconds: float, calls: int
-    ) -> None: ...
-    def failed(self, reason: str) -> None: ...
-    def ready(self, seconds_since_arrival: float) -> None: ...
-    def queue_depth(self, n: int) -> None: ...
-
-
-class NullObserver:
-    def arrived(self, source: str) -> None:
-        pass
-
-    def duplicate(self, source: str) -> None:
-        pass
-
-    def prelabelled(
-        self, *, model: str, version: str, modality: str, seconds: float, calls: int
-    ) -> None:
-        pass
-
-    def failed(self, reason: str) -> None:
-        pass
-
-    def ready(self, seconds_since_arrival: float) -> None:
-        pass
-
-    def queue_depth(self, n: int) -> None:
-        pass
 
 
 def store_outcome(store: Store, outcome: ScanOutcome, user: str) -> dict[str, Any]:
@@ -101,7 +66,7 @@ def prelabel_batch(
     model: str = "default",
     shadow: str | None = None,
     source: str = "batch",
-    observer: BatchObserver | None = None,
+    observer: LineObserver | None = None,
     progress: Progress | None = None,
     cancel: Cancel | None = None,
 ) -> list[dict[str, Any]]:
@@ -112,7 +77,7 @@ def prelabel_batch(
     ``model`` is what the engine's replicas run (app.model_serving.batch_model: the champion
     per dimensionality). ``shadow`` (NAME@VERSION) runs next on every scan of the batch it has
     not run on yet, new or already stored: its calls are stored in shadow for the A/B."""
-    obs: BatchObserver = observer or NullObserver()
+    obs: LineObserver = observer or NullObserver()
     scans = [str(p) for p in expand_scans(paths)]
     arrived_at = time.monotonic()
     for _ in scans:
@@ -202,4 +167,4 @@ def run_shadow(
         }
 
 
-__all__ = ["BatchObserver", "NullObserver", "prelabel_batch", "run_shadow", "store_outcome"]
+__all__ = ["prelabel_batch", "run_shadow", "store_outcome"]

@@ -6,7 +6,6 @@ and the service that pre-labels each new scan once and commits it with its calls
 """
 
 from ndelab.app.inbox.folder import FolderSource
-from ndelab.app.inbox.observer import InboxObserver, NullObserver
 from ndelab.app.inbox.prelabel import Prelabelled, Prelabeller, model_prelabeller
 from ndelab.app.inbox.service import InboxService, Outcome
 from ndelab.app.inbox.source import Arrival, InboxError, ScanSource
@@ -15,9 +14,7 @@ __all__ = [
     "Arrival",
     "FolderSource",
     "InboxError",
-    "InboxObserver",
     "InboxService",
-    "NullObserver",
     "Outcome",
     "Prelabelled",
     "Prelabeller",

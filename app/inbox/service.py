@@ -21,9 +21,9 @@ from ndelab.annotation.store import Store
 from ndelab.annotation.store import inbox as table
 from ndelab.annotation.store.indications import indication_rows
 from ndelab.annotation.store.ingest import scan_record
-from ndelab.app.inbox.observer import InboxObserver, NullObserver
 from ndelab.app.inbox.prelabel import Prelabelled, Prelabeller
 from ndelab.app.inbox.source import Arrival, ScanSource
+from ndelab.app.line_observer import LineObserver, NullObserver
 from ndelab.volumes.errors import NdelabError
 from ndelab.volumes.features import scan_features
 from ndelab.volumes.identity import volume_sha256
@@ -45,7 +45,7 @@ class InboxService:
         store: Store,
         prelabel: Prelabeller,
         *,
-        observer: InboxObserver | None = None,
+        observer: LineObserver | None = None,
         user: str = "inbox",
         report: Callable[[Outcome], None] | None = None,
         after_ready: Callable[[str, Volume, Prelabelled], None] | None = None,
@@ -53,7 +53,7 @@ class InboxService:
         self.source = source
         self.store = store
         self.prelabel = prelabel
-        self.observer: InboxObserver = observer or NullObserver()
+        self.observer: LineObserver = observer or NullObserver()
         self.user = user
         self.report = report or (lambda outcome: None)
         # After a scan is committed and acknowledged: the run record and the shadow model

@@ -1,5 +1,5 @@
 """Live figures of the line, counted as they happen: the observer the inbox and the batch
-driver call (the six methods of app/inbox/observer.py and app.engines.batch.BatchObserver)."""
+driver call (the six methods of app.line_observer.LineObserver)."""
 
 from __future__ import annotations
 

@@ -22,8 +22,7 @@ import torch
 from ndelab.inference.device import configure_threads
 from ndelab.inference.models import BUILDERS
 from ndelab.inference.training.config import TrainConfig
-from ndelab.inference.training.loop import train_network
-from ndelab.inference.training.sampling import CropSampler
+from ndelab.inference.training.loop import crop_sampler, train_network
 from ndelab.volumes.errors import NdelabError
 
 
@@ -40,17 +39,7 @@ def train_loop_per_worker(loop_config: dict[str, Any]) -> None:
     model = BUILDERS["unet3d" if config.dims == 3 else "unet2d"](**config.arch)
     parameters = int(sum(p.numel() for p in model.parameters()))
     model = ray.train.torch.prepare_model(model)
-    p_defect, p_surface, p_part = config.crop_fractions
-    sampler = CropSampler(
-        config.seeds,
-        crop=config.crop,
-        rng_seed=config.seed + 7919 * rank,
-        dims=config.dims,
-        balance=config.balance,
-        p_defect=p_defect,
-        p_surface=p_surface,
-        p_part=p_part,
-    )
+    sampler = crop_sampler(config, rng_seed=config.seed + 7919 * rank)
     t0 = time.perf_counter()
     losses = train_network(model, sampler, steps=config.steps, batch=config.batch, lr=config.lr)
     every = config.steps_per_epoch

@@ -34,6 +34,21 @@ def dice_ce_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return ce + dice_cls.mean() + dice_fg
 
 
+def crop_sampler(config: TrainConfig, *, rng_seed: int) -> CropSampler:
+    """The recipe's crops (what ``config`` asks for), drawn from ``rng_seed``."""
+    p_defect, p_surface, p_part = config.crop_fractions
+    return CropSampler(
+        config.seeds,
+        crop=config.crop,
+        rng_seed=rng_seed,
+        dims=config.dims,
+        balance=config.balance,
+        p_defect=p_defect,
+        p_surface=p_surface,
+        p_part=p_part,
+    )
+
+
 def train_network(
     model: nn.Module,
     sampler: CropSampler,
@@ -84,17 +99,7 @@ def train_weights(
     configure_threads()
     torch.manual_seed(config.seed)
     model = BUILDERS["unet3d" if config.dims == 3 else "unet2d"](**config.arch)
-    p_defect, p_surface, p_part = config.crop_fractions
-    sampler = CropSampler(
-        config.seeds,
-        crop=config.crop,
-        rng_seed=config.seed,
-        dims=config.dims,
-        balance=config.balance,
-        p_defect=p_defect,
-        p_surface=p_surface,
-        p_part=p_part,
-    )
+    sampler = crop_sampler(config, rng_seed=config.seed)
     t0 = time.perf_counter()
     losses = train_network(
         model,

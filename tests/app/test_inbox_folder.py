@@ -213,7 +213,7 @@ def test_a_dicom_series_folder_is_taken_once_with_every_slice(
 
 
 class _Recorder:
-    """An InboxObserver that writes down every call (the Prometheus exporter's view)."""
+    """A LineObserver that writes down every call (the Prometheus exporter's view)."""
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, object]] = []

@@ -1,14 +1,16 @@
-"""What the inbox tells whoever watches it (the Prometheus exporter implements this; keep the
-names). Every method is called on the inbox's own thread and must not block."""
+"""What the line tells whoever watches it: the scan inbox and the batch driver call these six
+methods, the Prometheus exporter (app.metrics) implements them. Every method is called on the
+caller's own thread and must not block. Here, beside neither, so that the batch engines need
+not import the inbox (nor the inbox the engines)."""
 
 from __future__ import annotations
 
 from typing import Protocol
 
 
-class InboxObserver(Protocol):
+class LineObserver(Protocol):
     def arrived(self, source: str) -> None:
-        """A scan arrived from ``source`` ("folder" or "amqp")."""
+        """A scan arrived from ``source`` ("folder", "amqp" or "batch")."""
 
     def duplicate(self, source: str) -> None:
         """An arrival was a scan already in the store (or being pre-labelled)."""
@@ -19,13 +21,13 @@ class InboxObserver(Protocol):
         """A scan was pre-labelled: which model, how long the model ran, how many calls."""
 
     def failed(self, reason: str) -> None:
-        """An arrival went to the dead letters with this one-sentence reason."""
+        """An arrival failed (a dead letter) with this one-sentence reason or failure kind."""
 
     def ready(self, seconds_since_arrival: float) -> None:
         """A scan's calls were committed: it is in the review queue."""
 
     def queue_depth(self, n: int) -> None:
-        """Arrivals not yet ready or failed (arrived or pre-labelling)."""
+        """Scans not yet ready or failed (arrived or pre-labelling)."""
 
 
 class NullObserver:
@@ -50,3 +52,6 @@ class NullObserver:
 
     def queue_depth(self, n: int) -> None:
         pass
+
+
+__all__ = ["LineObserver", "NullObserver"]
