@@ -6,16 +6,21 @@ misses). What they rejected is known not to be a defect. Every version's calls (
 proposals, champion or shadow alike) are matched to these by place (annotation.matching:
 overlap or centroid inside, as the evaluation matches calls to ground truth):
 
-- would accept: hits a truth item of the same class;
-- would correct: hits a truth item, but only of another class (a defect, wrong class);
-- would reject: hits only calls the engineers rejected;
+- would accept: the truth item it hits most (largest overlap, as the engineers' review
+  matches a call to the defect it sits on) is of its class;
+- would correct: that item is of another class (a defect, wrong class);
+- would reject: it hits no truth item, only calls the engineers rejected;
 - unconfirmed: hits nothing anyone decided. On a decided scan the engineers looked at the
   whole part, so these count as false calls too (false_calls = would_reject + unconfirmed);
   they are reported apart because no one saw them.
 
 Recall per class and size band: the share of truth items of that class (band by the item's
-equivalent diameter) hit by a call of the same class, with a Wilson 95 % interval.
-human_found: the hand-added truth items this version found too.
+equivalent diameter) found by a call of the same class, with a Wilson 95 % interval. Finding
+is one to one: call and item pairs are taken by largest overlap first and each call finds at
+most one item, so a call that merged two defects (accepted as one, the other added by hand)
+is not credited with the second.
+human_found: the hand-added truth items this version found too (for the champion, whose
+misses they are, zero unless it called them twice).
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ndelab.annotation.mask import SparseMask
-from ndelab.annotation.matching import best_target, hits_any
+from ndelab.annotation.matching import best_target, hit_strength
 
 #: Lower edges of the size bands (equivalent diameter, mm); the last band has no upper edge.
 DEFAULT_BANDS_MM = (0.0, 0.25, 0.5, 1.0, 2.0, 5.0)
@@ -89,6 +94,27 @@ def _band(diameter: float, bands: Sequence[float]) -> int | None:
     return k
 
 
+def _found_one_to_one(calls: Sequence[VersionCall], truth: Sequence[Truth]) -> list[bool]:
+    """Which truth items the calls found: same-class pairs by largest overlap first, each
+    call and each item used once."""
+    pairs = sorted(
+        (
+            (s, ci, ti)
+            for ci, call in enumerate(calls)
+            for ti, t in enumerate(truth)
+            if t.cls == call.cls and (s := hit_strength(call.mask, t.mask))
+        ),
+        key=lambda p: (-p[0], p[1], p[2]),
+    )
+    found = [False] * len(truth)
+    used: set[int] = set()
+    for _, ci, ti in pairs:
+        if ci not in used and not found[ti]:
+            used.add(ci)
+            found[ti] = True
+    return found
+
+
 def version_figures(
     key: str, scans: Sequence[DecidedScan], bands: Sequence[float] = DEFAULT_BANDS_MM
 ) -> dict[str, Any]:
@@ -101,21 +127,18 @@ def version_figures(
     for scan in scans:
         calls = scan.calls.get(key, [])
         truth_masks = [t.mask for t in scan.truth]
-        found = [False] * len(scan.truth)
         for call in calls:
             tally["calls"] += 1
-            hit = hits_any(call.mask, truth_masks)
-            same = [i for i in hit if scan.truth[i].cls == call.cls]
-            for i in same:
-                found[i] = True
-            if same:
+            target = best_target(call.mask, truth_masks)
+            if target is not None and scan.truth[target].cls == call.cls:
                 tally["would_accept"] += 1
-            elif hit:
+            elif target is not None:
                 tally["would_correct"] += 1
             elif best_target(call.mask, scan.rejected) is not None:
                 tally["would_reject"] += 1
             else:
                 unconfirmed += 1
+        found = _found_one_to_one(calls, scan.truth)
         for t, f in zip(scan.truth, found, strict=True):
             c = by_class.setdefault(t.cls, [0, 0])
             c[0] += f

@@ -60,6 +60,27 @@ def test_a_call_of_another_class_is_a_correction_not_a_hit() -> None:
     assert b["recall_by_class"]["crack"]["recall"] == 0.0
 
 
+def test_a_merged_call_finds_one_defect_not_the_one_added_by_hand() -> None:
+    """The champion merged two pores into one call; the engineer accepted it and drew the
+    second pore by hand. The champion must not be credited with the pore it missed, and a
+    challenger that called both apart finds both."""
+    merged = SparseMask.from_local(np.ones((2, 2, 6), bool), (0, 0, 0))  # covers both pores
+    second = _box(0, 0, 4)
+    scan = DecidedScan(
+        "s",
+        truth=[Truth(merged, "pore", 0.4, False), Truth(second, "pore", 0.3, True)],
+    )
+    scan.calls = {
+        "a@1": [VersionCall(merged, "pore")],
+        "b@2": [VersionCall(_box(0, 0, 0), "pore"), VersionCall(second, "pore")],
+    }
+    ab = ab_figures("a@1", "b@2", [scan])
+    a, b = ab["champion"], ab["challenger"]
+    assert a["human_found"] == {"n": 1, "found": 0} and a["recall"]["hit"] == 1
+    assert b["human_found"] == {"n": 1, "found": 1} and b["recall"]["hit"] == 2
+    assert (a["would_accept"], b["would_accept"], b["false_calls"]) == (1, 2, 0)
+
+
 def test_wilson_interval() -> None:
     assert wilson(0, 0) is None
     lo, hi = wilson(8, 10)  # type: ignore[misc]
