@@ -1,22 +1,24 @@
-"""The model lifecycle shown end to end on phantoms (issue 13): a champion and challengers in
-shadow, the engineers' decisions scripted from ground truth, the A/B and the promotion gate.
+"""The model lifecycle shown end to end on phantoms (issue 13): a champion in service, a
+challenger retrained on the engineers' decisions and run in shadow, the A/B against those
+decisions and the promotion gate.
 
-1. The champion in service is the shipped network at a strict operating point (threshold
-   0.9), registered as a version of its own in the (temporary) user registry. The better
-   challenger is the shipped network as shipped (threshold 0.5); the worse one the classical
-   detector (inference.baseline).
-2. N held-out CT phantoms are recorded and pre-labelled by the champion, with the better
-   challenger in shadow (app.shadow, as `ndelab prelabel --shadow` does).
-3. Scripted engineers decide every champion call from the phantom's ground truth: accept a
-   call at a defect of its class, correct its class at a defect of another, reject a call at
+1. The champion in service is the shipped network at its strict operating point (threshold
+   0.9), registered as a version of its own in the (temporary) user registry.
+2. Round 1: N held-out CT phantoms, written to NRRD files and recorded, are pre-labelled by
+   the champion. Scripted engineers decide every call from the phantom's ground truth: accept
+   a call at a defect of its class, correct its class at a defect of another, reject a call at
    no defect; and they add by hand every missed defect of at least MANUAL_MIN_VOX voxels
    across (the small misses stay unfound, as in life).
-4. The worse challenger is run in shadow on the same, decided, scans (a replay).
+3. Retraining: round 1's decisions are exported (`ndelab export --format hdf5`) and the
+   champion is fine-tuned on them (`ndelab train --dataset --base`): the challenger 1.1.0,
+   which keeps the champion's operating point.
+4. Round 2: N other phantoms are pre-labelled by the champion with the challenger in shadow
+   (app.shadow, as `ndelab prelabel --shadow` does) and decided the same way. The classical
+   detector is replayed in shadow on them as a second, worse challenger.
 
-The default gate (resources/promotion/default.yaml) refuses both: the classical detector for
-its crack recall, the shipped network because its false calls per scan rise. The recall-first
-rules (resources/promotion/recall-first.yaml: recall may not drop, false calls may rise by
-one per scan) accept the shipped network and still refuse the classical detector.
+The A/B rests on round 2 only (the scans both versions ran on), so the challenger is never
+judged on the scans it was trained on. The default gate (resources/promotion/default.yaml)
+decides both challengers.
 
 `python -m ndelab.benchmarks.ab_demo --db PATH --json` builds the database and prints the
 A/B reports and gate verdicts; `ndelab models ab` and `ndelab models promote` then run on it.
@@ -52,14 +54,15 @@ from ndelab.app.promotion import default_rules_path
 from ndelab.app.shadow import prelabel_with_shadow
 from ndelab.app.workspace import attach_scan
 from ndelab.volumes.identity import volume_sha256
+from ndelab.volumes.io import open_volume, write_volume
 from ndelab.volumes.part import segment_part
 
 SHIPPED = "ndelab-unet3d@1.0.0"
 CHAMPION = "ndelab-unet3d@1.0.0-strict"  # the shipped weights at threshold 0.9
 THRESHOLDS = {CHAMPION: 0.9}
-BETTER = SHIPPED  # finds more of every class, at more false calls per scan
-WORSE = "classical-baseline@1.0"  # fewer false calls, but it calls most cracks pores
-RECALL_FIRST = "recall-first.yaml"
+RETRAINED = "ndelab-unet3d@1.1.0"  # the champion fine-tuned on round 1's decisions
+WORSE = "classical-baseline@1.0"  # it calls most cracks pores
+FINETUNE_STEPS = 200
 MANUAL_MIN_VOX = 3.0  # engineers add by hand the misses at least this wide (equivalent, voxels)
 ENGINEER = "engineer"
 
@@ -141,51 +144,102 @@ def _decide(
     return tally
 
 
-def build(db: Path, *, scans: int = 20, size: int = 48, seed0: int = 10000) -> dict[str, Any]:
-    """Build the demo database at ``db`` (the user registry beside it); returns what was done."""
+def _record_round(
+    store: Store, folder: Path, seeds: range, size: int, shadow: str | None
+) -> list[tuple[str, Any, Any]]:
+    """Write each phantom to NRRD (a scan the export can read back), record it and pre-label
+    it with the champion (and ``shadow`` in shadow)."""
     from ndelab.inference.evaluation import make_eval_phantom
 
-    done: dict[str, Any] = {"scans": scans, "size": size, "decisions": {}, "db": str(db)}
-    with data_dir(db.parent / "ndelab-data"), Store(db) as store:
-        register_variants()
-        set_alias(store, "champion", *CHAMPION.split("@"), user=ENGINEER, reason="demo: in service")
-        set_alias(store, "shadow", *BETTER.split("@"), user=ENGINEER, reason="demo: challenger")
-        phantoms = []
-        for k in range(scans):
-            _, ph = make_eval_phantom(seed0 + k, size)
-            vol = ph.volume
-            part = segment_part(vol)
-            scan_id, _ = attach_scan(store, vol, volume_sha256(vol), ENGINEER, part_mask=part)
-            prelabel_with_shadow(
-                store, scan_id, vol, ENGINEER, champion=CHAMPION, shadow=BETTER, part_mask=part
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for seed in seeds:
+        tag, ph = make_eval_phantom(seed, size)
+        path = folder / f"{tag}.nrrd"
+        write_volume(ph.volume, path)
+        vol = open_volume(path)
+        part = segment_part(vol)
+        scan_id, _ = attach_scan(store, vol, volume_sha256(vol), ENGINEER, part_mask=part)
+        prelabel_with_shadow(
+            store, scan_id, vol, ENGINEER, champion=CHAMPION, shadow=shadow, part_mask=part
+        )
+        out.append((scan_id, ph, part, vol))
+    return out
+
+
+def _decide_round(store: Store, phantoms: list[Any]) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for scan_id, ph, _, _ in phantoms:
+        decided = _decide(
+            store, scan_id, np.asarray(ph.labels), list(ph.defects), ph.volume.spacing_mm
+        )
+        for key, n in decided.items():
+            totals[key] = totals.get(key, 0) + n
+    return totals
+
+
+def build(
+    db: Path,
+    *,
+    scans: int = 20,
+    size: int = 96,
+    seed0: int = 10000,
+    steps: int = FINETUNE_STEPS,
+) -> dict[str, Any]:
+    """Build the demo database at ``db`` (the user registry, the scans and the round 1 data
+    set beside it); returns what was done."""
+    from ndelab.annotation.export.dataset import export_dataset
+    from ndelab.inference.finetune import finetune
+
+    work = db.parent
+    done: dict[str, Any] = {"scans_per_round": scans, "size": size, "db": str(db)}
+    with data_dir(work / "ndelab-data"):
+        with Store(db) as store:
+            register_variants()
+            set_alias(
+                store, "champion", *CHAMPION.split("@"), user=ENGINEER, reason="demo: in service"
             )
-            phantoms.append((scan_id, ph, part))
-        totals: dict[str, int] = {}
-        for scan_id, ph, _ in phantoms:
-            decided = _decide(
-                store, scan_id, np.asarray(ph.labels), list(ph.defects), ph.volume.spacing_mm
+            round1 = _record_round(store, work / "round1", range(seed0, seed0 + scans), size, None)
+            done["round1_decisions"] = _decide_round(store, round1)
+            exported = export_dataset(store, work / "round1-dataset", fmt="hdf5", seed=0)
+        done["round1_dataset"] = {"scans": exported["scans"], "labels": exported["labels"]}
+        name, version = RETRAINED.split("@")
+        tuned = finetune(
+            work / "round1-dataset", name=name, version=version, base_model=CHAMPION, steps=steps
+        )
+        done["retrained"] = {
+            "registered": tuned["registered"],
+            "base": tuned["base"],
+            "train_scans": tuned["train_scans"],
+            "steps": steps,
+        }
+        with Store(db) as store:
+            set_alias(
+                store,
+                "challenger",
+                name,
+                version,
+                user=ENGINEER,
+                reason="demo: retrained on round 1's decisions",
             )
-            for key, n in decided.items():
-                totals[key] = totals.get(key, 0) + n
-        done["decisions"] = totals
-        for scan_id, ph, part in phantoms:  # the worse challenger replayed in shadow
-            prelabel_with_shadow(
-                store, scan_id, ph.volume, ENGINEER, champion=None, shadow=WORSE, part_mask=part
-            )
+            seeds = range(seed0 + scans, seed0 + 2 * scans)
+            round2 = _record_round(store, work / "round2", seeds, size, RETRAINED)
+            done["round2_decisions"] = _decide_round(store, round2)
+            for scan_id, _, part, vol in round2:  # the worse challenger replayed in shadow
+                prelabel_with_shadow(
+                    store, scan_id, vol, ENGINEER, champion=None, shadow=WORSE, part_mask=part
+                )
     return done
 
 
 def reports(db: Path, rules: Path | None = None) -> dict[str, Any]:
-    """The A/B of each challenger against the champion, with the verdicts of the default and
-    the recall-first rules."""
-    default = load_rules(rules or default_rules_path())
-    recall_first = load_rules(default_rules_path().parent / RECALL_FIRST)
+    """The A/B of each challenger against the champion, with the gate's verdict."""
+    gate = load_rules(rules or default_rules_path())
     out: dict[str, Any] = {}
     with data_dir(db.parent / "ndelab-data"), Store(db) as store:
-        for label, key in (("worse", WORSE), ("better", BETTER)):
+        for label, key in (("worse", WORSE), ("better", RETRAINED)):
             report = ab_report(store, CHAMPION, key)
-            report["gate"] = evaluate_gate(report, default)
-            report["gate_recall_first"] = evaluate_gate(report, recall_first)
+            report["gate"] = evaluate_gate(report, gate)
             out[label] = report
     return out
 
@@ -193,27 +247,27 @@ def reports(db: Path, rules: Path | None = None) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ndelab.benchmarks.ab_demo")
     parser.add_argument("--db", required=True, help="a new SQLite file")
-    parser.add_argument("--scans", type=int, default=20)
-    parser.add_argument("--size", type=int, default=48)
+    parser.add_argument("--scans", type=int, default=20, help="per round")
+    parser.add_argument("--size", type=int, default=96)
+    parser.add_argument("--steps", type=int, default=FINETUNE_STEPS, help="fine-tuning steps")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     db = Path(args.db)
     if db.exists():
         print(f"ab_demo: {db} exists; give a new file", file=sys.stderr)
         return 2
-    built = build(db, scans=args.scans, size=args.size)
+    built = build(db, scans=args.scans, size=args.size, steps=args.steps)
     out = {"built": built, **reports(db)}
     if args.json:
         print(json.dumps(out, indent=2))
     else:
         for label in ("worse", "better"):
-            for gate in ("gate", "gate_recall_first"):
-                g = out[label][gate]
-                verdict = "passes" if g["passed"] else f"refuses: {g['failing']}"
-                print(f"{label} ({g['rules']['name']}): {verdict}")
+            g = out[label]["gate"]
+            verdict = "passes" if g["passed"] else f"refuses: {g['failing']}"
+            print(f"{label} ({g['rules']['name']}): {verdict}")
     print(
         f"next: NDELAB_DATA_DIR={db.parent / 'ndelab-data'} ndelab models ab --db {db} "
-        f"--json; then: ndelab models promote {BETTER} --db {db} --rules {RECALL_FIRST}",
+        f"--json; then: ndelab models promote {RETRAINED} --db {db}",
         file=sys.stderr,
     )
     return 0

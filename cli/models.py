@@ -28,6 +28,11 @@ def add_parsers(sub: Any) -> None:
         "(ndelab models frozen-set create)",
     )
     p.add_argument("--steps", type=int, default=200, help="fine-tuning steps")
+    p.add_argument(
+        "--base",
+        help="fine-tuning: the version to start from, NAME@VERSION (e.g. the champion in "
+        "service; default: the registry's default 3D model)",
+    )
     p.add_argument("--name", help="registry name of the fine-tuned version")
     p.add_argument("--version", help="version of the fine-tuned model")
     p.add_argument("--out", help="phantom training: where the model folder goes")
@@ -140,6 +145,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         args.dataset,
         name=args.name,
         version=args.version,
+        base_model=args.base,
         steps=args.steps,
         batch=args.batch or 4,
         frozen=args.frozen,

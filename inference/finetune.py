@@ -158,11 +158,22 @@ def score(
     }
 
 
+def _named(reg: Registry, key: str) -> ModelSpec:
+    name, at, version = key.rpartition("@")
+    if not at or not name or not version:
+        raise UsageError(f"base model {key!r} must be written NAME@VERSION")
+    spec = reg.get(name, version)
+    if spec.dims != 3:
+        raise UsageError(f"base model {key} is a {spec.dims}D model; fine-tuning is 3D")
+    return spec
+
+
 def finetune(
     dataset: str | Path,
     *,
     name: str | None = None,
     version: str | None = None,
+    base_model: str | None = None,
     steps: int = 200,
     batch: int = 4,
     crop: int = 32,
@@ -173,15 +184,17 @@ def finetune(
     cancel: Cancel | None = None,
     log: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """Fine-tune the default 3D model on a data set, register it, and compare the two on the
+    """Fine-tune ``base_model`` ("NAME@VERSION", e.g. the champion in service; default: the
+    registry's default 3D model) on a data set, register it, and compare the two on the
     frozen set ``frozen`` (without one there is no unbiased comparison: "new" and "current"
-    are None and a note says so)."""
+    are None and a note says so). The new version keeps the base's input spec (its operating
+    threshold) and calibration."""
     from ndelab.inference.frozen_set import brief, read_manifest, record_scores, score_frozen
 
     reg = registry or Registry()
     if frozen is not None:
         read_manifest(frozen)  # a bad or changed frozen set is refused before training
-    base = reg.default(3)
+    base = reg.default(3) if base_model is None else _named(reg, base_model)
     if base is None:
         raise ModelError("there is no default 3D model to fine-tune")
     scans = [s for s in load_dataset(dataset) if not s.volume.is_2d]
