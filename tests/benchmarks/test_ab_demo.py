@@ -30,7 +30,8 @@ def test_a_retrained_challenger_is_judged_on_the_round_it_did_not_learn_from(
         report = out[label]
         assert report["decided_scans"] == 3  # round 2 only: the challenger never ran on round 1
         champion = report["champion"]
-        assert champion["model"] == dict(zip(("name", "version"), ab_demo.CHAMPION.split("@")))
+        name, version = ab_demo.CHAMPION.split("@")
+        assert champion["model"] == {"name": name, "version": version}
         # The hand-added defects are the champion's misses: it cannot be credited with them.
         assert champion["human_found"]["found"] == 0
         assert report["gate"]["passed"] is False
