@@ -120,6 +120,8 @@ def _reference_scores(registry: Registry, calls: Sequence[Mapping[str, Any]]) ->
             spec = registry.get(name, version)
         except ModelError:
             continue
+        if spec.calibration.get("table_of", key) != key:
+            continue  # the table is another version's calls: judge against the first window
         scores = calibration_scores(spec.calibration)
         if scores:
             out[key] = scores

@@ -25,8 +25,10 @@ when some feature warns. The overall verdict is the worst feature verdict. Level
 ``resources/drift/alerts.yaml``.
 
 Output drift reads what the engineers did with a model version's calls, in windows of scans
-in the order they were recorded: the score distribution (KS against the model's calibration
-scores when its model.json has them, else against the version's first window), calls per
+in the order they were recorded: the score distribution (against the model's calibration
+calls when its model.json has their table: a chi-square test of the window's counts in the
+table's 0.1-wide score bins, since the table keeps only each bin's count and mean; else KS
+against the version's first window), calls per
 scan, and the accept rate (accepted + corrected over decided calls) with the rate the
 calibrated scores predict (their mean).
 
@@ -322,6 +324,27 @@ def calibration_scores(calibration: Mapping[str, Any]) -> list[float]:
     return out
 
 
+SCORE_BINS = 10  # the calibration table's bins: 0.1 wide
+
+
+def binned_scores_test(reference: Sequence[float], scores: Sequence[float]) -> tuple[float, float]:
+    """Chi-square test of homogeneity of two score samples counted in SCORE_BINS equal bins
+    over [0, 1] (bins empty in both are dropped); (statistic, p-value). KS against the
+    calibration table would compare a step function of bin means with continuous scores and
+    find a gap in every large window."""
+
+    def counts(values: Sequence[float]) -> npt.NDArray[np.int64]:
+        idx = np.clip((np.asarray(values, float) * SCORE_BINS).astype(int), 0, SCORE_BINS - 1)
+        return np.bincount(idx, minlength=SCORE_BINS)
+
+    table = np.vstack([counts(reference), counts(scores)])
+    table = table[:, table.sum(axis=0) > 0]
+    if table.shape[1] < 2:
+        return 0.0, 1.0
+    result = stats.chi2_contingency(table, correction=False)
+    return float(result.statistic), float(result.pvalue)
+
+
 def _score_quantiles(scores: Sequence[float]) -> dict[str, float] | None:
     if not scores:
         return None
@@ -399,7 +422,8 @@ def output_drift(
                     windows.append(w)
                     continue
             rate = w["accept_rate"] if w["decided"] >= alerts.min_calls else None
-            w |= _output_verdict(ref, scores, rate, baseline_rate, index, alerts)
+            binned = reference == "calibration"
+            w |= _output_verdict(ref, scores, rate, baseline_rate, index, alerts, binned)
             windows.append(w)
         name, _, version = key.partition("@")
         out.append(
@@ -428,12 +452,17 @@ def _output_verdict(
     baseline: float | None,
     index: int,
     alerts: Alerts,
+    binned: bool = False,
 ) -> dict[str, Any]:
     out: dict[str, Any] = {}
     verdicts = []
     if len(scores) >= alerts.min_calls and len(ref) >= alerts.min_calls:
-        d, p = ks(ref, scores)
-        out |= {"score_ks": round(d, 4), "score_p_value": float(f"{p:.4g}")}
+        if binned:
+            chi2, p = binned_scores_test(ref, scores)
+            out |= {"score_chi2": round(chi2, 4), "score_p_value": float(f"{p:.4g}")}
+        else:
+            d, p = ks(ref, scores)
+            out |= {"score_ks": round(d, 4), "score_p_value": float(f"{p:.4g}")}
         lv = alerts.output_p
         verdicts.append(ALERT if p < lv.alert else WARNING if p < lv.warning else OK)
     if index > 0 and rate is not None and baseline is not None:

@@ -32,7 +32,7 @@ from ndelab.inference.instances import min_voxels_for
 from ndelab.inference.intensity import estimate_levels
 from ndelab.inference.prelabel import run_model
 from ndelab.inference.registry import ModelError, ModelSpec, Registry
-from ndelab.inference.training import CropSampler, train_network
+from ndelab.inference.training import CropSampler, TrainConfig, train_network
 from ndelab.volumes.errors import UsageError
 from ndelab.volumes.io import open_volume
 from ndelab.volumes.phantom.model import Defect, DefectKind, Phantom
@@ -206,12 +206,20 @@ def finetune(
             f"(found {len(train)} and {len(val)}); export more reviewed parts"
         )
     phantoms = [as_phantom(s) for s in train]
+    # The shipped recipe's crops: each defect kind equally likely, and the part's surface as
+    # hard negatives. Uniform crops over the defects let the many pores crowd out the few
+    # cracks and inclusions, and a fine-tune then forgets the rare classes.
+    p_defect, p_surface, p_part = TrainConfig().crop_fractions
     sampler = CropSampler(
         list(range(len(phantoms))),
         crop=crop,
         pool=min(4, len(phantoms)),
         make=lambda seed, _rng: phantoms[seed % len(phantoms)],
         rng_seed=0,
+        balance=True,
+        p_defect=p_defect,
+        p_surface=p_surface,
+        p_part=p_part,
     )
     net = reg.load(base)
     report(progress, 0.05)
@@ -255,6 +263,8 @@ def finetune(
                 "train_scans": len(train),
                 "val_scans": len(val),
                 "steps": steps,
+                "class_balanced_defect_crops": True,
+                "surface_negative_crops": True,
                 "final_loss": losses[-1],
             },
         }

@@ -16,6 +16,7 @@ import json
 import os
 import re
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -267,7 +268,7 @@ class Registry:
                 sha256=sha256_of(dest),
                 classes=base.classes,
                 input=dict(base.input) | dict(input_spec or {}),
-                calibration=dict(base.calibration if calibration is None else calibration),
+                calibration=_inherited(base, calibration),
                 metrics=dict(metrics),
                 source="user",
             )
@@ -303,3 +304,14 @@ def load_network(spec: ModelSpec, device: torch.device | str = "cpu") -> nn.Modu
             f"weights file {path} of model {spec.key} cannot be loaded: {exc}"
         ) from None
     return net.to(device).eval()
+
+
+def _inherited(base: ModelSpec, calibration: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The calibration a new version takes from ``base``: the Platt coefficients still map a
+    call's features to a score, but the reliability table describes the calls of the version
+    it was fitted on (``table_of``), not this one's (another operating point or new weights
+    make other calls), so output drift must not judge this version's scores against it."""
+    out = dict(base.calibration if calibration is None else calibration)
+    if out:
+        out.setdefault("table_of", base.key)
+    return out
