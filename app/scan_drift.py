@@ -6,9 +6,11 @@ the review database, else the registry's default of the scan's dimensionality) n
 reference (``drift_reference.json`` beside its model.json). The scan's features
 (``volumes.features.scan_features``, the ones ``ndelab drift`` stores and reads) are judged by
 ``inference.drift.scan_input_drift`` with the levels of the alert file
-(``resources/drift/alerts.yaml``, its ``scan`` section; the ``ignore`` list too). A model with
-no reference (the classical baseline, a registered model shipped without one, a radiograph
-model of a project that has none) is said plainly: level ``no reference``.
+(``resources/drift/alerts.yaml``, its ``scan`` section; the ``ignore`` list too). A radiograph
+served by a model without a reference (the classical detector: no 2D default is shipped) is
+judged against a registered 2D model's reference, and the tooltip says so. A CT scan whose
+serving model has no reference (a user version registered without one) and a radiograph with no
+2D reference anywhere are said plainly: level ``no reference``.
 
 Qt-free: the window runs ``scan_drift`` in a background job when a scan opens and shows
 ``badge_text`` and ``tooltip_lines``.
@@ -54,11 +56,19 @@ def scan_drift(
         registry = Registry()
     dims = 2 if volume.is_2d else 3
     serving = serving_model(store, dims, registry)
-    if serving.version is None:
-        return _no_reference(serving.key, "no trained model serves here")
-    spec = registry.get(serving.name, serving.version)
-    if not spec.drift_reference.is_file():
-        return _no_reference(spec.key, f"{spec.key} has no drift reference")
+    spec = registry.get(serving.name, serving.version) if serving.version is not None else None
+    origin = serving.origin
+    who = serving.key if spec is not None else "the classical detector"
+    if spec is None or not spec.drift_reference.is_file():
+        # A radiograph served by the classical detector (no shipped 2D default) or by a
+        # version without a reference: the 2D recipe's reference still says whether it looks
+        # like what the shipped 2D model was trained on; the tooltip says whose it is.
+        others = [s for s in registry.specs() if s.dims == 2 and s.drift_reference.is_file()]
+        if dims != 2 or not others:
+            why = "has no training data" if spec is None else "has no drift reference"
+            return _no_reference(serving.key, f"{who} serves and {why}")
+        spec = others[-1]
+        origin = f"the 2D training reference; {who} serves"
     reference = DriftReference.read(spec.drift_reference)
     if reference.dims != dims:
         return _no_reference(spec.key, f"{spec.key}'s reference is of {reference.dims}D scans")
@@ -72,7 +82,7 @@ def scan_drift(
     return {
         "level": result["verdict"],
         "model": spec.key,
-        "origin": serving.origin,
+        "origin": origin,
         "score": result["score"],
         "drives": result["drives"],
         "features": result["features"],
