@@ -774,7 +774,7 @@ class MainWindow(ReviewActions, SharedDatabaseActions, QMainWindow):
         self._closing = True
         if self._job is not None:
             self._job.cancel()
-        for slot in (self._reviews, self._histogram_jobs, self._render_jobs):
+        for slot in (self._reviews, self._histogram_jobs, self._render_jobs, self._drift_jobs):
             slot.cancel()
         if self._store_job is not None:
             self._store_job.cancel()
