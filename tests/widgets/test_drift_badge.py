@@ -54,3 +54,27 @@ def test_a_noisier_scan_shows_a_red_alert_badge_and_a_clean_one_green(
     _wait_for_drift(qapp, w)
     assert badge.text() == "DRIFT: OK" and VERDICT_COLOURS["ok"] in badge.styleSheet()
     assert "every feature lies inside the training range" in badge.toolTip()
+
+
+def test_the_audit_drift_tab_colours_verdicts_as_the_badge_does(qapp: Any) -> None:
+    from ndelab.widgets.drift_panel import DriftPanel
+
+    panel = DriftPanel()
+    rows = {"noise": {"n": 30, "ks": 0.67, "p_value": 2e-9, "psi": 3.8, "verdict": "alert"}}
+    rows["contrast"] = {"n": 30, "ks": 0.15, "p_value": 0.6, "psi": 0.5, "verdict": "ok"}
+    panel.show_report(
+        {
+            "window": 30,
+            "alerts": "/x/alerts.yaml",
+            "verdict": "alert",
+            "input": [{"model": "ndelab-unet3d@1.0.0", "features": rows}],
+            "output": {"windows": []},
+        }
+    )
+    colours = {
+        panel.inputs.item(i, 1).text(): panel.inputs.item(i, 7).background().color().name()
+        for i in range(panel.inputs.rowCount())
+    }
+    assert colours == {"noise": VERDICT_COLOURS["alert"], "contrast": VERDICT_COLOURS["ok"]}
+    assert VERDICT_COLOURS["alert"] in panel.title.styleSheet()
+    panel.deleteLater()
