@@ -24,6 +24,13 @@ p-value is below the warning level (0 when none is): it reaches the PSI warning 
 when some feature warns. The overall verdict is the worst feature verdict. Levels live in
 ``resources/drift/alerts.yaml``.
 
+One scan (the badge on the open scan, ``scan_input_drift``) cannot pass a KS or PSI test: with
+one value against a reference of m scans, KS's D is 1 and PSI's excess positive exactly when the
+value lies outside the reference's range, and the smallest KS p-value is 2 / (m + 1) (0.03 for
+64). Its figure is how far outside the reference's range the value lies, in units of the
+reference's 10-90 % span (``outside``; 0 inside the range), judged by the ``scan`` levels;
+the one-scan KS and PSI are reported beside it.
+
 Output drift reads what the engineers did with a model version's calls, in windows of scans
 in the order they were recorded: the score distribution (against the model's calibration
 calls when its model.json has their table: a chi-square test of the window's counts in the
@@ -87,6 +94,7 @@ class Alerts:
     min_calls: int = 20
     output_p: Levels = Levels(0.01, 0.001)
     accept_rate_drop: Levels = Levels(0.10, 0.20)
+    scan_outside: Levels = Levels(0.3, 0.6)
 
 
 def default_alerts_path() -> Path:
@@ -122,6 +130,7 @@ def load_alerts(path: Path | None = None) -> Alerts:
     if not isinstance(raw, Mapping):
         raise DriftError(f"drift alert file {path} must hold a mapping")
     inp, out = raw.get("input") or {}, raw.get("output") or {}
+    scan = raw.get("scan") or {}
     where = f"drift alert file {path}:"
     try:
         alerts = Alerts(
@@ -134,6 +143,11 @@ def load_alerts(path: Path | None = None) -> Alerts:
             output_p=_levels(out.get("ks_p_value"), f"{where} output ks_p_value", lower=True),
             accept_rate_drop=_levels(
                 out.get("accept_rate_drop"), f"{where} output accept_rate_drop", lower=False
+            ),
+            scan_outside=_levels(
+                scan.get("outside", {"warning": 0.3, "alert": 0.6}),
+                f"{where} scan outside",
+                lower=False,
             ),
         )
     except (AttributeError, TypeError, ValueError):
@@ -305,6 +319,69 @@ def input_drift(
         "score": score,
         "verdict": worst([r["verdict"] for r in judged]),
         "features": features,
+    }
+
+
+# --- one scan --------------------------------------------------------------------------------
+
+
+def outside_range(reference: npt.ArrayLike, value: float) -> float:
+    """How far ``value`` lies outside the reference's range, in units of its 10-90 % span
+    (at least 1 % of its median's size, so one repeated value, e.g. one spacing, still has a
+    scale); 0 inside the range."""
+    ref = np.asarray(reference, dtype=np.float64)
+    q10, q90 = np.quantile(ref, [0.1, 0.9])
+    unit = max(float(q90 - q10), 0.01 * abs(float(np.median(ref))), 1e-12)
+    return max(0.0, (value - float(ref.max())) / unit, (float(ref.min()) - value) / unit)
+
+
+def scan_input_drift(
+    reference: DriftReference, features: Mapping[str, Any], alerts: Alerts | None = None
+) -> dict[str, Any]:
+    """One scan's features against the reference (see the module docstring): per feature its
+    value, the reference's range and the share of reference scans below it, ``outside`` with
+    its verdict, and the one-scan KS and PSI; overall the largest ``outside`` (``score``), the
+    feature that has it (``drives``, None when every feature is inside) and the worst verdict."""
+    alerts = alerts or Alerts()
+    rows: dict[str, Any] = {}
+    for name, ref in reference.samples.items():
+        measured = _values([features], name)
+        value = measured[0] if measured else None
+        row: dict[str, Any] = {"value": value, "reference_n": len(ref)}
+        if name in alerts.ignore:
+            row["verdict"] = "ignored"
+        elif value is None:
+            row["verdict"] = "unmeasured"
+        elif len(ref) < alerts.min_scans:
+            row["verdict"] = INSUFFICIENT
+        else:
+            arr = np.asarray(ref, dtype=np.float64)
+            out = outside_range(arr, value)
+            d, p = ks(arr, [value])
+            psi_value, psi_no_drift = psi(arr, [value], alerts.psi_bins)
+            lv = alerts.scan_outside
+            row |= {
+                "reference_min": float(arr.min()),
+                "reference_median": float(np.median(arr)),
+                "reference_max": float(arr.max()),
+                "rank": round(float(np.mean(arr < value) + 0.5 * np.mean(arr == value)), 4),
+                "outside": round(out, 4),
+                "ks": round(d, 4),
+                "p_value": float(f"{p:.4g}"),
+                "psi": round(psi_value, 4),
+                "psi_excess": round(psi_value - psi_no_drift, 4),
+                "verdict": ALERT if out >= lv.alert else WARNING if out >= lv.warning else OK,
+            }
+        rows[name] = row
+    judged = {k: r for k, r in rows.items() if r["verdict"] in (OK, WARNING, ALERT)}
+    drives = max(judged, key=lambda k: judged[k]["outside"], default=None)
+    score = judged[drives]["outside"] if drives is not None else None
+    return {
+        "model": reference.model,
+        "score": score,
+        "drives": drives if score else None,
+        "verdict": worst([r["verdict"] for r in judged.values()]),
+        "features": rows,
     }
 
 

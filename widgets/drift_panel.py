@@ -18,16 +18,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-VERDICT_COLOURS = {
-    "ok": "#2e5a34",
-    "warning": "#8a6d1f",
-    "alert": "#7a2e2e",
-    "insufficient": "#444444",
-}
+from ndelab.app import drift_colours
 
 
 def verdict_colour(verdict: str) -> QColor:
-    return QColor(VERDICT_COLOURS.get(verdict, "#444444"))
+    return QColor(drift_colours.verdict_colour(verdict))
 
 
 def _table(columns: list[str]) -> QTableWidget:
@@ -46,6 +41,7 @@ def _fill(table: QTableWidget, rows: list[list[str]], verdict_col: int) -> None:
             item = QTableWidgetItem(text)
             if j == verdict_col:
                 item.setBackground(QBrush(verdict_colour(text)))
+                item.setForeground(QBrush(QColor(drift_colours.TEXT_COLOUR)))
             table.setItem(i, j, item)
 
 
@@ -74,7 +70,8 @@ class DriftPanel(QWidget):
             f"(alert levels {data['alerts'].rsplit('/', 1)[-1]})"
         )
         self.title.setStyleSheet(
-            f"padding: 4px; color: white; background: {verdict_colour(data['verdict']).name()}"
+            f"padding: 4px; color: {drift_colours.TEXT_COLOUR}; "
+            f"background: {verdict_colour(data['verdict']).name()}"
         )
         rows = []
         for inp in data["input"]:

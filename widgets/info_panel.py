@@ -1,13 +1,21 @@
-"""What the file said: geometry, modality, DICONDE component information, warnings."""
+"""What the file said: geometry, modality, DICONDE component information, warnings; above it
+the scan's DRIFT badge (app.scan_drift's figures in its tooltip)."""
 
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 from typing import Any
 
-from PySide6.QtWidgets import QTextBrowser, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import QLabel, QTextBrowser, QWidget
 
+from ndelab.app import drift_colours
+from ndelab.app.scan_drift import badge_text, tooltip_lines
 from ndelab.volumes.volume import Volume
+
+BADGE_HEIGHT = 24
 
 
 def _row(key: str, value: Any) -> str:
@@ -46,6 +54,44 @@ class InfoPanel(QTextBrowser):
         self.setHtml(
             "<p style='color:#888'>Open a CT volume or radiograph: File ▸ Open, "
             "or drop a file here.</p>"
+        )
+        self.badge = QLabel(self)
+        self.badge.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self.badge.hide()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.badge.setGeometry(4, 2, max(self.width() - 8, 0), BADGE_HEIGHT)
+
+    def _badge(self, text: str, background: str, tooltip: str) -> None:
+        self.badge.setText(text)
+        self.badge.setToolTip(tooltip)
+        self.badge.setStyleSheet(
+            f"QLabel {{ background: {background}; color: {drift_colours.TEXT_COLOUR}; "
+            "font-weight: bold; padding: 2px 8px; border-radius: 3px; }"
+        )
+        self.setViewportMargins(0, BADGE_HEIGHT + 4, 0, 0)
+        self.badge.setGeometry(4, 2, max(self.width() - 8, 0), BADGE_HEIGHT)
+        self.badge.show()
+
+    def show_drift_pending(self) -> None:
+        """The scan's drift is being measured."""
+        self._badge("drift: checking…", drift_colours.GREY, "Measuring the scan's features")
+
+    def show_drift(self, drift: Mapping[str, Any] | None, failure: str | None = None) -> None:
+        """The badge: DRIFT: OK (green), WARNING (amber), ALERT (red), or grey where nothing
+        was judged (no reference, not measurable); ``failure``: the check failed (its sentence
+        in the tooltip). None and no failure: no badge."""
+        if failure is not None:
+            self._badge("drift: not checked", drift_colours.GREY, failure)
+            return
+        if drift is None:
+            self.badge.hide()
+            self.setViewportMargins(0, 0, 0, 0)
+            return
+        level = str(drift["level"])
+        self._badge(
+            badge_text(drift), drift_colours.verdict_colour(level), "\n".join(tooltip_lines(drift))
         )
 
     def show_volume(self, volume: Volume) -> None:

@@ -107,6 +107,8 @@ class MainWindow(ReviewActions, SharedDatabaseActions, QMainWindow):
         self._histogram_jobs = jobs.JobSlot()
         self._render_jobs = jobs.JobSlot()
         self._detectability_jobs = jobs.JobSlot()
+        self._drift_jobs = jobs.JobSlot()
+        self.drift: dict[str, Any] | None = None  # the shown scan's drift (app.scan_drift)
         self.detectability_action: Any = None  # the View menu's toggle (window_menus)
 
         central = QWidget()
@@ -413,6 +415,8 @@ class MainWindow(ReviewActions, SharedDatabaseActions, QMainWindow):
             )
         if opened.replayed.failed:
             self.error("Review database", "\n".join(opened.replayed.failed))
+        if self.controller.volume is not None:
+            self.start_drift(self.controller.volume)  # the database may name another champion
         waiting, self._review_waiting = self._review_waiting, None
         if waiting is not None and waiting[0] is self.controller.volume:
             self.start_review(waiting[0], prelabel_if_new=waiting[1])
@@ -546,6 +550,7 @@ class MainWindow(ReviewActions, SharedDatabaseActions, QMainWindow):
         self.set_layout_2d(volume.is_2d)
         self.controller.set_volume(volume)
         self._prepare_display(volume)
+        self.start_drift(volume)
         self.setWindowTitle(f"ndelab — {self._volume_name()}")
         for warning in volume.warnings:
             self.statusBar().showMessage(warning, 10000)
@@ -599,6 +604,35 @@ class MainWindow(ReviewActions, SharedDatabaseActions, QMainWindow):
         )
 
     background_error: str | None = None  # the last background display job's failure
+
+    def start_drift(self, volume: Volume) -> None:
+        """The scan's input drift against the serving model's reference, in a job; the badge
+        in the info panel shows it (a failure greys the badge, it opens no dialog)."""
+        from ndelab.app.scan_drift import scan_drift
+
+        store = self._store
+        self.drift = None
+        self.info.show_drift_pending()
+
+        def finished(drift: dict[str, Any]) -> None:
+            if self.controller.volume is volume:
+                self.drift = drift
+                self.info.show_drift(drift)
+
+        def failed(message: str) -> None:
+            if self.controller.volume is volume:
+                self.info.show_drift(None, failure=message)
+
+        self._drift_jobs.start(
+            jobs.Job(
+                "The drift check",
+                lambda progress, cancel: scan_drift(
+                    volume, store, progress=progress, cancel=cancel
+                ),
+            ),
+            finished,
+            failed=failed,
+        )
 
     def _show_gate(self, session: ReviewSession | None) -> None:
         """The image-quality gate in the info panel; a failed image brings the disposition
@@ -655,8 +689,8 @@ class MainWindow(ReviewActions, SharedDatabaseActions, QMainWindow):
     detectability_text: str | None = None
 
     def display_pending(self) -> bool:
-        """True while the shown volume's histogram or 3D copy is still being read."""
-        return self._histogram_jobs.busy or self._render_jobs.busy
+        """True while the shown volume's histogram, 3D copy or drift is still being read."""
+        return self._histogram_jobs.busy or self._render_jobs.busy or self._drift_jobs.busy
 
     def _volume_name(self) -> str:
         volume = self.controller.volume
@@ -740,7 +774,7 @@ class MainWindow(ReviewActions, SharedDatabaseActions, QMainWindow):
         self._closing = True
         if self._job is not None:
             self._job.cancel()
-        for slot in (self._reviews, self._histogram_jobs, self._render_jobs):
+        for slot in (self._reviews, self._histogram_jobs, self._render_jobs, self._drift_jobs):
             slot.cancel()
         if self._store_job is not None:
             self._store_job.cancel()
