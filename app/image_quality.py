@@ -8,8 +8,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ndelab.annotation.disposition import iq_failed
+from ndelab.annotation.disposition import iq_blocked
 from ndelab.annotation.store import Store, get_scan, iq_overrides, set_image_quality
+from ndelab.annotation.store.signing import is_radiograph_shape
 from ndelab.volumes.progress import Cancel, Progress
 from ndelab.volumes.quality.detectability_map import DetectabilityMap, detectability_map, mu_for
 from ndelab.volumes.quality.gate import IqLayout, has_gate, image_quality_record, summary_lines
@@ -109,12 +110,12 @@ def iq_gate(session: Any) -> dict[str, Any]:
     review job reads it off the GUI thread): {"radiograph", "record", "blocked",
     "lines", "overrides"}."""
     scan = get_scan(session.store, session.scan_id)
-    radiograph = len(scan["shape"]) == 3 and int(scan["shape"][0]) == 1
+    radiograph = is_radiograph_shape(scan["shape"])
     record = scan.get("image_quality")
     return {
         "radiograph": radiograph,
         "record": record,
-        "blocked": iq_failed(record),
+        "blocked": iq_blocked(record, radiograph=radiograph),
         "lines": summary_lines(record, radiograph=radiograph),
         "overrides": iq_overrides(session.store, session.scan_id),
     }
