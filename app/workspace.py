@@ -40,17 +40,19 @@ def attach_scan(
     user: str,
     *,
     part_mask: npt.NDArray[np.bool_] | None = None,
+    measure_quality: bool = True,
 ) -> tuple[str, bool]:
     """The scan id of this volume in the store, recording Part and Scan the first time (with
-    the part's volume from ``part_mask``, found in the scan when not given, and the scan's
-    drift features, read from a few slices).
+    the part's volume from ``part_mask``, found in the scan when not given, the scan's
+    drift features, read from a few slices, and a radiograph's image quality unless
+    ``measure_quality`` is False: the caller measures it, with its own layout).
 
     Returns (scan_id, created).
     """
     existing = find_scan(store, sha256)
     if existing is not None:
         return existing, False
-    return _record(store, volume, sha256, user, part_mask), True
+    return _record(store, volume, sha256, user, part_mask, measure_quality), True
 
 
 def _record(
@@ -59,13 +61,14 @@ def _record(
     sha256: str,
     user: str,
     part_mask: npt.NDArray[np.bool_] | None,
+    measure_quality: bool = True,
 ) -> str:
     """Record a scan not in the store yet; returns its id."""
     if part_mask is None:
         part_mask = segment_part(volume)
     features = scan_features(volume)
     # A radiograph's image quality is measured as it is recorded: the gate is in its row.
-    quality = image_quality_record(volume) if has_gate(volume) else None
+    quality = image_quality_record(volume) if measure_quality and has_gate(volume) else None
     _, scan_id = record_scan(
         store,
         volume,
