@@ -193,8 +193,15 @@ def open_review(
 
 
 def _with_gate(session: Any) -> Any:
-    """The session with its image-quality gate read (here, off the GUI thread)."""
+    """The session with its image-quality gate and its default criteria file read (here,
+    off the GUI thread)."""
+    from ndelab.annotation.store import get_scan
+    from ndelab.app.criteria_choice import default_criteria
     from ndelab.app.image_quality import iq_gate
+    from ndelab.app.resources_paths import criteria_files
 
     session.iq_gate = iq_gate(session)
+    session.criteria_default = default_criteria(
+        get_scan(session.store, session.scan_id), criteria_files()
+    )
     return session
