@@ -151,8 +151,8 @@ def disposition(
     Without ``sign_user`` it is an unsigned preview (not stored). With it, the scan must have
     no open (proposed) calls, and a radiograph whose stored image quality failed (or was
     never measured) needs ``override_iq`` (who and why): the override is one more audit event
-    (with the failed or missing verdict) beside the signature's. ``image_quality`` in the result is the stored record
-    and ``iq_override`` the override applied, if any.
+    (with the failed or missing verdict) beside the signature's. ``image_quality`` in the
+    result is the stored record and ``iq_override`` the override applied, if any.
     """
     criteria = _criteria(criteria_path)
     scan, facts = _facts(store, scan_id, thickness_mm, magnification)

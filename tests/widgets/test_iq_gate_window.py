@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from ndelab.annotation.store import audit, dispositions, open_store
+from ndelab.annotation.store import audit, dispositions
 from ndelab.cli import main
 
 pytestmark = pytest.mark.gui
