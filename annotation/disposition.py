@@ -372,6 +372,9 @@ def evaluate(
 
 # --- The image-quality gate (ISO 17636-2: image quality is proven before interpretation) ---
 
+#: The status an override records for a radiograph whose image quality was never measured.
+NOT_MEASURED = "not measured"
+
 #: The measure names a stored record's ``failed`` field takes, as a sentence names them.
 IQ_MEASURES = {
     "srb": "basic spatial resolution SRb",
@@ -403,21 +406,38 @@ def iq_failed(record: Mapping[str, Any] | None) -> bool:
     return record is not None and not record.get("acceptable", False)
 
 
-def iq_refusal(scan_id: str, record: Mapping[str, Any] | None) -> str | None:
-    """The sentence that refuses sentencing a scan whose image failed, or None when it may be
-    sentenced (acceptable, CT, or never measured)."""
-    if not iq_failed(record):
+def iq_blocked(record: Mapping[str, Any] | None, *, radiograph: bool) -> bool:
+    """True when the gate stops a signature: a radiograph whose image failed, or whose image
+    quality was never measured (it must be proven, not assumed). A CT scan has no gate."""
+    return radiograph and (record is None or iq_failed(record))
+
+
+def iq_refusal(
+    scan_id: str, record: Mapping[str, Any] | None, *, radiograph: bool = True
+) -> str | None:
+    """The sentence that refuses sentencing a scan whose image failed or was never measured,
+    or None when it may be sentenced (acceptable, or CT)."""
+    if not iq_blocked(record, radiograph=radiograph):
         return None
-    assert record is not None
+    how = "with a reason (--override-iq --reason TEXT --user U)"
+    if record is None:
+        return (
+            f"scan {scan_id} cannot be sentenced: its image quality was never measured "
+            "(measure it with `ndelab iq RADIOGRAPH --db`); sentencing it unmeasured needs an "
+            f"explicit image-quality override {how}"
+        )
     measure_name = IQ_MEASURES.get(str(record.get("failed")), str(record.get("failed")))
     return (
         f"scan {scan_id} cannot be sentenced: its image is not interpretable ({measure_name} "
         f"failed: {record.get('reason')}); sentencing it needs an explicit image-quality "
-        "override with a reason (--override-iq --reason TEXT --user U)"
+        f"override {how}"
     )
 
 
-def iq_summary(record: Mapping[str, Any]) -> dict[str, Any]:
-    """The part of a failed record an override's audit event keeps."""
+def iq_summary(record: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The part of a failed record an override's audit event keeps (for an image never
+    measured: status "not measured")."""
+    if record is None:
+        return {"status": NOT_MEASURED, "reason": "image quality never measured"}
     keys = ("status", "reason", "failed", "class", "srb_um", "srb_max_um", "snrn", "snrn_min")
     return {k: record.get(k) for k in keys} | {"measured_at": record.get("measured_at")}

@@ -8,8 +8,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ndelab.annotation.disposition import iq_failed
+from ndelab.annotation.disposition import iq_blocked
 from ndelab.annotation.store import Store, get_scan, iq_overrides, set_image_quality
+from ndelab.annotation.store.signing import is_radiograph_shape
 from ndelab.volumes.progress import Cancel, Progress
 from ndelab.volumes.quality.detectability_map import DetectabilityMap, detectability_map, mu_for
 from ndelab.volumes.quality.gate import IqLayout, has_gate, image_quality_record, summary_lines
@@ -67,15 +68,27 @@ def map_for(volume: Volume, record: dict[str, Any] | None) -> DetectabilityMap |
     return detectability_map(volume, srb_um=float(srb), pixel_mm=pitch, mu_per_mm=mu)
 
 
-def smallest_size_limit_mm(criteria: Any) -> float | None:
-    """The criteria's smallest pore size limit (max equivalent diameter over the rules)."""
+def smallest_size_limit_mm(criteria: Any, thickness_mm: float | None = None) -> float | None:
+    """The criteria's smallest pore size limit over the rules: a CT rule's maximum equivalent
+    diameter, a radiograph rule's maximum size (``max_size_mm``, capped by ``max_size_t`` of
+    the wall thickness: ``thickness_mm``, else the rule's, else the criteria's)."""
     if criteria is None:
         return None
-    limits = [
-        float(r.limits["max_equivalent_diameter_mm"])
-        for r in criteria.rules
-        if "max_equivalent_diameter_mm" in r.limits and r.applies_to("pore")
-    ]
+    settings = getattr(criteria, "radiograph", None)
+    limits = []
+    for r in criteria.rules:
+        if not r.applies_to("pore"):
+            continue
+        if "max_equivalent_diameter_mm" in r.limits:
+            limits.append(float(r.limits["max_equivalent_diameter_mm"]))
+        sizes = [float(r.limits["max_size_mm"])] if "max_size_mm" in r.limits else []
+        t = r.params.get("thickness_mm", thickness_mm)
+        if t is None and settings is not None:
+            t = settings.thickness_mm
+        if "max_size_t" in r.limits and t is not None:
+            sizes.append(float(r.limits["max_size_t"]) * float(t))
+        if sizes:
+            limits.append(min(sizes))
     return min(limits) if limits else None
 
 
@@ -109,12 +122,12 @@ def iq_gate(session: Any) -> dict[str, Any]:
     review job reads it off the GUI thread): {"radiograph", "record", "blocked",
     "lines", "overrides"}."""
     scan = get_scan(session.store, session.scan_id)
-    radiograph = len(scan["shape"]) == 3 and int(scan["shape"][0]) == 1
+    radiograph = is_radiograph_shape(scan["shape"])
     record = scan.get("image_quality")
     return {
         "radiograph": radiograph,
         "record": record,
-        "blocked": iq_failed(record),
+        "blocked": iq_blocked(record, radiograph=radiograph),
         "lines": summary_lines(record, radiograph=radiograph),
         "overrides": iq_overrides(session.store, session.scan_id),
     }

@@ -9,6 +9,7 @@ from PySide6.QtGui import QColor, QFont, QPageLayout, QPageSize, QPainter, QPdfW
 
 from ndelab.app.qt_images import rgb_to_qimage
 from ndelab.app.report import ReportData
+from ndelab.app.report_image_quality import IqSection, section_lines
 from ndelab.app.report_radiograph import radiograph_lines
 from ndelab.volumes.errors import NdelabError
 
@@ -104,6 +105,7 @@ def _draw(report: ReportData, page: _Page) -> None:
     page.text(
         f"Reviewed calls counted: {result['counted_calls']}; open calls: {result['open_calls']}", 9
     )
+    _draw_image_quality(report.image_quality, page)
     page.y += 6
     page.text("Rules", 13, bold=True)
     for reason in result["reasons"]:
@@ -159,3 +161,23 @@ def _draw_radiograph(result: dict[str, object], page: _Page) -> None:
     for line in lines:
         indent = 20 if line.startswith("  ") else 10
         page.text(line.strip(), 9, color="#333", indent=indent)
+
+
+IQ_COLORS = {"acceptable": "#2e8b2e", "not interpretable": "#c0392b", "not measured": "#c0392b"}
+
+
+def _draw_image_quality(section: IqSection | None, page: _Page) -> None:
+    """The image-quality gate (ISO 17636-2): verdict, SRb, SNRn, IQIs, detectability,
+    overrides. Nothing for CT."""
+    if section is None:
+        return
+    lines = section_lines(section)
+    page.y += 6
+    page.text("Image quality (ISO 17636-2)", 13, bold=True)
+    page.text(lines[0], 11, bold=True, color=IQ_COLORS.get(section.status, "#000"), indent=10)
+    for line in lines[1:]:
+        if line.startswith("OVERRIDDEN"):
+            page.text(line, 9, bold=True, color="#d68910", indent=10)
+        else:
+            color = "#c0392b" if line.startswith("FAIL") else "#333"
+            page.text(line, 9, color=color, indent=10)

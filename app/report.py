@@ -13,8 +13,10 @@ import numpy as np
 import numpy.typing as npt
 
 from ndelab import native
+from ndelab.annotation.criteria import load_criteria
 from ndelab.annotation.store import disposition, get_call, get_masks, get_scan
 from ndelab.annotation.store.database import Store
+from ndelab.app.report_image_quality import IqSection, iq_section
 from ndelab.volumes.display import Window, histogram, presets
 from ndelab.volumes.volume import Volume
 
@@ -36,6 +38,8 @@ class ReportData:
     result: dict[str, Any]
     snapshots: list[Snapshot] = field(default_factory=list)
     failing_ids: list[str] = field(default_factory=list)
+    #: A radiograph's image-quality section (app.report_image_quality); None for CT.
+    image_quality: IqSection | None = None
 
 
 def failing_call_ids(result: dict[str, Any]) -> list[str]:
@@ -102,7 +106,8 @@ def build_report(
     volume: Volume | None,
     window: Window | None = None,
 ) -> ReportData:
-    result = disposition(store, scan_id, criteria)
+    rules = load_criteria(criteria)
+    result = disposition(store, scan_id, rules)
     signed = [
         d
         for d in _signed(store, scan_id)
@@ -124,6 +129,8 @@ def build_report(
         result=result,
         failing_ids=failing_call_ids(result),
     )
+    thickness = (result.get("radiograph") or {}).get("thickness_mm")
+    data.image_quality = iq_section(store, scan_id, volume, rules, thickness)
     if volume is None:
         return data
     if window is None:

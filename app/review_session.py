@@ -106,6 +106,9 @@ class ReviewSession:
         #: The image-quality gate (app.image_quality.iq_gate), read by the job that opens
         #: the review and after a signature; None until read.
         self.iq_gate: dict[str, Any] | None = None
+        #: The criteria file to offer first (app.criteria_choice.default_criteria), read
+        #: with the gate; None until read.
+        self.criteria_default: Any = None
         self.reload()
 
     # -- rows

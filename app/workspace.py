@@ -40,17 +40,19 @@ def attach_scan(
     user: str,
     *,
     part_mask: npt.NDArray[np.bool_] | None = None,
+    measure_quality: bool = True,
 ) -> tuple[str, bool]:
     """The scan id of this volume in the store, recording Part and Scan the first time (with
-    the part's volume from ``part_mask``, found in the scan when not given, and the scan's
-    drift features, read from a few slices).
+    the part's volume from ``part_mask``, found in the scan when not given, the scan's
+    drift features, read from a few slices, and a radiograph's image quality unless
+    ``measure_quality`` is False: the caller measures it, with its own layout).
 
     Returns (scan_id, created).
     """
     existing = find_scan(store, sha256)
     if existing is not None:
         return existing, False
-    return _record(store, volume, sha256, user, part_mask), True
+    return _record(store, volume, sha256, user, part_mask, measure_quality), True
 
 
 def _record(
@@ -59,13 +61,14 @@ def _record(
     sha256: str,
     user: str,
     part_mask: npt.NDArray[np.bool_] | None,
+    measure_quality: bool = True,
 ) -> str:
     """Record a scan not in the store yet; returns its id."""
     if part_mask is None:
         part_mask = segment_part(volume)
     features = scan_features(volume)
     # A radiograph's image quality is measured as it is recorded: the gate is in its row.
-    quality = image_quality_record(volume) if has_gate(volume) else None
+    quality = image_quality_record(volume) if measure_quality and has_gate(volume) else None
     _, scan_id = record_scan(
         store,
         volume,
@@ -190,8 +193,15 @@ def open_review(
 
 
 def _with_gate(session: Any) -> Any:
-    """The session with its image-quality gate read (here, off the GUI thread)."""
+    """The session with its image-quality gate and its default criteria file read (here,
+    off the GUI thread)."""
+    from ndelab.annotation.store import get_scan
+    from ndelab.app.criteria_choice import default_criteria
     from ndelab.app.image_quality import iq_gate
+    from ndelab.app.resources_paths import criteria_files
 
     session.iq_gate = iq_gate(session)
+    session.criteria_default = default_criteria(
+        get_scan(session.store, session.scan_id), criteria_files()
+    )
     return session

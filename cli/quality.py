@@ -183,7 +183,9 @@ def _store_iq(
     )
     user = args.user or getpass.getuser()
     with open_store(args.db) as store:
-        scan_id, created = attach_scan(store, volume, volume_sha256(volume), user)
+        # Recorded unmeasured: the one measurement is this command's, with its layout.
+        sha = volume_sha256(volume)
+        scan_id, created = attach_scan(store, volume, sha, user, measure_quality=False)
         record = measure_and_store(store, scan_id, volume, user, layout=layout, source="cli")
     assert record is not None
     out = {"radiograph": args.radiograph, "scan_id": scan_id, "recorded": created, **record}

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ndelab.app.criteria_choice import CriteriaChoice, Kind, kept_or_default, session_default
 from ndelab.app.resources_paths import criteria_files
 from ndelab.app.review_controller import ReviewController
 
@@ -43,6 +44,10 @@ class DispositionPanel(QWidget):
         super().__init__(parent)
         self.controller = controller
         self.result: dict[str, Any] | None = None
+        #: The file the user picked and the kind of scan it was picked for (kept for scans of
+        #: that kind; a scan of the other kind gets its own default).
+        self.picked: tuple[Kind, str] | None = None
+        self.choice: CriteriaChoice | None = None
         self.criteria = QComboBox()
         for path in criteria_files():
             self.criteria.addItem(path.stem, str(path))
@@ -69,19 +74,42 @@ class DispositionPanel(QWidget):
         layout.addWidget(self.verdict)
         layout.addWidget(self.table, 1)
         layout.addLayout(buttons)
-        self.criteria.activated.connect(self._criteria_chosen)
+        self.criteria.activated.connect(self._user_chose)
         self.sign.clicked.connect(self.signRequested)
         self.pdf.clicked.connect(self.pdfRequested)
         self.csv.clicked.connect(self.csvRequested)
-        controller.sessionChanged.connect(
-            lambda _s: self._criteria_chosen(self.criteria.currentIndex())
-        )
+        controller.sessionChanged.connect(self._session_changed)
         controller.rowChanged.connect(lambda _id: self.refresh())
 
     @property
     def criteria_path(self) -> str | None:
         path = self.criteria.currentData()
         return str(path) if path else None
+
+    def _session_changed(self, session: Any) -> None:
+        """A new scan: offer the criteria for its modality and material (or keep the user's
+        pick for the same kind of scan)."""
+        if session is None:
+            self.refresh()
+            return
+        self.choice = kept_or_default(session_default(session), self.picked)
+        if self.choice.path is not None:
+            self._select(str(self.choice.path))
+        self._criteria_chosen(self.criteria.currentIndex())
+
+    def _select(self, path: str) -> None:
+        index = self.criteria.findData(path)
+        if index < 0:
+            self.criteria.insertItem(0, Path(path).stem, path)
+            index = 0
+        self.criteria.setCurrentIndex(index)
+
+    def _user_chose(self, index: int) -> None:
+        self._criteria_chosen(index)
+        session, path = self.controller.session, self.criteria_path
+        kind = None if self.choice is None else self.choice.kind
+        if session is not None and path is not None and kind is not None:
+            self.picked = (kind, path)
 
     def _criteria_chosen(self, index: int) -> None:
         path = self.criteria.itemData(index)

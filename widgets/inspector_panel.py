@@ -8,7 +8,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
-from ndelab.app.inspector_queries import Inspection, inspect_call
+from ndelab.app.inspector_queries import Inspection, gate_rows, inspect_call
 from ndelab.app.review_controller import ReviewController
 from ndelab.volumes.errors import NdelabError
 
@@ -37,6 +37,7 @@ def call_html(
     events: list[dict[str, Any]],
     near: dict[str, Any] | None,
     unsaved: list[dict[str, Any]] | None = None,
+    gate: list[tuple[str, str]] | None = None,
 ) -> str:
     src = call["source"]
     source = " ".join(v for v in (src["kind"], src["name"], src["version"]) if v)
@@ -62,11 +63,7 @@ def call_html(
                 f"{proposal.get('class')} (score {_fmt(proposal.get('score'), '.3f')})",
             )
         )
-    table = "".join(
-        f"<tr><td style='color:#999;padding-right:8px'>{html.escape(k)}</td>"
-        f"<td>{html.escape(str(v))}</td></tr>"
-        for k, v in rows
-    )
+    table = _table(rows) + _gate_table(gate or [])
     history = "".join(
         f"<li>{html.escape(str(e['at'])[:19])} <b>{html.escape(e['action'])}</b> by "
         f"{html.escape(str(e['user']))}"
@@ -82,6 +79,32 @@ def call_html(
         for d in unsaved or ()
     )
     return f"<table>{table}</table><p style='color:#999'>History</p><ul>{history}</ul>"
+
+
+def _table(rows: list[tuple[str, Any]]) -> str:
+    return "".join(
+        f"<tr><td style='color:#999;padding-right:8px'>{html.escape(k)}</td>"
+        f"<td>{html.escape(str(v))}</td></tr>"
+        for k, v in rows
+    )
+
+
+def _gate_table(rows: list[tuple[str, str]]) -> str:
+    """The gate's rows: red when not interpretable or unmeasured, amber for an override."""
+    out = []
+    for k, v in rows:
+        color = "#5cc25c" if v.startswith("acceptable") else "#e07070"
+        if k == "IQ override":
+            color = "#e8a33d"
+        out.append(
+            f"<tr><td style='color:#999;padding-right:8px'>{html.escape(k)}</td>"
+            f"<td style='color:{color}'>{html.escape(v)}</td></tr>"
+        )
+    return "".join(out)
+
+
+def gate_html(rows: list[tuple[str, str]]) -> str:
+    return f"<table>{_gate_table(rows)}</table>" if rows else ""
 
 
 class InspectorPanel(QTextBrowser):
@@ -100,7 +123,10 @@ class InspectorPanel(QTextBrowser):
         session = self.controller.session
         self.shown = None
         if row is None or session is None:
-            self.setHtml("<p style='color:#888'>Select a call (N / P, or click the queue).</p>")
+            gate = "" if session is None else gate_html(gate_rows(session.iq_gate))
+            self.setHtml(
+                gate + "<p style='color:#888'>Select a call (N / P, or click the queue).</p>"
+            )
             return
         try:
             self.shown = inspect_call(session, row["id"])
@@ -110,7 +136,7 @@ class InspectorPanel(QTextBrowser):
         self._draw(self.shown)
 
     def _draw(self, data: Inspection) -> None:
-        self.setHtml(call_html(data.call, data.events, data.near, data.unsaved))
+        self.setHtml(call_html(data.call, data.events, data.near, data.unsaved, data.gate))
 
     def _nearness_changed(self) -> None:
         session = self.controller.session

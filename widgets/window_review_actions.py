@@ -35,6 +35,7 @@ class ReviewActions:
     review: Any
     controller: Any
     disposition: Any
+    inspector: Any
     user: str
 
     def reject_current(self) -> None:
@@ -101,12 +102,16 @@ class ReviewActions:
         reason = None
         gate = session.iq_gate
         if gate is not None and gate["blocked"]:
+            record = gate["record"]
+            state = (
+                "This image's quality was NEVER MEASURED."
+                if record is None
+                else "This image is NOT INTERPRETABLE:\n" + str(record.get("reason", ""))
+            )
             reason, ok = QInputDialog.getMultiLineText(
                 self,
                 "Image-quality override",
-                "This image is NOT INTERPRETABLE:\n"
-                + (gate["record"] or {}).get("reason", "")
-                + "\n\nSentencing it needs an audited override. Why may it be read?",
+                state + "\n\nSentencing it needs an audited override. Why may it be read?",
             )
             if not ok or not reason.strip():
                 return
@@ -117,6 +122,8 @@ class ReviewActions:
             return
         session.iq_gate = iq_gate(session)
         self.disposition.show_gate()
+        current = session.current
+        self.inspector.show_call(None if current is None else session.row(current))
         self.disposition.show_result(result)
         self.statusBar().showMessage(f"Signed: {result['verdict']} by {result['signed_by']}", 10000)
 

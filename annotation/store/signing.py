@@ -19,7 +19,7 @@ from ndelab.annotation.disposition import (
     IqOverride,
     ScanFacts,
     evaluate,
-    iq_failed,
+    iq_blocked,
     iq_refusal,
     iq_summary,
 )
@@ -36,6 +36,11 @@ from ndelab.annotation.store.codec import mask_of_row
 from ndelab.annotation.store.database import Store
 from ndelab.annotation.store.scans import get_scan
 from ndelab.annotation.store.schema import DISPOSITIONS, EVENTS, IND, utcnow
+
+
+def is_radiograph_shape(shape: Any) -> bool:
+    """A stored scan's shape is a radiograph's (one projection image, (1, y, x))."""
+    return len(shape) == 3 and int(shape[0]) == 1
 
 
 def _facts(
@@ -144,14 +149,15 @@ def disposition(
     ``thickness_mm`` and ``magnification`` are the part's, for radiograph rules.
 
     Without ``sign_user`` it is an unsigned preview (not stored). With it, the scan must have
-    no open (proposed) calls, and a radiograph whose stored image quality failed needs
-    ``override_iq`` (who and why): the override is one more audit event (with the failed
-    verdict) beside the signature's. ``image_quality`` in the result is the stored record
-    and ``iq_override`` the override applied, if any.
+    no open (proposed) calls, and a radiograph whose stored image quality failed (or was
+    never measured) needs ``override_iq`` (who and why): the override is one more audit event
+    (with the failed or missing verdict) beside the signature's. ``image_quality`` in the
+    result is the stored record and ``iq_override`` the override applied, if any.
     """
     criteria = _criteria(criteria_path)
     scan, facts = _facts(store, scan_id, thickness_mm, magnification)
-    iq = get_scan(store, scan_id).get("image_quality")
+    stored = get_scan(store, scan_id)
+    iq = stored.get("image_quality")
     result = evaluate(criteria, facts, scan, zone_masks)
     out: dict[str, Any] = {
         "id": None,
@@ -179,7 +185,8 @@ def disposition(
             f"scan {scan_id} has {result['open_calls']} open (proposed) call(s); review them"
             " before signing the disposition"
         )
-    refusal = iq_refusal(scan_id, iq)
+    radiograph = is_radiograph_shape(stored["shape"])
+    refusal = iq_refusal(scan_id, iq, radiograph=radiograph)
     override = None
     if refusal is not None:
         if override_iq is None:
@@ -208,8 +215,7 @@ def disposition(
     if "radiograph" in result:  # what was merged and ignored stays on record with the sign
         after["radiograph"] = result["radiograph"]
     events = []
-    if override is not None and iq_failed(iq):
-        assert iq is not None
+    if override is not None and iq_blocked(iq, radiograph=radiograph):
         granted = {
             "user": override.user,
             "reason": override.reason,

@@ -140,9 +140,23 @@ def test_signing_keeps_what_was_ignored_on_record(
     db = str(tmp_path / "copy.db")
     shutil.copy(weld["db"], db)  # the module's database stays unsigned for the other tests
     argv = ["disposition", "--db", db, "--scan", weld["scan"], "--criteria", LEVEL[3]]
-    assert main([*argv, "--thickness-mm", str(weld["t"]), "--sign", "rev", "--json"]) == 0
+    argv += ["--thickness-mm", str(weld["t"]), "--sign", "rev", "--json"]
+    # The phantom was imported without its image quality measured: a radiograph whose image
+    # quality was never proven is not signed without the audited override either.
+    capsys.readouterr()
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "image quality was never measured" in err and err.count("\n") == 1
+    why = "IQIs read on the film copy, report 4"
+    assert main([*argv, "--override-iq", "--reason", why, "--user", "lead"]) == 0
     signed = json.loads(capsys.readouterr().out)
+    assert signed["iq_override"]["user"] == "lead"
+    assert signed["iq_override"]["image_quality"]["status"] == "not measured"
     with Store(db) as store:
-        (event,) = [e for e in audit(store, weld["scan"]) if e["action"] == "sign"]
+        events = audit(store, weld["scan"])
+    (event,) = [e for e in events if e["action"] == "sign"]
+    (override,) = [e for e in events if e["action"] == "override_iq"]
+    assert override["user"] == "lead" and override["reason"] == why
+    assert override["after"]["disposition_id"] == signed["id"]
     assert event["after"]["radiograph"]["ignored"] == signed["radiograph"]["ignored"]
     assert event["after"]["radiograph"]["ignored"], "level 3 ignores the phantom's small pores"

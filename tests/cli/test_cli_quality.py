@@ -161,3 +161,38 @@ def test_iq_db_stores_the_verdict_and_disposition_refuses_without_override(
     assert main(["audit", "--db", db, "--scan", out["scan_id"], "--json"]) == 0
     actions = [(e["action"], e["user"]) for e in json.loads(capsys.readouterr().out)]
     assert ("override_iq", "lead") in actions and ("image_quality", "ana") in actions
+
+
+def test_iq_db_measures_a_new_scan_once(
+    phantom: tuple[Path, dict[str, Any]],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Recording a new scan does not measure it with the default layout before the command's
+    own measurement: one assessment, one image-quality event, the command's layout stored."""
+    import ndelab.volumes.quality.gate as gate
+
+    path, _meta = phantom
+    calls: list[Any] = []
+    real = gate.assess
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(kwargs.get("thickness_mm"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(gate, "assess", counted)
+    db = str(tmp_path / "once.db")
+    capsys.readouterr()
+    argv = ["iq", str(path), "--db", db, "--user", "ana", "--thickness-mm", "9", "--json"]
+    assert main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["recorded"] is True and out["layout"]["source"] == "command line"
+    assert calls == [9.0], "the radiograph was measured more than once"
+    assert main(["audit", "--db", db, "--scan", out["scan_id"], "--json"]) == 0
+    events = json.loads(capsys.readouterr().out)
+    stored = [e for e in events if e["action"] == "image_quality"]
+    assert len(stored) == 1 and stored[0]["after"]["image_quality"]["thickness_mm"] == 9.0
+    # Measured again on the known scan: one more assessment and one more event.
+    assert main([*argv[:-2], "9.5", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["recorded"] is False and calls == [9.0, 9.5]

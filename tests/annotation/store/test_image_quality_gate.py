@@ -106,10 +106,27 @@ def test_a_failed_image_is_not_sentenced_without_an_audited_override(tmp_path: P
         assert ev["user"] == "lead" and ev["reason"] == why and ev["at"]
 
 
-def test_an_acceptable_or_unmeasured_image_signs_as_before(tmp_path: Path) -> None:
+def test_an_acceptable_radiograph_or_a_ct_signs_as_before(tmp_path: Path) -> None:
     with Store(tmp_path / "ok.db") as store:
         _, ok = record_scan(store, _radiograph(), user="ana", image_quality=_record(True))
         assert disposition(store, ok, CRITERIA, sign_user="ana")["iq_override"] is None
         _, ct = record_scan(store, Volume(data=np.zeros((8, 8, 8), np.uint16)), user="ana")
         assert disposition(store, ct, CRITERIA, sign_user="ana")["image_quality"] is None
         assert iq_overrides(store, ok) == [] == iq_overrides(store, ct)
+
+
+def test_an_unmeasured_radiograph_needs_the_override_too(tmp_path: Path) -> None:
+    with Store(tmp_path / "none.db") as store:
+        _, scan = record_scan(store, _radiograph(), user="ana")  # never measured
+        assert disposition(store, scan, CRITERIA)["image_quality"] is None  # preview: fine
+        with pytest.raises(ReviewError, match="image quality was never measured"):
+            disposition(store, scan, CRITERIA, sign_user="ana")
+        assert not [e for e in audit(store, scan) if e["entity_type"] == "disposition"]
+        why = "IQIs read by eye on the second exposure"
+        signed = disposition(
+            store, scan, CRITERIA, sign_user="ana", override_iq=IqOverride("lead", why)
+        )
+        (granted,) = iq_overrides(store, scan)
+        assert granted["reason"] == why and granted["user"] == "lead"
+        assert granted["image_quality"]["status"] == "not measured"
+        assert granted["disposition_id"] == signed["id"]
