@@ -11,7 +11,7 @@ decisions and the promotion gate.
    across (the small misses stay unfound, as in life).
 3. Retraining: round 1's decisions are exported (`ndelab export --format hdf5`) and the
    champion is fine-tuned on them (`ndelab train --dataset --base`): the challenger 1.1.0,
-   which keeps the champion's operating point.
+   whose threshold is chosen on the data set's validation split.
 4. Round 2: N other phantoms are pre-labelled by the champion with the challenger in shadow
    (app.shadow, as `ndelab prelabel --shadow` does) and decided the same way. The classical
    detector is replayed in shadow on them as a second, worse challenger.
@@ -212,6 +212,8 @@ def build(
             "base": tuned["base"],
             "train_scans": tuned["train_scans"],
             "steps": steps,
+            "threshold": tuned["operating_point"]["threshold"],
+            "threshold_why": tuned["operating_point"]["why"],
         }
         with Store(db) as store:
             set_alias(

@@ -30,6 +30,7 @@ from ndelab.inference.calls import PrelabelResult
 from ndelab.inference.evaluation import match_calls
 from ndelab.inference.instances import min_voxels_for
 from ndelab.inference.intensity import estimate_levels
+from ndelab.inference.operating_point import THRESHOLDS, choose_threshold, threshold_table
 from ndelab.inference.prelabel import run_model
 from ndelab.inference.registry import ModelError, ModelSpec, Registry
 from ndelab.inference.training import CropSampler, TrainConfig, train_network
@@ -158,6 +159,17 @@ def score(
     }
 
 
+def _operating_point(
+    val: list[LabelledScan], base: ModelSpec, net: torch.nn.Module
+) -> dict[str, Any]:
+    """The new version's threshold, chosen on the validation split (inference.operating_point)."""
+    at_base = float(base.input.get("threshold", 0.5))
+    base_row = threshold_table(val, base, None, [at_base])[0]
+    rows = threshold_table(val, base, net, THRESHOLDS)
+    threshold, why = choose_threshold(rows, base_row)
+    return {"threshold": threshold, "why": why, "base": base_row, "table": rows}
+
+
 def _named(reg: Registry, key: str) -> ModelSpec:
     name, at, version = key.rpartition("@")
     if not at or not name or not version:
@@ -187,8 +199,8 @@ def finetune(
     """Fine-tune ``base_model`` ("NAME@VERSION", e.g. the champion in service; default: the
     registry's default 3D model) on a data set, register it, and compare the two on the
     frozen set ``frozen`` (without one there is no unbiased comparison: "new" and "current"
-    are None and a note says so). The new version keeps the base's input spec (its operating
-    threshold) and calibration."""
+    are None and a note says so). The new version keeps the base's calibration; its operating
+    threshold is chosen on the validation split (inference.operating_point)."""
     from ndelab.inference.frozen_set import brief, read_manifest, record_scores, score_frozen
 
     reg = registry or Registry()
@@ -234,6 +246,7 @@ def finetune(
         log=log,
     )
     biased = {"current": score(val, base), "new": score(val, base, net=net)}
+    point = _operating_point(val, base, net)
     version = version or f"{base.version}+ft{datetime.now(UTC):%Y%m%d%H%M%S}"
     new_key = f"{name or base.name}@{version}"
     current_frozen = new_frozen = None
@@ -267,9 +280,16 @@ def finetune(
                 "surface_negative_crops": True,
                 "final_loss": losses[-1],
             },
+            "operating_point": point,
         }
         spec = reg.register(
-            name or base.name, version, weights, metrics, base=base, calibration=base.calibration
+            name or base.name,
+            version,
+            weights,
+            metrics,
+            base=base,
+            calibration=base.calibration,
+            input_spec={"threshold": point["threshold"]},
         )
     if current_frozen is not None and new_frozen is not None:
         record_scores(current_frozen)
@@ -295,4 +315,5 @@ def finetune(
         },
         "train_scans": len(train),
         "val_scans": len(val),
+        "operating_point": point,
     }

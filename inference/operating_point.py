@@ -1,0 +1,95 @@
+"""The operating point of a retrained version, chosen on its data set's validation split.
+
+New weights make other probabilities: the base's threshold is not the new network's best.
+The probabilities of each validation scan are computed once and cut at every candidate
+threshold. The chosen threshold is the one with the highest recall of the labelled defects
+among those whose false calls per scan do not exceed the base's own at its threshold (ties
+go to the higher threshold); when none qualifies, the base's threshold is kept.
+
+The validation labels are what engineers confirmed, so a real defect nobody labelled counts
+as a false call here: the choice errs towards fewer calls, not more.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+import torch
+
+from ndelab.inference.device import choose_device
+from ndelab.inference.evaluation import match_calls
+from ndelab.inference.instances import instances_from_probabilities, min_voxels_for
+from ndelab.inference.intensity import estimate_levels
+from ndelab.inference.prelabel import drop_open_calls, predict_probabilities
+from ndelab.inference.registry import ModelSpec, load_network
+from ndelab.volumes.volume import Volume
+
+THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9)
+
+
+class Labelled(Protocol):
+    volume: Volume
+    labels: npt.NDArray[np.uint16]
+
+
+def threshold_table(
+    scans: Sequence[Labelled],
+    spec: ModelSpec,
+    net: torch.nn.Module | None,
+    thresholds: Sequence[float],
+) -> list[dict[str, Any]]:
+    """Recall of the labelled defects and false calls per scan at each threshold."""
+    device = choose_device(None)
+    net = load_network(spec, device) if net is None else net.to(device).eval()
+    tally = {t: [0, 0, 0] for t in thresholds}  # defects, hits, false calls
+    for scan in scans:
+        levels = estimate_levels(scan.volume)
+        probs = predict_probabilities(scan.volume, spec, net, device=device, levels=levels)
+        min_voxels = min_voxels_for(scan.volume.spacing_mm, is_2d=scan.volume.is_2d)
+        n = int(scan.labels.max())
+        for t in thresholds:
+            calls = instances_from_probabilities(
+                probs,
+                scan.volume.spacing_mm,
+                class_names=spec.classes,
+                model_name=spec.name,
+                model_version=spec.version,
+                calibration=spec.calibration,
+                threshold=t,
+                min_voxels=min_voxels,
+            )
+            calls = drop_open_calls(scan.volume, levels, calls, spec.input.get("open_fraction_max"))
+            match = match_calls(calls, scan.labels, n)
+            row = tally[t]
+            row[0] += n
+            row[1] += sum(h is not None for h in match.defect_hit)
+            row[2] += sum(not ok for ok in match.call_true)
+    return [
+        {
+            "threshold": t,
+            "defects": d,
+            "recall": round(h / d, 4) if d else None,
+            "false_calls_per_scan": round(f / len(scans), 3) if scans else None,
+        }
+        for t, (d, h, f) in tally.items()
+    ]
+
+
+def choose_threshold(rows: Sequence[dict[str, Any]], base: dict[str, Any]) -> tuple[float, str]:
+    """The threshold the module docstring describes, and why, in one sentence."""
+    limit = base["false_calls_per_scan"]
+    fits = [r for r in rows if limit is not None and r["false_calls_per_scan"] <= limit]
+    if not fits:
+        return float(base["threshold"]), (
+            f"no threshold keeps false calls per scan at or below the base's {limit}: "
+            f"the base's threshold {base['threshold']} is kept"
+        )
+    best = max(fits, key=lambda r: (r["recall"] or 0.0, r["threshold"]))
+    return float(best["threshold"]), (
+        f"threshold {best['threshold']}: validation recall {best['recall']} at "
+        f"{best['false_calls_per_scan']} false calls per scan, against the base's "
+        f"{base['recall']} at {limit} (threshold {base['threshold']})"
+    )
