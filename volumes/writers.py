@@ -115,6 +115,8 @@ def _write_nrrd(
         "endian: little",
         "encoding: raw",
         f"space origin: {nrrd.format_vector(np.asarray(origin))}",
+        # NRRD has no modality field: a key-value pair keeps a radiograph a radiograph.
+        f"ndelab_modality:={volume.modality}",
     ]
     if not volume.spacing_known:
         # Space directions cannot be zero, so the unit steps go with a key-value flag.

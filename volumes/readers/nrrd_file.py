@@ -107,6 +107,7 @@ def read_nrrd(
         spacing_mm=spacing,
         origin_mm=origin,
         direction=direction,
+        modality=str(header.get("ndelab_modality", "CT")).strip() or "CT",
         format="nrrd",
         source=str(path),
         warnings=warnings,
