@@ -10,8 +10,11 @@ decisions and the promotion gate.
    no defect; and they add by hand every missed defect of at least MANUAL_MIN_VOX voxels
    across (the small misses stay unfound, as in life).
 3. Retraining: round 1's decisions are exported (`ndelab export --format hdf5`) and the
-   champion is fine-tuned on them (`ndelab train --dataset --base`): the challenger 1.1.0,
-   whose threshold is chosen on the data set's validation split.
+   champion is fine-tuned on them (`ndelab train --dataset --base --class-by-contrast`): the
+   challenger 1.1.0, whose threshold is chosen on the data set's validation split and which
+   sets each call's class from the sign of its contrast (inference.contrast_class: the
+   network calls inclusions pores or cracks; a change of what serves, like new weights, is a
+   new version that must pass the gate).
 4. Round 2: N other phantoms are pre-labelled by the champion with the challenger in shadow
    (app.shadow, as `ndelab prelabel --shadow` does) and decided the same way. The classical
    detector is replayed in shadow on them as a second, worse challenger.
@@ -205,7 +208,12 @@ def build(
         done["round1_dataset"] = {"scans": exported["scans"], "labels": exported["labels"]}
         name, version = RETRAINED.split("@")
         tuned = finetune(
-            work / "round1-dataset", name=name, version=version, base_model=CHAMPION, steps=steps
+            work / "round1-dataset",
+            name=name,
+            version=version,
+            base_model=CHAMPION,
+            class_by_contrast=True,
+            steps=steps,
         )
         done["retrained"] = {
             "registered": tuned["registered"],

@@ -33,6 +33,13 @@ def add_parsers(sub: Any) -> None:
         help="fine-tuning: the version to start from, NAME@VERSION (e.g. the champion in "
         "service; default: the registry's default 3D model)",
     )
+    p.add_argument(
+        "--class-by-contrast",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="fine-tuning: the new version sets each call's class from the sign of its "
+        "contrast (inclusions brighter, voids darker; default: as the base has it)",
+    )
     p.add_argument("--name", help="registry name of the fine-tuned version")
     p.add_argument("--version", help="version of the fine-tuned model")
     p.add_argument("--out", help="phantom training: where the model folder goes")
@@ -146,6 +153,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         name=args.name,
         version=args.version,
         base_model=args.base,
+        class_by_contrast=args.class_by_contrast,
         steps=args.steps,
         batch=args.batch or 4,
         frozen=args.frozen,

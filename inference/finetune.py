@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -160,12 +160,14 @@ def score(
 
 
 def _operating_point(
-    val: list[LabelledScan], base: ModelSpec, net: torch.nn.Module
+    val: list[LabelledScan], base: ModelSpec, net: torch.nn.Module, extra: dict[str, Any]
 ) -> dict[str, Any]:
-    """The new version's threshold, chosen on the validation split (inference.operating_point)."""
+    """The new version's threshold, chosen on the validation split (inference.operating_point),
+    with its input spec (the base's, updated by ``extra``)."""
     at_base = float(base.input.get("threshold", 0.5))
     base_row = threshold_table(val, base, None, [at_base])[0]
-    rows = threshold_table(val, base, net, THRESHOLDS)
+    new_spec = replace(base, input=dict(base.input) | extra)
+    rows = threshold_table(val, new_spec, net, THRESHOLDS)
     threshold, why = choose_threshold(rows, base_row)
     return {"threshold": threshold, "why": why, "base": base_row, "table": rows}
 
@@ -186,6 +188,7 @@ def finetune(
     name: str | None = None,
     version: str | None = None,
     base_model: str | None = None,
+    class_by_contrast: bool | None = None,
     steps: int = 200,
     batch: int = 4,
     crop: int = 32,
@@ -200,7 +203,9 @@ def finetune(
     registry's default 3D model) on a data set, register it, and compare the two on the
     frozen set ``frozen`` (without one there is no unbiased comparison: "new" and "current"
     are None and a note says so). The new version keeps the base's calibration; its operating
-    threshold is chosen on the validation split (inference.operating_point)."""
+    threshold is chosen on the validation split (inference.operating_point).
+    ``class_by_contrast`` turns the contrast class rule (inference.contrast_class) on or off
+    for the new version (None: as the base has it)."""
     from ndelab.inference.frozen_set import brief, read_manifest, record_scores, score_frozen
 
     reg = registry or Registry()
@@ -246,7 +251,8 @@ def finetune(
         log=log,
     )
     biased = {"current": score(val, base), "new": score(val, base, net=net)}
-    point = _operating_point(val, base, net)
+    extra = {} if class_by_contrast is None else {"class_by_contrast": class_by_contrast}
+    point = _operating_point(val, base, net, extra)
     version = version or f"{base.version}+ft{datetime.now(UTC):%Y%m%d%H%M%S}"
     new_key = f"{name or base.name}@{version}"
     current_frozen = new_frozen = None
@@ -289,7 +295,7 @@ def finetune(
             metrics,
             base=base,
             calibration=base.calibration,
-            input_spec={"threshold": point["threshold"]},
+            input_spec={"threshold": point["threshold"], **extra},
         )
     if current_frozen is not None and new_frozen is not None:
         record_scores(current_frozen)

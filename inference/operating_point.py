@@ -2,9 +2,11 @@
 
 New weights make other probabilities: the base's threshold is not the new network's best.
 The probabilities of each validation scan are computed once and cut at every candidate
-threshold. The chosen threshold is the one with the highest recall of the labelled defects
-among those whose false calls per scan do not exceed the base's own at its threshold (ties
-go to the higher threshold); when none qualifies, the base's threshold is kept.
+threshold. A labelled defect counts as found when a call hits it with its class (as the A/B
+and the promotion gate count). The chosen threshold is the one with the highest recall among
+those that make no more false calls per scan than the base at its own threshold and lose no
+class's recall against the base (classes with at least MIN_CLASS_DEFECTS defects); ties go to
+the higher threshold. When none qualifies, the base's threshold is kept.
 
 The validation labels are what engineers confirmed, so a real defect nobody labelled counts
 as a false call here: the choice errs towards fewer calls, not more.
@@ -19,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
+from ndelab.inference.contrast_class import classify_by_contrast
 from ndelab.inference.device import choose_device
 from ndelab.inference.evaluation import match_calls
 from ndelab.inference.instances import instances_from_probabilities, min_voxels_for
@@ -28,11 +31,13 @@ from ndelab.inference.registry import ModelSpec, load_network
 from ndelab.volumes.volume import Volume
 
 THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9)
+MIN_CLASS_DEFECTS = 5
 
 
 class Labelled(Protocol):
     volume: Volume
     labels: npt.NDArray[np.uint16]
+    classes: npt.NDArray[np.uint8]  # training codes (1 pore, 2 crack, 3 inclusion)
 
 
 def threshold_table(
@@ -45,7 +50,9 @@ def threshold_table(
     device = choose_device(None)
     net = load_network(spec, device) if net is None else net.to(device).eval()
     tally = {t: [0, 0, 0] for t in thresholds}  # defects, hits, false calls
+    by_class: dict[float, dict[str, list[int]]] = {t: {} for t in thresholds}
     for scan in scans:
+        kinds = defect_kinds(scan, spec.classes)
         levels = estimate_levels(scan.volume)
         probs = predict_probabilities(scan.volume, spec, net, device=device, levels=levels)
         min_voxels = min_voxels_for(scan.volume.spacing_mm, is_2d=scan.volume.is_2d)
@@ -62,30 +69,70 @@ def threshold_table(
                 min_voxels=min_voxels,
             )
             calls = drop_open_calls(scan.volume, levels, calls, spec.input.get("open_fraction_max"))
+            if spec.input.get("class_by_contrast"):
+                calls = classify_by_contrast(scan.volume, levels, calls)
             match = match_calls(calls, scan.labels, n)
             row = tally[t]
             row[0] += n
-            row[1] += sum(h is not None for h in match.defect_hit)
             row[2] += sum(not ok for ok in match.call_true)
+            for i, hit in enumerate(match.defect_hit):
+                found = hit is not None and calls[hit].class_name == kinds[i]
+                row[1] += found
+                c = by_class[t].setdefault(kinds[i], [0, 0])
+                c[0] += 1
+                c[1] += found
     return [
         {
             "threshold": t,
             "defects": d,
             "recall": round(h / d, 4) if d else None,
             "false_calls_per_scan": round(f / len(scans), 3) if scans else None,
+            "recall_by_class": {
+                k: {"n": n, "recall": round(h_ / n, 4)}
+                for k, (n, h_) in sorted(by_class[t].items())
+            },
         }
         for t, (d, h, f) in tally.items()
     ]
 
 
+def defect_kinds(scan: Labelled, class_names: Sequence[str]) -> list[str]:
+    """Each labelled defect's class: the most common training code in its voxels."""
+    n = int(scan.labels.max())
+    kinds = []
+    for i in range(1, n + 1):
+        codes = scan.classes[scan.labels == i]
+        code = (
+            int(np.bincount(codes, minlength=len(class_names))[1:].argmax()) + 1
+            if len(codes)
+            else 0
+        )
+        kinds.append(class_names[code] if code < len(class_names) else "background")
+    return kinds
+
+
 def choose_threshold(rows: Sequence[dict[str, Any]], base: dict[str, Any]) -> tuple[float, str]:
     """The threshold the module docstring describes, and why, in one sentence."""
     limit = base["false_calls_per_scan"]
-    fits = [r for r in rows if limit is not None and r["false_calls_per_scan"] <= limit]
+    floors = {
+        k: v["recall"]
+        for k, v in base.get("recall_by_class", {}).items()
+        if v["n"] >= MIN_CLASS_DEFECTS
+    }
+
+    def keeps_classes(row: dict[str, Any]) -> bool:
+        got = row.get("recall_by_class", {})
+        return all(k in got and got[k]["recall"] >= floor for k, floor in floors.items())
+
+    fits = [
+        r
+        for r in rows
+        if limit is not None and r["false_calls_per_scan"] <= limit and keeps_classes(r)
+    ]
     if not fits:
         return float(base["threshold"]), (
-            f"no threshold keeps false calls per scan at or below the base's {limit}: "
-            f"the base's threshold {base['threshold']} is kept"
+            f"no threshold keeps false calls per scan at or below the base's {limit} "
+            f"without losing a class's recall: the base's threshold {base['threshold']} is kept"
         )
     best = max(fits, key=lambda r: (r["recall"] or 0.0, r["threshold"]))
     return float(best["threshold"]), (

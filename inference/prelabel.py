@@ -14,6 +14,7 @@ import torch
 
 from ndelab.inference.baseline import detect as baseline_detect
 from ndelab.inference.calls import Call, PrelabelResult
+from ndelab.inference.contrast_class import classify_by_contrast
 from ndelab.inference.device import choose_batch_size, choose_device, configure_threads
 from ndelab.inference.instances import (
     instances_from_probabilities,
@@ -227,6 +228,8 @@ def run_model(
         )
         del out
     calls = drop_open_calls(volume, levels, calls, spec.input.get("open_fraction_max"))
+    if spec.input.get("class_by_contrast"):
+        calls = classify_by_contrast(volume, levels, calls)
     report(progress, 1.0)
     return PrelabelResult(
         calls=calls,
