@@ -1,27 +1,28 @@
 """The model lifecycle shown end to end on phantoms (issue 13): a champion in service, a
-challenger retrained on the engineers' decisions and run in shadow, the A/B against those
-decisions and the promotion gate.
+challenger retrained on the engineers' decisions and others run in shadow, the A/B against
+those decisions and the promotion gate.
 
-1. The champion in service is the shipped network at its strict operating point (threshold
-   0.9), registered as a version of its own in the (temporary) user registry.
+1. The champion in service is the shipped network at a strict operating point (threshold
+   0.9), network calls only, registered as a version of its own in the (temporary) user
+   registry.
 2. Round 1: N held-out CT phantoms, written to NRRD files and recorded, are pre-labelled by
    the champion. Scripted engineers decide every call from the phantom's ground truth: accept
    a call at a defect of its class, correct its class at a defect of another, reject a call at
    no defect; and they add by hand every missed defect of at least MANUAL_MIN_VOX voxels
    across (the small misses stay unfound, as in life).
 3. Retraining: round 1's decisions are exported (`ndelab export --format hdf5`) and the
-   champion is fine-tuned on them (`ndelab train --dataset --base --class-by-contrast`): the
-   challenger 1.1.0, whose threshold is chosen on the data set's validation split and which
-   sets each call's class from the sign of its contrast (inference.contrast_class: the
-   network calls inclusions pores or cracks; a change of what serves, like new weights, is a
-   new version that must pass the gate).
-4. Round 2: N other phantoms are pre-labelled by the champion with the challenger in shadow
-   (app.shadow, as `ndelab prelabel --shadow` does) and decided the same way. The classical
-   detector is replayed in shadow on them as a second, worse challenger.
+   champion is fine-tuned on them (`ndelab train --dataset --base --class-by-contrast
+   --classical-inclusions`): the challenger 1.1.0, whose threshold is chosen on the data
+   set's validation split.
+4. Round 2: N other phantoms are pre-labelled by the champion with 1.1.0 in shadow (app.shadow,
+   as `ndelab prelabel --shadow` does) and decided the same way. Two more challengers are
+   replayed in shadow on them: 1.0.1-strict, the champion's own network completed by the
+   hybrid steps (inference.contrast_class: a call's class from the sign of its contrast;
+   inference.hybrid: the classical detector's inclusions, which the network does not see),
+   and the classical detector alone.
 
-The A/B rests on round 2 only (the scans both versions ran on), so the challenger is never
-judged on the scans it was trained on. The default gate (resources/promotion/default.yaml)
-decides both challengers.
+The A/B rests on round 2 only (the scans all versions ran on), so no challenger is judged on
+the scans it was trained on. The default gate (resources/promotion/default.yaml) decides each.
 
 `python -m ndelab.benchmarks.ab_demo --db PATH --json` builds the database and prints the
 A/B reports and gate verdicts; `ndelab models ab` and `ndelab models promote` then run on it.
@@ -61,10 +62,15 @@ from ndelab.volumes.io import open_volume, write_volume
 from ndelab.volumes.part import segment_part
 
 SHIPPED = "ndelab-unet3d@1.0.0"
-CHAMPION = "ndelab-unet3d@1.0.0-strict"  # the shipped weights at threshold 0.9
-THRESHOLDS = {CHAMPION: 0.9}
+CHAMPION = "ndelab-unet3d@1.0.0-strict"  # the shipped weights at threshold 0.9, network only
 RETRAINED = "ndelab-unet3d@1.1.0"  # the champion fine-tuned on round 1's decisions
+BETTER = "ndelab-unet3d@1.0.1-strict"  # the champion's network, completed by the hybrid steps
 WORSE = "classical-baseline@1.0"  # it calls most cracks pores
+HYBRID = {"class_by_contrast": True, "classical_inclusions": True}
+VARIANTS = {
+    CHAMPION: {"threshold": 0.9, "class_by_contrast": False, "classical_inclusions": False},
+    BETTER: {"threshold": 0.9, **HYBRID},
+}
 FINETUNE_STEPS = 200
 MANUAL_MIN_VOX = 3.0  # engineers add by hand the misses at least this wide (equivalent, voxels)
 ENGINEER = "engineer"
@@ -85,21 +91,21 @@ def data_dir(path: Path) -> Iterator[None]:
 
 
 def register_variants() -> None:
-    """The strict operating point of the shipped network, as a version of its own."""
+    """The champion and the better challenger: the shipped weights with their input spec."""
     from ndelab.inference.registry import Registry
 
     reg = Registry()
     base = reg.get(*SHIPPED.split("@"))
-    for key, threshold in THRESHOLDS.items():
+    for key, spec in VARIANTS.items():
         name, version = key.split("@")
         if not any(s.version == version for s in reg.versions(name)):
             reg.register(
                 name,
                 version,
                 base.weights,
-                {"note": f"the shipped weights at threshold {threshold}"},
+                {"note": f"the shipped weights with input {spec}"},
                 base=base,
-                input_spec={"threshold": threshold},
+                input_spec=spec,
             )
 
 
@@ -212,7 +218,7 @@ def build(
             name=name,
             version=version,
             base_model=CHAMPION,
-            class_by_contrast=True,
+            input_spec=HYBRID,
             steps=steps,
         )
         done["retrained"] = {
@@ -235,10 +241,11 @@ def build(
             seeds = range(seed0 + scans, seed0 + 2 * scans)
             round2 = _record_round(store, work / "round2", seeds, size, RETRAINED)
             done["round2_decisions"] = _decide_round(store, round2)
-            for scan_id, _, part, vol in round2:  # the worse challenger replayed in shadow
-                prelabel_with_shadow(
-                    store, scan_id, vol, ENGINEER, champion=None, shadow=WORSE, part_mask=part
-                )
+            for scan_id, _, part, vol in round2:  # the other challengers replayed in shadow
+                for key in (BETTER, WORSE):
+                    prelabel_with_shadow(
+                        store, scan_id, vol, ENGINEER, champion=None, shadow=key, part_mask=part
+                    )
     return done
 
 
@@ -247,7 +254,7 @@ def reports(db: Path, rules: Path | None = None) -> dict[str, Any]:
     gate = load_rules(rules or default_rules_path())
     out: dict[str, Any] = {}
     with data_dir(db.parent / "ndelab-data"), Store(db) as store:
-        for label, key in (("worse", WORSE), ("better", RETRAINED)):
+        for label, key in (("worse", WORSE), ("retrained", RETRAINED), ("better", BETTER)):
             report = ab_report(store, CHAMPION, key)
             report["gate"] = evaluate_gate(report, gate)
             out[label] = report
@@ -271,13 +278,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(out, indent=2))
     else:
-        for label in ("worse", "better"):
+        for label in ("worse", "retrained", "better"):
             g = out[label]["gate"]
             verdict = "passes" if g["passed"] else f"refuses: {g['failing']}"
             print(f"{label} ({g['rules']['name']}): {verdict}")
     print(
         f"next: NDELAB_DATA_DIR={db.parent / 'ndelab-data'} ndelab models ab --db {db} "
-        f"--json; then: ndelab models promote {RETRAINED} --db {db}",
+        f"--json; then: ndelab models promote {BETTER} --db {db}",
         file=sys.stderr,
     )
     return 0

@@ -40,6 +40,13 @@ def add_parsers(sub: Any) -> None:
         help="fine-tuning: the new version sets each call's class from the sign of its "
         "contrast (inclusions brighter, voids darker; default: as the base has it)",
     )
+    p.add_argument(
+        "--classical-inclusions",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="fine-tuning: the new version adds the classical detector's inclusions that "
+        "its network does not call (default: as the base has it)",
+    )
     p.add_argument("--name", help="registry name of the fine-tuned version")
     p.add_argument("--version", help="version of the fine-tuned model")
     p.add_argument("--out", help="phantom training: where the model folder goes")
@@ -153,7 +160,14 @@ def cmd_train(args: argparse.Namespace) -> int:
         name=args.name,
         version=args.version,
         base_model=args.base,
-        class_by_contrast=args.class_by_contrast,
+        input_spec={
+            k: v
+            for k, v in (
+                ("class_by_contrast", args.class_by_contrast),
+                ("classical_inclusions", args.classical_inclusions),
+            )
+            if v is not None
+        },
         steps=args.steps,
         batch=args.batch or 4,
         frozen=args.frozen,

@@ -188,7 +188,7 @@ def finetune(
     name: str | None = None,
     version: str | None = None,
     base_model: str | None = None,
-    class_by_contrast: bool | None = None,
+    input_spec: dict[str, Any] | None = None,
     steps: int = 200,
     batch: int = 4,
     crop: int = 32,
@@ -204,8 +204,9 @@ def finetune(
     frozen set ``frozen`` (without one there is no unbiased comparison: "new" and "current"
     are None and a note says so). The new version keeps the base's calibration; its operating
     threshold is chosen on the validation split (inference.operating_point).
-    ``class_by_contrast`` turns the contrast class rule (inference.contrast_class) on or off
-    for the new version (None: as the base has it)."""
+    ``input_spec`` entries replace the base's input for the new version (e.g.
+    ``class_by_contrast``, inference.contrast_class; ``classical_inclusions``,
+    inference.hybrid). Training is seeded: the same data set gives the same weights."""
     from ndelab.inference.frozen_set import brief, read_manifest, record_scores, score_frozen
 
     reg = registry or Registry()
@@ -238,6 +239,7 @@ def finetune(
         p_surface=p_surface,
         p_part=p_part,
     )
+    torch.manual_seed(0)  # dropout and any random op in training: the same run twice
     net = reg.load(base)
     report(progress, 0.05)
     losses = train_network(
@@ -251,7 +253,7 @@ def finetune(
         log=log,
     )
     biased = {"current": score(val, base), "new": score(val, base, net=net)}
-    extra = {} if class_by_contrast is None else {"class_by_contrast": class_by_contrast}
+    extra = dict(input_spec or {})
     point = _operating_point(val, base, net, extra)
     version = version or f"{base.version}+ft{datetime.now(UTC):%Y%m%d%H%M%S}"
     new_key = f"{name or base.name}@{version}"

@@ -24,6 +24,7 @@ import torch
 from ndelab.inference.contrast_class import classify_by_contrast
 from ndelab.inference.device import choose_device
 from ndelab.inference.evaluation import match_calls
+from ndelab.inference.hybrid import add_classical_inclusions
 from ndelab.inference.instances import instances_from_probabilities, min_voxels_for
 from ndelab.inference.intensity import estimate_levels
 from ndelab.inference.prelabel import drop_open_calls, predict_probabilities
@@ -71,6 +72,14 @@ def threshold_table(
             calls = drop_open_calls(scan.volume, levels, calls, spec.input.get("open_fraction_max"))
             if spec.input.get("class_by_contrast"):
                 calls = classify_by_contrast(scan.volume, levels, calls)
+            if spec.input.get("classical_inclusions"):
+                calls = add_classical_inclusions(
+                    scan.volume,
+                    calls,
+                    model_name=spec.name,
+                    model_version=spec.version,
+                    min_voxels=min_voxels,
+                )
             match = match_calls(calls, scan.labels, n)
             row = tally[t]
             row[0] += n

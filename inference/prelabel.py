@@ -16,6 +16,7 @@ from ndelab.inference.baseline import detect as baseline_detect
 from ndelab.inference.calls import Call, PrelabelResult
 from ndelab.inference.contrast_class import classify_by_contrast
 from ndelab.inference.device import choose_batch_size, choose_device, configure_threads
+from ndelab.inference.hybrid import add_classical_inclusions
 from ndelab.inference.instances import (
     instances_from_probabilities,
     min_voxels_for,
@@ -230,6 +231,14 @@ def run_model(
     calls = drop_open_calls(volume, levels, calls, spec.input.get("open_fraction_max"))
     if spec.input.get("class_by_contrast"):
         calls = classify_by_contrast(volume, levels, calls)
+    if spec.input.get("classical_inclusions"):
+        calls = add_classical_inclusions(
+            volume,
+            calls,
+            model_name=spec.name,
+            model_version=spec.version,
+            min_voxels=min_voxels,
+        )
     report(progress, 1.0)
     return PrelabelResult(
         calls=calls,

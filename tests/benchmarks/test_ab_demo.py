@@ -26,7 +26,7 @@ def test_a_retrained_challenger_is_judged_on_the_round_it_did_not_learn_from(
     assert sum(built["round2_decisions"].values()) > 0
 
     out = ab_demo.reports(db)
-    for label in ("worse", "better"):
+    for label in ("worse", "retrained", "better"):
         report = out[label]
         assert report["decided_scans"] == 3  # round 2 only: the challenger never ran on round 1
         champion = report["champion"]
