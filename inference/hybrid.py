@@ -40,7 +40,7 @@ def add_classical_inclusions(
         if c.class_name != "inclusion" or any(_overlaps(c, n) for n in calls):
             continue
         c.model_name, c.model_version = model_name, model_version
-        c.evidence["stage"] = "classical inclusion"
+        c.evidence["classical_inclusion"] = 1.0  # where it came from
         c.class_scores = {"inclusion": c.score}
         extra.append(c)
     return sorted(calls + extra, key=lambda c: -c.score)

@@ -32,7 +32,7 @@ def test_inclusions_the_network_missed_are_added_once() -> None:
     vol = _volume()
     net = [_net_call((25, 25, 25, 29, 29, 29)), _net_call((10, 25, 25, 14, 29, 29))]
     calls = add_classical_inclusions(vol, net, model_name="net", model_version="2", min_voxels=3)
-    added = [c for c in calls if c.evidence.get("stage") == "classical inclusion"]
+    added = [c for c in calls if c.evidence.get("classical_inclusion") == 1.0]
     assert len(added) == 1 and added[0].class_name == "inclusion"
     assert added[0].bbox_zyx[:3] == (10, 10, 10)  # the one the network missed
     assert (added[0].model_name, added[0].model_version) == ("net", "2")
