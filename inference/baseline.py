@@ -57,7 +57,7 @@ def _threshold(
 
 
 def _candidates_ct(
-    block: npt.NDArray[np.float32],
+    block: npt.NDArray[np.float32], k_sigma: float = K_SIGMA
 ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32]]:
     """Candidate codes (0, DARK = gas, BRIGHT = dense) and residual SNR of a normalised slab."""
     material = block > 0.5
@@ -75,7 +75,7 @@ def _candidates_ct(
     if sigma <= 0:
         return np.zeros(block.shape, np.uint8), np.zeros(block.shape, np.float32)
     snr = (residual / sigma).astype(np.float32)
-    codes = _threshold(snr, inner, dark_is_gas=True)
+    codes = _threshold(snr, inner, dark_is_gas=True, k=k_sigma)
     codes[(codes == BRIGHT) & (block < 1.25)] = 0  # inclusions are far denser than the alloy
     return codes, snr
 
@@ -115,9 +115,17 @@ def _score(peak_snr: float) -> float:
 
 
 def candidate_map(
-    volume: Volume, *, progress: Progress | None = None, cancel: Cancel | None = None
+    volume: Volume,
+    *,
+    k_sigma: float = K_SIGMA,
+    progress: Progress | None = None,
+    cancel: Cancel | None = None,
 ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32]]:
-    """Candidate codes for the whole scan and |SNR| at candidate voxels (0 elsewhere)."""
+    """Candidate codes for the whole scan and |SNR| at candidate voxels (0 elsewhere).
+
+    ``k_sigma``: the CT threshold in noise sigmas (the detector's own by default; a cascade
+    proposes at a looser one for recall). Radiographs always use their own.
+    """
     codes = np.zeros(volume.shape, np.uint8)
     snr = np.zeros(volume.shape, np.float32)
     if volume.is_2d:
@@ -131,7 +139,7 @@ def candidate_map(
         check(cancel, "baseline detection")
         z1 = min(z0 + SLAB, nz)
         h0, h1 = max(z0 - HALO, 0), min(z1 + HALO, nz)
-        c, s = _candidates_ct(levels.apply(np.asarray(volume.data[h0:h1])))
+        c, s = _candidates_ct(levels.apply(np.asarray(volume.data[h0:h1])), k_sigma)
         c, s = c[z0 - h0 : z1 - h0], s[z0 - h0 : z1 - h0]
         codes[z0:z1], snr[z0:z1] = c, np.where(c > 0, np.abs(s), 0)
         report(progress, 0.8 * z1 / nz)

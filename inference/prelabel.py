@@ -14,6 +14,7 @@ import torch
 
 from ndelab.inference.baseline import detect as baseline_detect
 from ndelab.inference.calls import Call, PrelabelResult
+from ndelab.inference.cascade import cascade_calls
 from ndelab.inference.device import choose_batch_size, choose_device, configure_threads
 from ndelab.inference.instances import (
     instances_from_probabilities,
@@ -104,6 +105,7 @@ def prelabel(
     overlap: float = 0.25,
     registry: Registry | None = None,
     networks: dict[tuple[str, str], torch.nn.Module] | None = None,
+    cascade: bool | None = None,
     progress: Progress | None = None,
     cancel: Cancel | None = None,
 ) -> PrelabelResult:
@@ -119,6 +121,9 @@ def prelabel(
     point (``input.threshold`` in its model.json), else 0.5.
     ``networks``: a cache of loaded networks by (model key, device), kept by a caller that
     pre-labels many scans with one model replica (a batch engine's worker).
+    ``cascade`` (CT only): True runs the network only on boxes around the classical
+    detector's loose candidates (``inference.cascade``), False over the whole scan; None
+    follows the version's ``input.cascade`` (whole scan when absent).
     """
     t0 = time.perf_counter()
     if threshold is not None and not 0.0 < threshold < 1.0:
@@ -166,6 +171,7 @@ def prelabel(
         device=device,
         overlap=overlap,
         net=net,
+        cascade=bool(spec.input.get("cascade", False)) if cascade is None else cascade,
         progress=progress,
         cancel=cancel,
         t0=t0,
@@ -181,11 +187,15 @@ def run_model(
     device: str | None = None,
     overlap: float = 0.25,
     net: torch.nn.Module | None = None,
+    cascade: bool = False,
     progress: Progress | None = None,
     cancel: Cancel | None = None,
     t0: float | None = None,
 ) -> PrelabelResult:
-    """Run one model entry (not necessarily registered yet: training calibrates with it)."""
+    """Run one model entry (not necessarily registered yet: training calibrates with it).
+
+    ``cascade``: on a CT scan, the network sees only the classical candidates' boxes.
+    """
     t0 = time.perf_counter() if t0 is None else t0
     dims = 2 if volume.is_2d else 3
     if spec.dims != dims:
@@ -198,6 +208,33 @@ def run_model(
     else:
         net = net.to(dev).eval()
     levels = estimate_levels(volume)
+    if cascade and not volume.is_2d:
+        calls, stats = cascade_calls(
+            volume,
+            spec,
+            net,
+            device=dev,
+            min_voxels=min_voxels,
+            threshold=threshold,
+            levels=levels,
+            progress=progress,
+            cancel=cancel,
+        )
+        calls = drop_open_calls(volume, levels, calls, spec.input.get("open_fraction_max"))
+        report(progress, 1.0)
+        return PrelabelResult(
+            calls=calls,
+            model_name=spec.name,
+            model_version=spec.version,
+            seconds=time.perf_counter() - t0,
+            device=str(dev),
+            details={
+                "threshold": threshold,
+                "min_voxels": min_voxels,
+                "path": "cascade",
+                **stats.to_json(math.prod(volume.shape)),
+            },
+        )
     nbytes = len(spec.classes) * math.prod(volume.shape)
     with tempfile.TemporaryDirectory(prefix="ndelab-prelabel-") as tmp:
         out = _allocate(
@@ -234,5 +271,10 @@ def run_model(
         model_version=spec.version,
         seconds=time.perf_counter() - t0,
         device=str(dev),
-        details={"threshold": threshold, "min_voxels": min_voxels, "overlap": overlap},
+        details={
+            "threshold": threshold,
+            "min_voxels": min_voxels,
+            "overlap": overlap,
+            "path": "full",
+        },
     )
