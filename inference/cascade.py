@@ -1,17 +1,18 @@
 """A cascade pre-label path for CT: the classical filter proposes, the network decides.
 
 The classical candidate map (``baseline.candidate_map``) runs over the whole scan at a loose
-threshold (``K_SIGMA`` noise sigmas instead of the detector's own), which keeps its recall high
-at the price of extra false candidates. Each candidate component becomes a box: its bounding
-box grown by ``CONTEXT`` voxels of context (the material around a pore that the U-Net looks
-at), at least ``MIN_SIDE`` on a side and rounded up to multiples of ``ROUND`` (read from the
-scan, not padded, where the scan allows), and overlapping boxes are merged. The network runs
-only on these boxes (same-shape boxes batched; boxes larger than a window by sliding
-windows), and its segmentation and class make the calls, scored with the model's own
-calibration. Everything outside the boxes is background, and a network component inside a
-box counts only where it touches a candidate (dilated by a voxel): the network classifies and
-segments candidates and adds nothing of its own in the context margin, where it sees the
-least context.
+threshold (``K_SIGMA`` noise sigmas instead of the detector's 4.5), which keeps its recall
+high at the price of some extra candidates, with its smooth background terms on a 2x coarser
+grid (``coarse``: about half the detector's cost, the same candidates within a few).
+Candidate components that come within ``GROUP_GAP`` voxels of each other form a group, and
+each group gets a box: its bounding box grown by ``CONTEXT`` voxels of context, each side one
+of ``SIDES`` (few shapes, so boxes batch) read from the scan, or larger than a window and
+then run by sliding windows. The network runs only on these boxes; its segmentation and class
+make the calls, scored with the model's own calibration. Everything outside the boxes is
+background, and a network component inside a box counts only where it touches that box's own
+candidates (dilated by a voxel): the network segments and classifies the candidates and adds
+nothing of its own in the margins, where it sees the least context. Boxes may overlap; a
+defect called from two boxes keeps its larger call.
 """
 
 from __future__ import annotations
@@ -35,8 +36,8 @@ from ndelab.volumes.progress import Cancel, Progress, check, report
 from ndelab.volumes.volume import Volume
 
 K_SIGMA = 3.5  # proposal threshold: the baseline calls at 4.5
-CONTEXT = 4  # voxels of context around a candidate's bounding box
-SIDES = (16, 24, 32, 48, 64)  # cube sides of the boxes that fit in one window
+CONTEXT = 3  # voxels of context around a candidate's bounding box
+SIDES = (12, 16, 24, 32, 48, 64)  # box sides up to a window
 ROUND = 8
 GROUP_GAP = 2  # candidates this close share a box
 BATCH_VOXELS = 4 * 32**3  # same-shape boxes per forward pass, by input voxels
@@ -63,17 +64,20 @@ class CascadeStats:
         }
 
 
+def _side(need: int, window: int) -> int:
+    """The box side for an extent of ``need`` voxels: the smallest of ``SIDES`` that holds it,
+    or a multiple of ``ROUND`` beyond a window (few distinct shapes, so boxes batch)."""
+    side = next((s for s in SIDES if s >= need and s <= window), None)
+    return side if side is not None else int(math.ceil(need / ROUND) * ROUND)
+
+
 def _grow(bbox: Sequence[int], shape: Sequence[int], context: int, window: int) -> Box:
-    """Grow a bounding box by ``context`` into a cube of one of ``SIDES`` (few shapes, so
-    boxes batch), or to a multiple of ``ROUND`` per side when it is larger than ``window``;
-    inside the scan (shifted inward at its edges; clipped where the scan is smaller)."""
-    need = max(b - a for a, b in zip(bbox[:3], bbox[3:], strict=True)) + 2 * context
-    cube = next((s for s in SIDES if s >= need and s <= window), None)
+    """Grow a bounding box by ``context`` on each side to box sides (``_side``), inside the
+    scan (shifted inward at its edges; clipped where the scan is smaller)."""
     lo: list[int] = []
     hi: list[int] = []
     for a, b, n in zip(bbox[:3], bbox[3:], shape, strict=True):
-        side = cube or int(math.ceil((b - a + 2 * context) / ROUND) * ROUND)
-        side = min(side, n)
+        side = min(_side(b - a + 2 * context, window), n)
         start = int(round((a + b) / 2 - side / 2))
         start = min(max(start, 0), n - side)
         lo.append(start)
@@ -240,7 +244,11 @@ def cascade_calls(
         raise ValueError("the cascade pre-label path is for CT volumes")
     lv = estimate_levels(volume) if levels is None else levels
     codes, _snr = candidate_map(
-        volume, k_sigma=k_sigma, progress=lambda f: report(progress, 0.3 * f), cancel=cancel
+        volume,
+        k_sigma=k_sigma,
+        coarse=True,
+        progress=lambda f: report(progress, 0.3 * f),
+        cancel=cancel,
     )
     del _snr
     labels, proposals = propose(codes, context=context, window=spec.window)
