@@ -164,8 +164,12 @@ def _drop_duplicates(calls: list[Call]) -> list[Call]:
     more of it) is kept."""
     order = sorted(calls, key=lambda c: -c.volume_voxels)
     kept: list[Call] = []
+    boxes = np.zeros((len(order), 6), dtype=np.int64)
     for c in order:
-        if not any(_masks_overlap(c, k) for k in kept):
+        box = np.asarray(c.bbox_zyx, dtype=np.int64)
+        near = np.flatnonzero(_overlap(box, boxes[: len(kept)]))
+        if not any(_masks_overlap(c, kept[int(i)]) for i in near):
+            boxes[len(kept)] = box
             kept.append(c)
     return kept
 
