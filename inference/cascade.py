@@ -5,7 +5,7 @@ threshold (``K_SIGMA`` noise sigmas instead of the detector's 4.5), which keeps 
 high at the price of some extra candidates, with its smooth background terms on a 2x coarser
 grid (``coarse``: about half the detector's cost, the same candidates within a few).
 Candidate components that come within ``GROUP_GAP`` voxels of each other form a group, and
-each group gets a box: its bounding box grown by ``CONTEXT`` voxels of context, each side one
+each group gets a box: its bounding box grown by ``CONTEXT`` voxels of context, a cube of one
 of ``SIDES`` (few shapes, so boxes batch) read from the scan, or larger than a window and
 then run by sliding windows. The network runs only on these boxes; its segmentation and class
 make the calls, scored with the model's own calibration. Everything outside the boxes is
@@ -72,12 +72,16 @@ def _side(need: int, window: int) -> int:
 
 
 def _grow(bbox: Sequence[int], shape: Sequence[int], context: int, window: int) -> Box:
-    """Grow a bounding box by ``context`` on each side to box sides (``_side``), inside the
-    scan (shifted inward at its edges; clipped where the scan is smaller)."""
+    """Grow a bounding box by ``context`` on each side into a cube of one of ``SIDES`` (or,
+    beyond a window, to multiples of ``ROUND`` per side), inside the scan (shifted inward at
+    its edges; clipped where the scan is smaller). Cubes: few shapes, so boxes batch, and a
+    forward pass of an odd shape costs nearly as much as a batch of small cubes."""
+    extents = [b - a + 2 * context for a, b in zip(bbox[:3], bbox[3:], strict=True)]
+    cube = _side(max(extents), window)
     lo: list[int] = []
     hi: list[int] = []
-    for a, b, n in zip(bbox[:3], bbox[3:], shape, strict=True):
-        side = min(_side(b - a + 2 * context, window), n)
+    for a, b, n, e in zip(bbox[:3], bbox[3:], shape, extents, strict=True):
+        side = min(cube if cube <= window else _side(e, window), n)
         start = int(round((a + b) / 2 - side / 2))
         start = min(max(start, 0), n - side)
         lo.append(start)
