@@ -91,7 +91,8 @@ def _grow(bbox: Sequence[int], shape: Sequence[int], context: int, window: int) 
 
 def _overlap(a: npt.NDArray[np.int64], b: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
     """Which rows of ``b`` (n, 6) overlap box ``a`` (6,)."""
-    return np.all((b[:, :3] < a[3:]) & (a[:3] < b[:, 3:]), axis=1)
+    hit: npt.NDArray[np.bool_] = np.all((b[:, :3] < a[3:]) & (a[:3] < b[:, 3:]), axis=1)
+    return hit
 
 
 def group_candidates(bboxes: npt.NDArray[np.int64], gap: int = GROUP_GAP) -> list[list[int]]:
@@ -205,11 +206,11 @@ def _box_probabilities(
     by_shape: dict[tuple[int, int, int], list[int]] = {}
     for i, b in enumerate(boxes):
         shape = (b[3] - b[0], b[4] - b[1], b[5] - b[2])
-        if max(shape) > window:  # a big merged box: sliding windows over it
+        if max(shape) > window:  # a long crack's box: sliding windows over it
             data = np.asarray(volume.data[b[0] : b[3], b[1] : b[4], b[2] : b[5]])
-            probs = np.zeros((runner.classes, *shape), dtype=np.uint8)
-            runner.run(replace(volume, data=data), levels, probs)
-            out[i] = probs
+            big = np.zeros((runner.classes, *shape), dtype=np.uint8)
+            runner.run(replace(volume, data=data), levels, big)
+            out[i] = big
         else:
             by_shape.setdefault(shape, []).append(i)
     m = runner.multiple
@@ -227,9 +228,9 @@ def _box_probabilities(
                     block = np.pad(block, pads, mode="edge")
                 blocks.append(block)
             probs = runner.predict_blocks(blocks)
-            for i, p in zip(chunk, probs, strict=True):
-                p = p[:, : shape[0], : shape[1], : shape[2]]
-                out[i] = np.clip(np.rint(p * 255.0), 0, 255).astype(np.uint8)
+            for i, prob in zip(chunk, probs, strict=True):
+                inner = prob[:, : shape[0], : shape[1], : shape[2]]
+                out[i] = np.clip(np.rint(inner * 255.0), 0, 255).astype(np.uint8)
     return [p for p in out if p is not None]
 
 
