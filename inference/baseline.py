@@ -56,26 +56,50 @@ def _threshold(
     return out
 
 
+def _coarse_gaussian(x: npt.NDArray[np.float32], sigma: float) -> npt.NDArray[np.float32]:
+    """A wide Gaussian filter computed on the 2x2x2 block means and interpolated back: an
+    eighth of the voxels and half the taps, for the smooth background terms only."""
+    even = tuple(n - n % 2 for n in x.shape)
+    if min(even) < 4:
+        return np.asarray(ndimage.gaussian_filter(x, sigma), dtype=np.float32)
+    v = x[: even[0], : even[1], : even[2]]
+    small = np.zeros(tuple(n // 2 for n in even), dtype=np.float32)
+    for dz in (0, 1):  # eight strided adds: far quicker than a mean over a 6D reshape
+        for dy in (0, 1):
+            for dx in (0, 1):
+                small += v[dz::2, dy::2, dx::2]
+    small *= np.float32(0.125)
+    g = ndimage.gaussian_filter(small, sigma / 2)
+    return native.resample_trilinear(g, x.shape)
+
+
 def _candidates_ct(
-    block: npt.NDArray[np.float32],
+    block: npt.NDArray[np.float32], k_sigma: float = K_SIGMA, coarse: bool = False
 ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32]]:
-    """Candidate codes (0, DARK = gas, BRIGHT = dense) and residual SNR of a normalised slab."""
+    """Candidate codes (0, DARK = gas, BRIGHT = dense) and residual SNR of a normalised slab.
+
+    ``coarse``: the background and inner-part terms on a 2x coarser grid (a cascade's
+    proposals; several times cheaper, the SNR a little rougher).
+    """
     material = block > 0.5
     mat_f = material.astype(np.float32)
-    num = ndimage.gaussian_filter(block * mat_f, BACKGROUND_SIGMA)
-    den = ndimage.gaussian_filter(mat_f, BACKGROUND_SIGMA)
+    wide = _coarse_gaussian if coarse else ndimage.gaussian_filter
+    num = wide(block * mat_f, BACKGROUND_SIGMA)
+    den = wide(mat_f, BACKGROUND_SIGMA)
     background = num / np.maximum(den, 1e-3)
     residual = ndimage.gaussian_filter(block, SMOOTH_SIGMA) - background
     # Inside the part only (holes filled, so big pores count as inside), away from its
     # surface, which is an edge and not a defect.
     part = native.fill_holes(material).astype(np.float32)
-    inner = ndimage.gaussian_filter(part, INNER_SIGMA) > 0.9
+    inner = wide(part, INNER_SIGMA) > 0.9
     r = residual[inner & material]
+    if coarse:
+        r = r[::4]  # the noise level from a quarter of the voxels is as good
     sigma = float(1.4826 * np.median(np.abs(r - np.median(r)))) if r.size > 100 else 0.0
     if sigma <= 0:
         return np.zeros(block.shape, np.uint8), np.zeros(block.shape, np.float32)
     snr = (residual / sigma).astype(np.float32)
-    codes = _threshold(snr, inner, dark_is_gas=True)
+    codes = _threshold(snr, inner, dark_is_gas=True, k=k_sigma)
     codes[(codes == BRIGHT) & (block < 1.25)] = 0  # inclusions are far denser than the alloy
     return codes, snr
 
@@ -115,9 +139,19 @@ def _score(peak_snr: float) -> float:
 
 
 def candidate_map(
-    volume: Volume, *, progress: Progress | None = None, cancel: Cancel | None = None
+    volume: Volume,
+    *,
+    k_sigma: float = K_SIGMA,
+    coarse: bool = False,
+    progress: Progress | None = None,
+    cancel: Cancel | None = None,
 ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32]]:
-    """Candidate codes for the whole scan and |SNR| at candidate voxels (0 elsewhere)."""
+    """Candidate codes for the whole scan and |SNR| at candidate voxels (0 elsewhere).
+
+    ``k_sigma``: the CT threshold in noise sigmas (the detector's own by default; a cascade
+    proposes at a looser one for recall), ``coarse`` its cheaper smooth terms (see
+    ``_candidates_ct``). Radiographs always use their own.
+    """
     codes = np.zeros(volume.shape, np.uint8)
     snr = np.zeros(volume.shape, np.float32)
     if volume.is_2d:
@@ -131,7 +165,7 @@ def candidate_map(
         check(cancel, "baseline detection")
         z1 = min(z0 + SLAB, nz)
         h0, h1 = max(z0 - HALO, 0), min(z1 + HALO, nz)
-        c, s = _candidates_ct(levels.apply(np.asarray(volume.data[h0:h1])))
+        c, s = _candidates_ct(levels.apply(np.asarray(volume.data[h0:h1])), k_sigma, coarse)
         c, s = c[z0 - h0 : z1 - h0], s[z0 - h0 : z1 - h0]
         codes[z0:z1], snr[z0:z1] = c, np.where(c > 0, np.abs(s), 0)
         report(progress, 0.8 * z1 / nz)

@@ -66,6 +66,44 @@ def match_calls(calls: Sequence[Call], labels: npt.NDArray[np.integer], n_defect
     return Match(hit, true, which)
 
 
+def phantom_quality(
+    calls: Sequence[Call], phantom: Phantom, *, z_range: tuple[int, int] | None = None
+) -> dict[str, Any]:
+    """Recall (overall and by equivalent diameter), precision and class accuracy of calls on
+    one phantom whose ground truth is known.
+
+    ``z_range``: the calls were made on slices z0..z1 of the phantom only (their indices
+    relative to z0); defects wholly inside those slices are counted.
+    """
+    z0, z1 = z_range if z_range is not None else (0, phantom.labels.shape[0])
+    m = match_calls(calls, phantom.labels[z0:z1], len(phantom.defects))
+    rows = [
+        (d, h)
+        for d, h in zip(phantom.defects, m.defect_hit, strict=True)
+        if z0 <= d.bbox_zyx[0] and d.bbox_zyx[3] <= z1
+    ]
+
+    def recall(sel: list[tuple[Any, int | None]]) -> float | None:
+        return round(sum(h is not None for _, h in sel) / len(sel), 4) if sel else None
+
+    bands = {}
+    for lo, hi in PORE_BINS:
+        key = f"{lo:g}-{hi:g}" if math.isfinite(hi) else f">={lo:g}"
+        bands[key] = recall([r for r in rows if lo <= r[0].equivalent_diameter_vox < hi])
+    hits = [(d, h) for d, h in rows if h is not None]
+    return {
+        "defects": len(rows),
+        "recall": recall(rows),
+        "recall_by_diameter_vox": bands,
+        "precision": round(sum(m.call_true) / len(calls), 4) if calls else None,
+        "class_accuracy": round(
+            sum(calls[h].class_name == d.kind for d, h in hits if h is not None) / len(hits), 4
+        )
+        if hits
+        else None,
+    }
+
+
 # --- logistic regression (POD and score calibration) ---------------------------------------
 
 

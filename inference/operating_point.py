@@ -21,13 +21,11 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
-from ndelab.inference.contrast_class import classify_by_contrast
 from ndelab.inference.device import choose_device
 from ndelab.inference.evaluation import match_calls
-from ndelab.inference.hybrid import add_classical_inclusions
 from ndelab.inference.instances import instances_from_probabilities, min_voxels_for
 from ndelab.inference.intensity import estimate_levels
-from ndelab.inference.prelabel import drop_open_calls, predict_probabilities
+from ndelab.inference.prelabel import finish_calls, predict_probabilities
 from ndelab.inference.registry import ModelSpec, load_network
 from ndelab.volumes.volume import Volume
 
@@ -69,17 +67,7 @@ def threshold_table(
                 threshold=t,
                 min_voxels=min_voxels,
             )
-            calls = drop_open_calls(scan.volume, levels, calls, spec.input.get("open_fraction_max"))
-            if spec.input.get("class_by_contrast"):
-                calls = classify_by_contrast(scan.volume, levels, calls)
-            if spec.input.get("classical_inclusions"):
-                calls = add_classical_inclusions(
-                    scan.volume,
-                    calls,
-                    model_name=spec.name,
-                    model_version=spec.version,
-                    min_voxels=min_voxels,
-                )
+            calls = finish_calls(scan.volume, levels, calls, spec, min_voxels)
             match = match_calls(calls, scan.labels, n)
             row = tally[t]
             row[0] += n

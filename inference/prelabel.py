@@ -14,6 +14,7 @@ import torch
 
 from ndelab.inference.baseline import detect as baseline_detect
 from ndelab.inference.calls import Call, PrelabelResult
+from ndelab.inference.cascade import cascade_calls
 from ndelab.inference.contrast_class import classify_by_contrast
 from ndelab.inference.device import choose_batch_size, choose_device, configure_threads
 from ndelab.inference.hybrid import add_classical_inclusions
@@ -57,6 +58,22 @@ def drop_open_calls(
         if open_max is None or frac <= float(open_max):
             kept.append(call)
     return kept
+
+
+def finish_calls(
+    volume: Volume, levels: Levels, calls: list[Call], spec: ModelSpec, min_voxels: int
+) -> list[Call]:
+    """What every network path does to its calls, as the version's input asks: drop calls that
+    open onto air, set classes from the contrast (inference.contrast_class), add the
+    classical inclusions the network missed (inference.hybrid)."""
+    calls = drop_open_calls(volume, levels, calls, spec.input.get("open_fraction_max"))
+    if spec.input.get("class_by_contrast"):
+        calls = classify_by_contrast(volume, levels, calls)
+    if spec.input.get("classical_inclusions"):
+        calls = add_classical_inclusions(
+            volume, calls, model_name=spec.name, model_version=spec.version, min_voxels=min_voxels
+        )
+    return calls
 
 
 def predict_probabilities(
@@ -106,6 +123,7 @@ def prelabel(
     overlap: float = 0.25,
     registry: Registry | None = None,
     networks: dict[tuple[str, str], torch.nn.Module] | None = None,
+    cascade: bool | None = None,
     progress: Progress | None = None,
     cancel: Cancel | None = None,
 ) -> PrelabelResult:
@@ -121,6 +139,9 @@ def prelabel(
     point (``input.threshold`` in its model.json), else 0.5.
     ``networks``: a cache of loaded networks by (model key, device), kept by a caller that
     pre-labels many scans with one model replica (a batch engine's worker).
+    ``cascade`` (CT only): True runs the network only on boxes around the classical
+    detector's loose candidates (``inference.cascade``), False over the whole scan; None
+    follows the version's ``input.cascade`` (whole scan when absent).
     """
     t0 = time.perf_counter()
     if threshold is not None and not 0.0 < threshold < 1.0:
@@ -168,6 +189,7 @@ def prelabel(
         device=device,
         overlap=overlap,
         net=net,
+        cascade=bool(spec.input.get("cascade", False)) if cascade is None else cascade,
         progress=progress,
         cancel=cancel,
         t0=t0,
@@ -183,11 +205,15 @@ def run_model(
     device: str | None = None,
     overlap: float = 0.25,
     net: torch.nn.Module | None = None,
+    cascade: bool = False,
     progress: Progress | None = None,
     cancel: Cancel | None = None,
     t0: float | None = None,
 ) -> PrelabelResult:
-    """Run one model entry (not necessarily registered yet: training calibrates with it)."""
+    """Run one model entry (not necessarily registered yet: training calibrates with it).
+
+    ``cascade``: on a CT scan, the network sees only the classical candidates' boxes.
+    """
     t0 = time.perf_counter() if t0 is None else t0
     dims = 2 if volume.is_2d else 3
     if spec.dims != dims:
@@ -200,6 +226,33 @@ def run_model(
     else:
         net = net.to(dev).eval()
     levels = estimate_levels(volume)
+    if cascade and not volume.is_2d:
+        calls, stats = cascade_calls(
+            volume,
+            spec,
+            net,
+            device=dev,
+            min_voxels=min_voxels,
+            threshold=threshold,
+            levels=levels,
+            progress=progress,
+            cancel=cancel,
+        )
+        calls = finish_calls(volume, levels, calls, spec, min_voxels)
+        report(progress, 1.0)
+        return PrelabelResult(
+            calls=calls,
+            model_name=spec.name,
+            model_version=spec.version,
+            seconds=time.perf_counter() - t0,
+            device=str(dev),
+            details={
+                "threshold": threshold,
+                "min_voxels": min_voxels,
+                "path": "cascade",
+                **stats.to_json(math.prod(volume.shape)),
+            },
+        )
     nbytes = len(spec.classes) * math.prod(volume.shape)
     with tempfile.TemporaryDirectory(prefix="ndelab-prelabel-") as tmp:
         out = _allocate(
@@ -228,17 +281,7 @@ def run_model(
             cancel=cancel,
         )
         del out
-    calls = drop_open_calls(volume, levels, calls, spec.input.get("open_fraction_max"))
-    if spec.input.get("class_by_contrast"):
-        calls = classify_by_contrast(volume, levels, calls)
-    if spec.input.get("classical_inclusions"):
-        calls = add_classical_inclusions(
-            volume,
-            calls,
-            model_name=spec.name,
-            model_version=spec.version,
-            min_voxels=min_voxels,
-        )
+    calls = finish_calls(volume, levels, calls, spec, min_voxels)
     report(progress, 1.0)
     return PrelabelResult(
         calls=calls,
@@ -246,5 +289,10 @@ def run_model(
         model_version=spec.version,
         seconds=time.perf_counter() - t0,
         device=str(dev),
-        details={"threshold": threshold, "min_voxels": min_voxels, "overlap": overlap},
+        details={
+            "threshold": threshold,
+            "min_voxels": min_voxels,
+            "overlap": overlap,
+            "path": "full",
+        },
     )

@@ -82,7 +82,9 @@ class SlidingWindow:
         self.windows_run = 0
         self.windows_skipped = 0
 
-    def _forward(self, blocks: list[npt.NDArray[np.float32]]) -> npt.NDArray[np.float32]:
+    def predict_blocks(self, blocks: list[npt.NDArray[np.float32]]) -> npt.NDArray[np.float32]:
+        """Class probabilities (n, classes, *block) of normalised same-shape blocks whose
+        sides are multiples of ``multiple``, in one forward pass."""
         x = torch.from_numpy(np.stack(blocks)[:, None]).to(self.device)
         with torch.inference_mode():
             if self.planar:  # a 2D network on one-slice windows: drop z and put it back
@@ -168,7 +170,7 @@ class SlidingWindow:
         dz: int,
         pending: list[tuple[int, int, npt.NDArray[np.float32]]],
     ) -> int:
-        probs = self._forward([b for _, _, b in pending])
+        probs = self.predict_blocks([b for _, _, b in pending])
         self.windows_run += len(pending)
         for (ys, xs, _), p in zip(pending, probs, strict=True):
             z1 = min(weights.shape[0], acc.shape[1] - dz)

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from ndelab.inference.baseline import HALO, SLAB
 from ndelab.inference.evaluation import match_calls
 from ndelab.inference.prelabel import prelabel
 from ndelab.inference.registry import Registry, builtin_models_dir, sha256_of
@@ -93,7 +94,15 @@ def test_prelabel_reads_a_lazy_volume_in_pieces(tmp_path: Path) -> None:
             return block
 
     lazy = Counting(np.memmap(tmp_path / "scan.u16", dtype=np.uint16, mode="r", shape=data.shape))
+    res = prelabel(Volume(lazy, spacing_mm=ph.volume.spacing_mm), cascade=False)
+    direct = prelabel(ph.volume, cascade=False)
+    assert lazy.largest <= 64 * 64 * 64 < data.size  # one slab of windows at most
+    assert [c.bbox_zyx for c in res.calls] == [c.bbox_zyx for c in direct.calls]
+    # The default path (the cascade) reads the classical filter's slabs (with their halo),
+    # then only boxes.
+    lazy.largest = 0
     res = prelabel(Volume(lazy, spacing_mm=ph.volume.spacing_mm))
     direct = prelabel(ph.volume)
-    assert lazy.largest <= 64 * 64 * 64 < data.size  # one slab of windows at most
+    assert res.details["path"] == "cascade"
+    assert lazy.largest <= (SLAB + 2 * HALO) * 64 * 64 < data.size
     assert [c.bbox_zyx for c in res.calls] == [c.bbox_zyx for c in direct.calls]
