@@ -335,7 +335,8 @@ def evaluate(
     progress: Progress | None = None,
     cancel: Cancel | None = None,
 ) -> dict[str, Any]:
-    """Evaluate a model (or ``run``) on held-out phantoms; a JSON-ready dict.
+    """Evaluate a model (a name or NAME@VERSION, or ``run``) on held-out phantoms; a
+    JSON-ready dict.
 
     Scan i uses ``seeds[i]`` and ``sizes[i % len(sizes)]``; noise, blur, cupping and part
     shape vary with the seed (see :func:`eval_ct_params`). Seeds below 10000 are refused
@@ -348,8 +349,17 @@ def evaluate(
         raise ValueError(f"evaluation seeds must be >= {EVAL_SEED_START} (never trained on)")
     t0 = time.perf_counter()
 
+    name, at, version = model.rpartition("@")  # NAME@VERSION names one registered version
+    name, version_or_none = (name, version) if at else (model, None)
+
     def default_run(ph: Phantom) -> PrelabelResult:
-        return prelabel(ph.volume, model=model, min_volume_mm3=min_volume_mm3, cancel=cancel)
+        return prelabel(
+            ph.volume,
+            model=name,
+            version=version_or_none,
+            min_volume_mm3=min_volume_mm3,
+            cancel=cancel,
+        )
 
     runner = run or default_run
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -87,3 +88,18 @@ def test_plot_pod_writes_a_png(tmp_path: object) -> None:
         Path(str(tmp_path)) / "pod.png",
     )
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_evaluate_names_one_version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """NAME@VERSION evaluates that registered version, not the name's default."""
+    from ndelab.inference.evaluation import evaluate
+    from ndelab.inference.registry import Registry
+
+    monkeypatch.setenv("NDELAB_DATA_DIR", str(tmp_path))
+    reg = Registry()
+    base = reg.get("ndelab-unet3d", "1.0.0")
+    reg.register(
+        "ndelab-unet3d", "9.9.9", base.weights, {}, base=base, input_spec={"threshold": 0.8}
+    )
+    result = evaluate("ndelab-unet3d@9.9.9", seeds=[10000], sizes=[48])
+    assert {s["model"] for s in result["scans"]} == {"ndelab-unet3d@9.9.9"}
