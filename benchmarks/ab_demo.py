@@ -11,14 +11,15 @@ those decisions and the promotion gate.
    no defect; and they add by hand every missed defect of at least MANUAL_MIN_VOX voxels
    across (the small misses stay unfound, as in life).
 3. Retraining: round 1's decisions are exported (`ndelab export --format hdf5`) and the
-   champion is fine-tuned on them (`ndelab train --dataset --base --class-by-contrast
+   champion is fine-tuned on them (`ndelab train --dataset --base --physical-class
    --classical-inclusions`): the challenger 1.1.0, whose threshold is chosen on the data
    set's validation split.
 4. Round 2: N other phantoms are pre-labelled by the champion with 1.1.0 in shadow (app.shadow,
    as `ndelab prelabel --shadow` does) and decided the same way. Two more challengers are
    replayed in shadow on them: 1.0.1-strict, the champion's own network completed by the
-   hybrid steps (inference.contrast_class: a call's class from the sign of its contrast;
-   inference.hybrid: the classical detector's inclusions, which the network does not see),
+   hybrid steps (inference.physical_class: a call's class from the sign of its contrast and a
+   void's elongation; inference.hybrid: the classical detector's inclusions, which the
+   network does not see),
    and the classical detector alone.
 
 The A/B rests on round 2 only (the scans all versions ran on), so no challenger is judged on
@@ -70,10 +71,10 @@ CHAMPION = "ndelab-unet3d@1.0.0-strict"  # the shipped weights at threshold 0.9,
 RETRAINED = "ndelab-unet3d@1.1.0"  # the champion fine-tuned on round 1's decisions
 BETTER = "ndelab-unet3d@1.0.1-strict"  # the champion's network, completed by the hybrid steps
 WORSE = "classical-baseline@1.0"  # it calls most cracks pores
-HYBRID = {"class_by_contrast": True, "classical_inclusions": True}
+HYBRID = {"physical_class": True, "classical_inclusions": True}
 RECALL_FIRST = "recall-first.yaml"
 VARIANTS = {
-    CHAMPION: {"threshold": 0.9, "class_by_contrast": False, "classical_inclusions": False},
+    CHAMPION: {"threshold": 0.9, "physical_class": False, "classical_inclusions": False},
     BETTER: {"threshold": 0.9, **HYBRID},
 }
 FINETUNE_STEPS = 200

@@ -34,11 +34,12 @@ def add_parsers(sub: Any) -> None:
         "service; default: the registry's default 3D model)",
     )
     p.add_argument(
-        "--class-by-contrast",
+        "--physical-class",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="fine-tuning: the new version sets each call's class from the sign of its "
-        "contrast (inclusions brighter, voids darker; default: as the base has it)",
+        help="fine-tuning: the new version sets each call's class from physics: the sign of "
+        "its contrast (inclusions brighter, voids darker), then a void's elongation (crack "
+        "or pore); default: as the base has it",
     )
     p.add_argument(
         "--classical-inclusions",
@@ -163,7 +164,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         input_spec={
             k: v
             for k, v in (
-                ("class_by_contrast", args.class_by_contrast),
+                ("physical_class", args.physical_class),
                 ("classical_inclusions", args.classical_inclusions),
             )
             if v is not None

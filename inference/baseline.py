@@ -125,7 +125,8 @@ def _candidates_2d(
     return _threshold(snr, valid, dark_is_gas=False, k=K_SIGMA_2D), snr
 
 
-def _elongation(mask: npt.NDArray[np.bool_]) -> float:
+def elongation(mask: npt.NDArray[np.bool_]) -> float:
+    """Largest over smallest principal extent of a mask's voxels (1 for a ball)."""
     pts = np.argwhere(mask).astype(np.float64)
     if len(pts) < 4:
         return 1.0
@@ -198,7 +199,7 @@ def detect(
                 name = "inclusion"
             else:
                 flat = m[0] if volume.is_2d else m
-                name = "crack" if _elongation(flat) > ELONGATION else "pore"
+                name = "crack" if elongation(flat) > ELONGATION else "pore"
             n = int(stats.voxel_count[i])
             calls.append(
                 Call(

@@ -205,7 +205,7 @@ def finetune(
     are None and a note says so). The new version keeps the base's calibration; its operating
     threshold is chosen on the validation split (inference.operating_point).
     ``input_spec`` entries replace the base's input for the new version (e.g.
-    ``class_by_contrast``, inference.contrast_class; ``classical_inclusions``,
+    ``physical_class``, inference.physical_class; ``classical_inclusions``,
     inference.hybrid). Training is seeded: the same data set gives the same weights."""
     from ndelab.inference.frozen_set import brief, read_manifest, record_scores, score_frozen
 

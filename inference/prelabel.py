@@ -15,7 +15,6 @@ import torch
 from ndelab.inference.baseline import detect as baseline_detect
 from ndelab.inference.calls import Call, PrelabelResult
 from ndelab.inference.cascade import cascade_calls
-from ndelab.inference.contrast_class import classify_by_contrast
 from ndelab.inference.device import choose_batch_size, choose_device, configure_threads
 from ndelab.inference.hybrid import add_classical_inclusions
 from ndelab.inference.instances import (
@@ -24,6 +23,7 @@ from ndelab.inference.instances import (
     open_fraction,
 )
 from ndelab.inference.intensity import Levels, estimate_levels
+from ndelab.inference.physical_class import classify_physically
 from ndelab.inference.radiograph.detector import NAME as XRAY_CLASSICAL
 from ndelab.inference.radiograph.detector import detect as xray_detect
 from ndelab.inference.registry import BASELINE_NAME, ModelSpec, Registry, load_network
@@ -64,11 +64,11 @@ def finish_calls(
     volume: Volume, levels: Levels, calls: list[Call], spec: ModelSpec, min_voxels: int
 ) -> list[Call]:
     """What every network path does to its calls, as the version's input asks: drop calls that
-    open onto air, set classes from the contrast (inference.contrast_class), add the
+    open onto air, set classes from the contrast (inference.physical_class), add the
     classical inclusions the network missed (inference.hybrid)."""
     calls = drop_open_calls(volume, levels, calls, spec.input.get("open_fraction_max"))
-    if spec.input.get("class_by_contrast"):
-        calls = classify_by_contrast(volume, levels, calls)
+    if spec.input.get("physical_class"):
+        calls = classify_physically(volume, levels, calls)
     if spec.input.get("classical_inclusions"):
         calls = add_classical_inclusions(
             volume, calls, model_name=spec.name, model_version=spec.version, min_voxels=min_voxels

@@ -1,13 +1,19 @@
-"""A CT call's class from the sign of its contrast: the physics the network may not have learnt.
+"""A CT call's class from physics: the sign of its contrast, then the shape of a void.
 
 A pore or a crack is a void, so it reads darker than the material around it; an inclusion is
-denser than the alloy, so it reads brighter. On small, blurred defects the network's class
-probabilities can be near uniform (it sees "something" and cannot tell which), while the sign
-of the contrast is plain. A version whose model.json input has ``class_by_contrast: true``
-has each 3D call's class set from it: brighter than its shell by more than MARGIN (in units
-of the scan's material-minus-air span) is an inclusion; darker by more than MARGIN is a void,
-keeping the network's pore or crack (the shape is what tells those apart); in between the
-network's class stands. The contrast is kept in the call's evidence either way.
+denser than the alloy, so it reads brighter. A crack is long and thin; a pore is round. On
+small, blurred defects the network's class probabilities can be near uniform (it sees
+"something" and cannot tell which), while the sign of the contrast and the elongation of the
+mask are plain. A version whose model.json input has ``physical_class: true`` has each 3D
+call's class set from them:
+
+- brighter than its shell by more than MARGIN (in units of the scan's material-minus-air
+  span): an inclusion;
+- darker by more than MARGIN: a void, a crack when its elongation (largest over smallest
+  principal extent) exceeds the classical detector's ELONGATION, else a pore;
+- in between: the network's class stands.
+
+The contrast and the elongation are kept in the call's evidence either way.
 """
 
 from __future__ import annotations
@@ -15,12 +21,12 @@ from __future__ import annotations
 import numpy as np
 
 from ndelab import native
+from ndelab.inference.baseline import ELONGATION, elongation
 from ndelab.inference.calls import Call
 from ndelab.inference.intensity import Levels
 from ndelab.volumes.volume import Volume
 
 MARGIN = 0.05
-VOIDS = ("pore", "crack")
 
 
 def contrast(
@@ -45,19 +51,19 @@ def contrast(
     return float(image[mask].mean() - np.median(image[shell]))
 
 
-def classify_by_contrast(
+def classify_physically(
     volume: Volume, levels: Levels, calls: list[Call], margin: float = MARGIN
 ) -> list[Call]:
-    """Set each 3D call's class from its contrast (see the module docstring), in place."""
+    """Set each 3D call's class from its contrast and shape (the module docstring), in place."""
     if volume.is_2d:
         return calls
     for call in calls:
         c = contrast(volume, levels, call)
+        e = elongation(call.mask)
         call.evidence["contrast"] = c
-        if c > margin and "inclusion" in call.class_scores:
+        call.evidence["elongation"] = e
+        if c > margin:
             call.class_name = "inclusion"
-        elif c < -margin and call.class_name not in VOIDS:
-            scores = {k: v for k, v in call.class_scores.items() if k in VOIDS}
-            if scores:
-                call.class_name = max(scores, key=lambda k: scores[k])
+        elif c < -margin:
+            call.class_name = "crack" if e > ELONGATION else "pore"
     return calls
