@@ -75,7 +75,7 @@ def load_ab(
     from ndelab.annotation.errors import ReviewError
     from ndelab.annotation.promotion import evaluate_gate, load_rules
     from ndelab.annotation.store.ab import ab_report
-    from ndelab.app.promotion import default_rules_path
+    from ndelab.app.promotion import rules_path_for
 
     report(progress, 0.0)
     check(cancel, "reading the A/B")
@@ -83,7 +83,7 @@ def load_ab(
         result = ab_report(store, champion, challenger)
     except ReviewError as exc:
         return {"error": str(exc)}
-    result["gate"] = evaluate_gate(result, load_rules(rules_path or default_rules_path()))
+    result["gate"] = evaluate_gate(result, load_rules(rules_path_for(rules_path)))
     report(progress, 1.0)
     return result
 

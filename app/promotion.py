@@ -34,6 +34,18 @@ def default_rules_path() -> Path:
     return resources_dir() / "promotion" / "default.yaml"
 
 
+def rules_path_for(given: str | Path | None) -> Path:
+    """The rule file to read: the default, a path, or the name of a shipped file
+    (``--rules recall-first.yaml``) when no such file is where the name points."""
+    if given is None:
+        return default_rules_path()
+    path = Path(given)
+    shipped = default_rules_path().parent / path.name
+    if not path.exists() and path.parent == Path() and shipped.is_file():
+        return shipped
+    return path
+
+
 def check_registered(key: str) -> None:
     """A version the registry on this machine knows (or the classical detectors)."""
     from ndelab.inference.prelabel import BASELINE_NAME, XRAY_CLASSICAL
@@ -53,7 +65,7 @@ def gate(
     rules_path: str | Path | None = None,
 ) -> dict[str, Any]:
     """The A/B report of champion vs candidate and the gate's verdict on it."""
-    rules = load_rules(default_rules_path() if rules_path is None else rules_path)
+    rules = load_rules(rules_path_for(rules_path))
     champ, chall = resolve_pair(store, champion, parse_key(candidate))
     report = ab_report(store, champ, chall)
     return {"report": report, "verdict": evaluate_gate(report, rules)}

@@ -53,10 +53,10 @@ def summary_lines(report: dict[str, Any], verdict: dict[str, Any] | None) -> lis
 def cmd_ab(args: argparse.Namespace) -> int:
     from ndelab.annotation.promotion import evaluate_gate, load_rules
     from ndelab.annotation.store.ab import ab_report
-    from ndelab.app.promotion import default_rules_path
+    from ndelab.app.promotion import rules_path_for
 
     _need_db(args)
-    rules = load_rules(args.rules or default_rules_path())
+    rules = load_rules(rules_path_for(args.rules))
     with open_db(args) as store:
         report = ab_report(store, args.champion, args.challenger)
     report["gate"] = evaluate_gate(report, rules)
