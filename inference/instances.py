@@ -131,15 +131,12 @@ def instances_from_probabilities(
     return calls
 
 
-def open_fraction(
+def neighbourhood(
     volume: Volume, levels: Levels, call: Call, *, inner: int = 1, outer: int = 3
-) -> float:
-    """Share of air in a shell ``inner``..``outer`` voxels around a call (read lazily).
-
-    A pore, crack or inclusion is enclosed by material, so its shell is metal; a call on a
-    bolt hole, a bore or the part's outline opens onto air. The inner voxel is skipped: the
-    scanner's blur makes a real pore's rim read half-way to air.
-    """
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """The normalised grey values of a call's box grown by ``outer`` (not across slices of a
+    radiograph), the call's mask in it and the shell ``inner``..``outer`` voxels around it,
+    read lazily."""
     z0, y0, x0, z1, y1, x1 = call.bbox_zyx
     shape = volume.shape
     pad = outer if not volume.is_2d else 0
@@ -152,7 +149,20 @@ def open_fraction(
         x0 - lo[2] : x1 - lo[2],
     ] = call.mask
     shell = native.dilate(mask, outer) & ~native.dilate(mask, inner)
+    image = levels.apply(np.asarray(volume.data[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]]))
+    return image, mask, shell
+
+
+def open_fraction(
+    volume: Volume, levels: Levels, call: Call, *, inner: int = 1, outer: int = 3
+) -> float:
+    """Share of air in a shell ``inner``..``outer`` voxels around a call.
+
+    A pore, crack or inclusion is enclosed by material, so its shell is metal; a call on a
+    bolt hole, a bore or the part's outline opens onto air. The inner voxel is skipped: the
+    scanner's blur makes a real pore's rim read half-way to air.
+    """
+    image, _, shell = neighbourhood(volume, levels, call, inner=inner, outer=outer)
     if not shell.any():
         return 0.0
-    image = levels.apply(np.asarray(volume.data[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]]))
     return float(np.mean(image[shell] < 0.5))

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ndelab import native
 from ndelab.inference.baseline import ELONGATION, elongation
 from ndelab.inference.calls import Call
+from ndelab.inference.instances import neighbourhood
 from ndelab.inference.intensity import Levels
 from ndelab.volumes.volume import Volume
 
@@ -34,20 +34,9 @@ def contrast(
 ) -> float:
     """Mean normalised grey value inside the call minus the median of a shell ``inner``..
     ``outer`` voxels around it (negative: darker than its surroundings)."""
-    z0, y0, x0, z1, y1, x1 = call.bbox_zyx
-    shape = volume.shape
-    lo = (max(z0 - outer, 0), max(y0 - outer, 0), max(x0 - outer, 0))
-    hi = (min(z1 + outer, shape[0]), min(y1 + outer, shape[1]), min(x1 + outer, shape[2]))
-    mask = np.zeros(tuple(h - low for low, h in zip(lo, hi, strict=True)), dtype=bool)
-    mask[
-        z0 - lo[0] : z1 - lo[0],
-        y0 - lo[1] : y1 - lo[1],
-        x0 - lo[2] : x1 - lo[2],
-    ] = call.mask
-    shell = native.dilate(mask, outer) & ~native.dilate(mask, inner)
+    image, mask, shell = neighbourhood(volume, levels, call, inner=inner, outer=outer)
     if not shell.any() or not mask.any():
         return 0.0
-    image = levels.apply(np.asarray(volume.data[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]]))
     return float(image[mask].mean() - np.median(image[shell]))
 
 

@@ -238,21 +238,37 @@ def run_model(
             progress=progress,
             cancel=cancel,
         )
-        calls = finish_calls(volume, levels, calls, spec, min_voxels)
-        report(progress, 1.0)
-        return PrelabelResult(
-            calls=calls,
-            model_name=spec.name,
-            model_version=spec.version,
-            seconds=time.perf_counter() - t0,
-            device=str(dev),
-            details={
-                "threshold": threshold,
-                "min_voxels": min_voxels,
-                "path": "cascade",
-                **stats.to_json(math.prod(volume.shape)),
-            },
+        details = {"path": "cascade", **stats.to_json(math.prod(volume.shape))}
+    else:
+        calls = _whole_scan_calls(
+            volume, spec, net, dev, levels, min_voxels, threshold, overlap, progress, cancel
         )
+        details = {"overlap": overlap, "path": "full"}
+    calls = finish_calls(volume, levels, calls, spec, min_voxels)
+    report(progress, 1.0)
+    return PrelabelResult(
+        calls=calls,
+        model_name=spec.name,
+        model_version=spec.version,
+        seconds=time.perf_counter() - t0,
+        device=str(dev),
+        details={"threshold": threshold, "min_voxels": min_voxels, **details},
+    )
+
+
+def _whole_scan_calls(
+    volume: Volume,
+    spec: ModelSpec,
+    net: torch.nn.Module,
+    dev: torch.device,
+    levels: Levels,
+    min_voxels: int,
+    threshold: float,
+    overlap: float,
+    progress: Progress | None,
+    cancel: Cancel | None,
+) -> list[Call]:
+    """The network's calls from sliding windows over the whole scan."""
     nbytes = len(spec.classes) * math.prod(volume.shape)
     with tempfile.TemporaryDirectory(prefix="ndelab-prelabel-") as tmp:
         out = _allocate(
@@ -281,18 +297,4 @@ def run_model(
             cancel=cancel,
         )
         del out
-    calls = finish_calls(volume, levels, calls, spec, min_voxels)
-    report(progress, 1.0)
-    return PrelabelResult(
-        calls=calls,
-        model_name=spec.name,
-        model_version=spec.version,
-        seconds=time.perf_counter() - t0,
-        device=str(dev),
-        details={
-            "threshold": threshold,
-            "min_voxels": min_voxels,
-            "overlap": overlap,
-            "path": "full",
-        },
-    )
+    return calls
