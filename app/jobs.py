@@ -39,6 +39,14 @@ class Job(QObject):
 
     def run(self) -> None:
         try:
+            self._run()
+        except RuntimeError as exc:  # the job's signals were destroyed: no one is listening
+            log.info("%s ended with no one to tell: %s", self.name, exc)
+        finally:
+            self.done.set()
+
+    def _run(self) -> None:
+        try:
             result = self._fn(self.progress.emit, self._cancel.is_set)
         except Cancelled:
             self.cancelled.emit()
@@ -49,12 +57,17 @@ class Job(QObject):
             log.exception("%s ran out of memory", self.name)
             self.failed.emit(f"{self.name} ran out of memory")
         except Exception:
+            if self._signals_gone():
+                raise RuntimeError("signals deleted") from None
             log.exception("%s failed unexpectedly", self.name)
             self.failed.emit(f"{self.name} failed unexpectedly; details are in the log file")
         else:
             self.finished.emit(result)
-        finally:
-            self.done.set()
+
+    def _signals_gone(self) -> bool:
+        from shiboken6 import isValid
+
+        return not isValid(self)
 
 
 class _Runner(QRunnable):
@@ -67,6 +80,11 @@ class _Runner(QRunnable):
 
 
 _running: set[Job] = set()  # keeps jobs alive until they finish
+
+
+def wait_for_jobs(seconds: float) -> bool:
+    """Wait for the running jobs to end (at exit, after they were cancelled); True if they did."""
+    return bool(QThreadPool.globalInstance().waitForDone(int(seconds * 1000)))
 
 
 def start(job: Job) -> Job:

@@ -70,6 +70,9 @@ def run_gui(
     try:
         return int(app.exec())
     finally:
+        from ndelab.app.jobs import wait_for_jobs
+
+        wait_for_jobs(10.0)  # closing the window cancelled its jobs: let them end first
         if exporter is not None:
             exporter.stop()
 

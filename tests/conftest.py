@@ -69,6 +69,7 @@ def make_main_window(qapp: object, tmp_path: Path) -> Iterator[object]:
     """Build MainWindows; after the test, close them and check no top-level widget leaked."""
     from PySide6.QtWidgets import QApplication
 
+    from ndelab.app.jobs import wait_for_jobs
     from ndelab.app.settings import Settings
     from ndelab.widgets.main_window import MainWindow
 
@@ -84,6 +85,9 @@ def make_main_window(qapp: object, tmp_path: Path) -> Iterator[object]:
     yield factory
     for window in made:
         window.close()
+    # Jobs still running would report to windows (and signals) that are gone.
+    wait_for_jobs(60.0)
+    for window in made:
         window.deleteLater()
     QApplication.sendPostedEvents(None, 0)
     QApplication.processEvents()

@@ -108,6 +108,16 @@ def _menu_actions(window: Any) -> set[int]:
     return seen
 
 
+def _wait_for_display(window: Any, qapp: Any, seconds: float = 30.0) -> None:
+    import time
+
+    end = time.monotonic() + seconds
+    while window.display_pending() and time.monotonic() < end:
+        qapp.processEvents()
+        time.sleep(0.01)
+    assert not window.display_pending(), "the display jobs did not finish"
+
+
 def _press(window: Any, qapp: Any, keys: str) -> None:
     from PySide6.QtGui import QKeySequence
     from PySide6.QtTest import QTest
@@ -173,7 +183,7 @@ def test_the_once_missing_keys_do_what_their_menu_entries_do(
     data = np.full((8, 30, 40), 1000, np.uint16)
     data[2:6, 5:25, 5:35] = 30000
     w.show_volume(Volume(data, spacing_mm=(0.5, 0.5, 0.5)))
-    qapp.processEvents()
+    _wait_for_display(w, qapp)  # the auto window needs the histogram's percentiles
 
     _press(w, qapp, shortcut("window_auto").keys)
     auto = w.controller.state.window
