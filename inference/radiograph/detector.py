@@ -61,6 +61,9 @@ class DetectorConfig:
     low: float = 3.0  # hysteresis growth threshold
     border_px: int = 6
     open_beam_margin_px: int = 6
+    # Pixels kept clear around open beam; None: the margin plus a quarter line (the median
+    # lines then stay inside the part). A second stage that sees the edge can take less.
+    open_beam_guard_px: int | None = None
     linear_aspect: float = 3.0  # length / width of a linear indication
     crack_width_px: float = 4.0  # linear and at most this wide: a crack
     min_pixels: int = 3
@@ -214,9 +217,10 @@ def candidates(
     valid[b:-b, b:-b] = True
     beam = _open_beam(smooth)
     if beam.any():
-        near = ndimage.binary_dilation(
-            beam, iterations=cfg.open_beam_margin_px + cfg.line_length_px // 4
-        )
+        guard = cfg.open_beam_guard_px
+        if guard is None:
+            guard = cfg.open_beam_margin_px + cfg.line_length_px // 4
+        near = ndimage.binary_dilation(beam, iterations=max(int(guard), 1))
         valid &= ~near
     background, _ = directional_background(
         img, cfg.line_length_px, cfg.energy_sigma_px, cancel=cancel
