@@ -116,7 +116,8 @@ def prelabel(
     voxels with the scan's spacing). 2D volumes (radiographs) use the default 2D model, or the
     classical radiograph detector (``inference.radiograph.detector``) when no 2D model is
     registered, followed by its learned second stage when that is installed
-    (``inference.radiograph.second_stage``); "classical-baseline" still names the older baseline for both.
+    (``inference.radiograph.second_stage``); "classical-baseline" still names the older
+    baseline for both.
 
     ``threshold`` (of the class probability maps) defaults to the version's own operating
     point (``input.threshold`` in its model.json), else 0.5.

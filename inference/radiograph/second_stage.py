@@ -1,8 +1,9 @@
 """The learned second stage of the radiograph detector: a small CNN that sorts candidates.
 
 The classical first stage (``detector``) runs loose: the residual's local contrast peaks
-whose matched-filter SNR clears a low seed threshold, each with its footprint (the connected pixels at half the peak's
-contrast, so pores of a cluster keep apart), and a narrow guard at the open beam. That holds
+whose matched-filter SNR clears a low seed threshold, each with its footprint (the connected
+pixels at half the peak's contrast, so pores of a cluster keep apart), and a narrow guard at
+the open beam. That holds
 nearly all the pores an ideal observer finds, with tens of false candidates per 512² image:
 noise peaks, weld ripples, edges of the part. The second stage looks at each candidate in a
 full-resolution patch (``PATCH_PX`` square, stride 1 for its first two convolutions, at most
@@ -214,7 +215,9 @@ class Stage2Net(nn.Module):
             _conv(c2, c3, 2),
             _conv(c3, c3),
         )
-        self.head = nn.Sequential(nn.Linear(2 * c3, 32), nn.ReLU(inplace=True), nn.Linear(32, classes))
+        self.head = nn.Sequential(
+            nn.Linear(2 * c3, 32), nn.ReLU(inplace=True), nn.Linear(32, classes)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         f = self.features(x)
@@ -347,9 +350,7 @@ class Scored:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-def score_image(
-    stage2: Stage2, image: npt.NDArray[Any], *, cancel: Cancel | None = None
-) -> Scored:
+def score_image(stage2: Stage2, image: npt.NDArray[Any], *, cancel: Cancel | None = None) -> Scored:
     """Loose candidates of one image, classified and scored by the second stage."""
     peaks, maps = loose_peaks(image, stage2.config, cancel=cancel)
     check(cancel, "radiograph detection")

@@ -87,7 +87,9 @@ def calibration_params(seed: int) -> dict[str, Any]:
     return eval_radiograph_params(seed)
 
 
-def label_peaks(peaks: Sequence[Peak], labels: npt.NDArray[np.integer], kinds: Sequence[str]) -> npt.NDArray[np.int64]:
+def label_peaks(
+    peaks: Sequence[Peak], labels: npt.NDArray[np.integer], kinds: Sequence[str]
+) -> npt.NDArray[np.int64]:
     """Class index of each candidate: the kind of the defect it overlaps most (0: none)."""
     out = np.zeros(len(peaks), np.int64)
     lab = np.asarray(labels)
@@ -331,15 +333,21 @@ def write_model(
 
 def readme(card: dict[str, Any]) -> str:
     r = card["training"]["recipe"]
+    t = card["training"]
     c = card["calibration"]
-    return f"""# {card["name"]} {card["version"]}: the radiograph detector's second stage
+    name, first = card["name"], card["first_stage"]
+    command = (
+        f".venv/bin/ndelab train --dims 2 --second-stage --out resources/models/{name} "
+        f"--seed {r['seed']} --epochs {r['epochs']} --phantoms {r['phantoms']}"
+    )
+    return f"""# {name} {card["version"]}: the radiograph detector's second stage
 
-A patch classifier ({card["training"]["parameters"]:,} parameters, `Stage2Net` in
+A patch classifier ({t["parameters"]:,} parameters, `Stage2Net` in
 `inference/radiograph/second_stage.py`) that sorts the loose first stage's candidates
-(matched-filter SNR peaks above {card["first_stage"]["high"]}, grown above
-{card["first_stage"]["low"]}) into {", ".join(card["classes"])}. Input: {PATCH_PX}x{PATCH_PX}
-full-resolution patches around each peak, channels {", ".join(CHANNELS)} (asinh-compressed);
-the first two convolutions at stride 1, then two stride-2 stages.
+(contrast peaks whose matched-filter SNR clears {first["high"]}, grown above {first["low"]})
+into {", ".join(card["classes"])}. Input: {PATCH_PX}x{PATCH_PX} full-resolution patches
+around each peak, channels {", ".join(CHANNELS)} (asinh-compressed); the first two
+convolutions at stride 1, then two stride-2 stages.
 
 When this folder holds `model.json` and `weights.pt` (sha256 `{card["sha256"]}`, loaded with
 `torch.load(..., weights_only=True)` after the hash matches), 2D pre-labels run
@@ -349,18 +357,18 @@ loose candidates -> this stage -> calls with class, calibrated score and size in
 ## Recipe
 
 ```
-.venv/bin/ndelab train --dims 2 --second-stage --out resources/models/{card["name"]} --seed {r["seed"]} --epochs {r["epochs"]}
+{command}
 ```
 
-- training: {r["phantoms"]} phantom radiographs of {r["size"]}² (seeds 0-{r["phantoms"] - 1}, weld for
-  even seeds, casting for odd), {card["training"]["samples"]:,} candidates
-  (per class: {card["training"]["class_counts"]}), {r["epochs"]} epochs, batch {r["batch"]},
-  AdamW at {r["lr"]} (one-cycle), flips and transposes; {card["training"]["seconds"]:.0f} s on this CPU.
-- calibration: seeds {c["seeds"][0]}-{c["seeds"][1]} (drawn as the held-out ones), Platt scaling of
-  logit P(defect): coef {c["coef"]}; threshold {c["threshold"]:.4f} for at most
-  {c["target_false_per_512_image"]} false calls per 512² image (there: {c["false_per_512_image"]};
-  recall of pores >= 3.5 px {c["recall_pores_ge_3.5px"]}, the candidates hold
-  {c["candidate_recall_pores_ge_3.5px"]} of {c["big_pores"]}).
+- training: {r["phantoms"]} phantom radiographs of {r["size"]}² (seeds 0-{r["phantoms"] - 1},
+  weld for even seeds, casting for odd), {t["samples"]:,} candidates
+  (per class: {t["class_counts"]}), {r["epochs"]} epochs, batch {r["batch"]},
+  AdamW at {r["lr"]} (one-cycle), flips and transposes; {t["seconds"]:.0f} s on this CPU.
+- calibration: seeds {c["seeds"][0]}-{c["seeds"][1]} (drawn as the held-out ones), Platt
+  scaling of logit P(defect): coef {c["coef"]}; threshold {c["threshold"]:.4f} for at most
+  {c["target_false_per_512_image"]} false calls per 512² image (there:
+  {c["false_per_512_image"]}; recall of pores >= 3.5 px {c["recall_pores_ge_3.5px"]}, the
+  candidates hold {c["candidate_recall_pores_ge_3.5px"]} of {c["big_pores"]}).
 - held-out figures: `ndelab evaluate --kind xray --seeds 10000-10011 --json` (seeds that no
   training or calibration run sees).
 

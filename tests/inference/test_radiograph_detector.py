@@ -82,13 +82,13 @@ def test_a_thin_bright_line_is_a_crack() -> None:
 
 def test_prelabel_2d_path_returns_the_detector_calls() -> None:
     vol = Volume(data=_image(True)[np.newaxis].astype(np.uint16), spacing_mm=(0.1, 0.1, 0.1))
-    res = prelabel(vol)
+    res = prelabel(vol, model=NAME)  # the first stage alone (the default adds the second)
     assert (res.model_name, res.model_version) == (NAME, VERSION)
     assert len(res.calls) == len(PORES)
     assert all((c.model_name, c.model_version) == (NAME, VERSION) for c in res.calls)
     assert all(c.mask.shape[0] == 1 and c.mask.any() for c in res.calls)
-    named = prelabel(vol, model=NAME)
-    assert [c.bbox_zyx for c in named.calls] == [c.bbox_zyx for c in res.calls]
+    again = prelabel(vol, model=NAME)
+    assert [c.bbox_zyx for c in again.calls] == [c.bbox_zyx for c in res.calls]
 
 
 def test_refuses_a_ct_volume() -> None:

@@ -71,7 +71,13 @@ def test_patches_are_centred_full_size_and_reflected_at_the_border() -> None:
     peaks, maps = loose_peaks(img)
     top = peaks[0]
     corner = type(top)(
-        y=0, x=159, sign=1.0, snr=5.0, diameter_px=3.0, bbox=(0, 159, 1, 160), mask=np.ones((1, 1), bool)
+        y=0,
+        x=159,
+        sign=1.0,
+        snr=5.0,
+        diameter_px=3.0,
+        bbox=(0, 159, 1, 160),
+        mask=np.ones((1, 1), bool),
     )
     x = extract_patches(maps, [top, corner])
     assert x.shape == (2, len(CHANNELS), PATCH_PX, PATCH_PX) and x.dtype == np.float32
@@ -161,7 +167,12 @@ def test_two_stages_hit_no_fewer_defects_with_fewer_false_calls() -> None:
     assert two.details["candidates"] > len(two.calls)
     for c in two.calls:
         assert c.class_name in {"pore", "crack", "inclusion"}
-        assert 0.0 <= c.score <= 1.0 and set(c.class_scores) == {"background", "pore", "crack", "inclusion"}
+        assert 0.0 <= c.score <= 1.0 and set(c.class_scores) == {
+            "background",
+            "pore",
+            "crack",
+            "inclusion",
+        }
         assert c.evidence["diameter_mm"] > 0 and c.mask.shape[0] == 1
 
 
@@ -179,7 +190,17 @@ def test_a_tiny_training_run_writes_a_folder_that_loads(tmp_path: Path) -> None:
 
 def test_train_second_stage_is_refused_for_ct() -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "ndelab.cli", "train", "--second-stage", "--dims", "3", "--out", "x"],
+        [
+            sys.executable,
+            "-m",
+            "ndelab.cli",
+            "train",
+            "--second-stage",
+            "--dims",
+            "3",
+            "--out",
+            "x",
+        ],
         capture_output=True,
         text=True,
     )
