@@ -43,7 +43,7 @@ def add_parsers(sub: Any) -> None:
         action="store_true",
         help="radiographs (--dims 2): the candidate classifier behind the classical detector",
     )
-    p.add_argument("--phantoms", type=int, help="second stage: training radiographs (default 300)")
+    p.add_argument("--phantoms", type=int, help="second stage: training radiographs (default 240)")
     # Unset values take TrainConfig's defaults (one place), --batch also fine-tuning's 4.
     p.add_argument("--epochs", type=int, help="default 12")
     p.add_argument("--steps-per-epoch", type=int, help="default 50")

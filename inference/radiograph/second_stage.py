@@ -64,7 +64,7 @@ F32 = npt.NDArray[np.float32]
 Mask = npt.NDArray[np.bool_]
 
 # The first stage run loose: the second stage decides.
-LOOSE = DetectorConfig(high=4.0, low=2.5, open_beam_guard_px=8)
+LOOSE = DetectorConfig(high=4.0, low=2.5, open_beam_guard_px=8, energy_ring_px=(6.0, 16.0))
 
 
 @dataclass
@@ -280,10 +280,12 @@ class Stage2:
     @property
     def config(self) -> DetectorConfig:
         first = self.card.get("first_stage", {})
+        ring = first.get("energy_ring_px")
         return DetectorConfig(
             high=float(first.get("high", LOOSE.high)),
             low=float(first.get("low", LOOSE.low)),
             open_beam_guard_px=int(first.get("open_beam_guard_px", 8)),
+            energy_ring_px=None if ring is None else (float(ring[0]), float(ring[1])),
         )
 
     def calibrated(self, logit: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:

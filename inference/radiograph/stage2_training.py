@@ -57,10 +57,10 @@ REFERENCE_AREA_PX = 512 * 512
 class Stage2Config:
     """The recipe; its defaults are the shipped model's."""
 
-    phantoms: int = 300  # training seeds 0..phantoms-1
+    phantoms: int = 240  # training seeds 0..phantoms-1
     size: int = 512
     calibration_phantoms: int = 24  # seeds 1000..
-    epochs: int = 20
+    epochs: int = 16
     batch: int = 128
     lr: float = 2e-3
     base: int = 16
@@ -199,7 +199,7 @@ def train_network(
             loss.backward()
             opt.step()
             sched.step()
-            running += float(loss)
+            running += float(loss.detach())
             step += 1
             report(progress, step / total)
         losses.append(running / steps_per_epoch)
@@ -322,6 +322,7 @@ def write_model(
             "high": LOOSE.high,
             "low": LOOSE.low,
             "open_beam_guard_px": LOOSE.open_beam_guard_px,
+            "energy_ring_px": None if LOOSE.energy_ring_px is None else list(LOOSE.energy_ring_px),
         },
         "calibration": calibration,
         "training": {**training, "recipe": asdict(config)},
