@@ -177,7 +177,9 @@ def test_two_stages_hit_no_fewer_defects_with_fewer_false_calls() -> None:
 
 
 def test_a_tiny_training_run_writes_a_folder_that_loads(tmp_path: Path) -> None:
-    cfg = Stage2Config(phantoms=2, size=192, calibration_phantoms=1, epochs=1, workers=1)
+    cfg = Stage2Config(
+        phantoms=2, size=192, calibration_phantoms=1, epochs=1, workers=1, held_out_images=0
+    )
     card = train_stage2(tmp_path / NAME, cfg)
     folder = tmp_path / NAME
     assert {p.name for p in folder.iterdir()} == {"weights.pt", "model.json", "README.md"}
