@@ -53,6 +53,12 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--out", help="phantom training: where the model folder goes")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--dims", type=int, choices=(2, 3), default=3)
+    p.add_argument(
+        "--second-stage",
+        action="store_true",
+        help="radiographs (--dims 2): the candidate classifier behind the classical detector",
+    )
+    p.add_argument("--phantoms", type=int, help="second stage: training radiographs (default 240)")
     # Unset values take TrainConfig's defaults (one place), --batch also fine-tuning's 4.
     p.add_argument("--epochs", type=int, help="default 12")
     p.add_argument("--steps-per-epoch", type=int, help="default 50")
@@ -127,8 +133,35 @@ def train_config(args: argparse.Namespace) -> TrainConfig:
     )
 
 
+def train_second_stage(args: argparse.Namespace) -> int:
+    """``ndelab train --dims 2 --second-stage --out DIR``: the radiograph candidate classifier."""
+    if args.dims != 2:
+        raise UsageError("--second-stage is the radiograph detector's: use --dims 2")
+    if args.out is None:
+        raise UsageError("train --second-stage needs --out DIR")
+    if args.dataset is not None:
+        raise UsageError("the second stage trains on phantoms only: drop --dataset")
+    from ndelab.inference.radiograph.stage2_training import Stage2Config, train_stage2
+
+    given = {
+        k: v
+        for k, v in (("epochs", args.epochs), ("batch", args.batch), ("phantoms", args.phantoms))
+        if v is not None
+    }
+    card = train_stage2(Path(args.out), Stage2Config(seed=args.seed, **given))
+    if args.json:
+        print_json(card)
+    else:
+        print(json.dumps(card["calibration"], indent=2))
+    return 0
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     """On phantoms (the shipped recipe), or with --dataset: fine-tune on reviewed labels."""
+    if args.second_stage:
+        return train_second_stage(args)
+    if args.phantoms is not None:
+        raise UsageError("--phantoms is for the radiograph second stage: add --second-stage")
     if args.dataset is None:
         if args.out is None:
             raise UsageError("train needs --out DIR (phantom training) or --dataset DIR")

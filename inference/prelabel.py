@@ -26,6 +26,8 @@ from ndelab.inference.intensity import Levels, estimate_levels
 from ndelab.inference.physical_class import classify_physically
 from ndelab.inference.radiograph.detector import NAME as XRAY_CLASSICAL
 from ndelab.inference.radiograph.detector import detect as xray_detect
+from ndelab.inference.radiograph.second_stage import NAME as XRAY_STAGE2
+from ndelab.inference.radiograph.second_stage import detect_two_stage, load_stage2
 from ndelab.inference.registry import BASELINE_NAME, ModelSpec, Registry, load_network
 from ndelab.inference.sliding import SlidingWindow
 from ndelab.volumes.errors import UsageError
@@ -128,12 +130,14 @@ def prelabel(
     cancel: Cancel | None = None,
 ) -> PrelabelResult:
     """Pre-label a volume: ``model`` is "default", a registered name, "classical-baseline" or
-    (radiographs) "ndelab-xray-classical".
+    (radiographs) "ndelab-xray-classical" (the first stage alone) or "ndelab-xray-stage2".
 
     ``min_volume_mm3`` / ``min_diameter_mm`` drop calls smaller than that (converted to
     voxels with the scan's spacing). 2D volumes (radiographs) use the default 2D model, or the
     classical radiograph detector (``inference.radiograph.detector``) when no 2D model is
-    registered; "classical-baseline" still names the older baseline for both.
+    registered, followed by its learned second stage when that is installed
+    (``inference.radiograph.second_stage``); "classical-baseline" still names the older
+    baseline for both.
 
     ``threshold`` (of the class probability maps) defaults to the version's own operating
     point (``input.threshold`` in its model.json), else 0.5.
@@ -157,13 +161,22 @@ def prelabel(
     dims = 2 if volume.is_2d else 3
     reg = registry or Registry()
     spec: ModelSpec | None = None
-    if model not in (BASELINE_NAME, XRAY_CLASSICAL):
+    if model not in (BASELINE_NAME, XRAY_CLASSICAL, XRAY_STAGE2):
         spec = reg.default(dims) if model == "default" else reg.get(model, version)
     if spec is None and volume.is_2d and model != BASELINE_NAME:
-        # Radiographs without a 2D network: the NDE-style classical detector.
-        result = xray_detect(volume, min_voxels=min_voxels, progress=progress, cancel=cancel)
+        # Radiographs without a 2D network: the NDE-style detector, with its learned second
+        # stage when the weights are there (unless the first stage alone is asked for).
+        stage2 = None if model == XRAY_CLASSICAL else load_stage2()
+        if model == XRAY_STAGE2 and stage2 is None:
+            raise UsageError(f"model {XRAY_STAGE2} is not installed: its weights are missing")
+        if stage2 is not None:
+            result = detect_two_stage(
+                volume, stage2, min_voxels=min_voxels, progress=progress, cancel=cancel
+            )
+        else:
+            result = xray_detect(volume, min_voxels=min_voxels, progress=progress, cancel=cancel)
         if model == "default":
-            result.details["note"] = f"no default 2D model: {XRAY_CLASSICAL} used"
+            result.details["note"] = f"no default 2D model: {result.model_name} used"
         result.seconds = time.perf_counter() - t0
         return result
     if spec is None:  # asked for, or no model of this dimensionality exists

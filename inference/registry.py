@@ -132,6 +132,15 @@ def _read_spec(path: Path, source: str) -> ModelSpec:
         raise ModelError(f"model entry {path} is unreadable: {exc}") from None
 
 
+def _is_component(path: Path) -> bool:
+    """A card with a ``role`` (the radiograph second stage) is part of another detector, not a
+    pre-label model of its own: the registry leaves it to its owner."""
+    try:
+        return "role" in json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False  # _read_spec reports the unreadable entry
+
+
 class Registry:
     """All models known on this machine; cheap to build (reads only the small JSON files)."""
 
@@ -142,7 +151,11 @@ class Registry:
     # --- listing ---------------------------------------------------------------------------
 
     def specs(self) -> list[ModelSpec]:
-        out = [_read_spec(p, "builtin") for p in sorted(self.builtin_dir.glob("*/model.json"))]
+        out = [
+            _read_spec(p, "builtin")
+            for p in sorted(self.builtin_dir.glob("*/model.json"))
+            if not _is_component(p)
+        ]
         out += [_read_spec(p, "user") for p in sorted(self.user_dir.glob("*/*/model.json"))]
         return out
 

@@ -55,12 +55,20 @@ class DetectorConfig:
 
     line_length_px: int = 61  # several times the largest pore the filter bank expects
     energy_sigma_px: float = 4.0  # window over which a direction's residual energy is judged
+    # (inner, outer) radius of a ring to judge it on instead, around the pixel but not at it:
+    # a pore on a curved profile (a weld bead across its width) can be cancelled by the
+    # direction whose median the curvature lifts by as much, and at the pixel that direction
+    # looks quietest. None: the Gaussian window.
+    energy_ring_px: tuple[float, float] | None = None
     psf_sigma_px: float = 1.0  # detector unsharpness assumed for the matched filters
     diameters_px: tuple[float, ...] = (2.5, 3.5, 5.0, 7.0, 10.0, 14.0)
     high: float = 7.0  # seed threshold, matched-filter SNR (held-out welds: ~1.4 false calls)
     low: float = 3.0  # hysteresis growth threshold
     border_px: int = 6
     open_beam_margin_px: int = 6
+    # Pixels kept clear around open beam; None: the margin plus a quarter line (the median
+    # lines then stay inside the part). A second stage that sees the edge can take less.
+    open_beam_guard_px: int | None = None
     linear_aspect: float = 3.0  # length / width of a linear indication
     crack_width_px: float = 4.0  # linear and at most this wide: a crack
     min_pixels: int = 3
@@ -92,18 +100,36 @@ def _line(angle_deg: float, length: int) -> Mask:
     return fp
 
 
+def _ring(inner: float, outer: float) -> F64:
+    n = int(math.ceil(outer))
+    yy, xx = np.mgrid[-n : n + 1, -n : n + 1]
+    rr = np.hypot(yy, xx)
+    k = ((rr >= inner) & (rr <= outer)).astype(np.float64)
+    return np.asarray(k / k.sum(), dtype=np.float64)
+
+
 def directional_background(
-    image: F32, length: int, energy_sigma: float, cancel: Cancel | None = None
+    image: F32,
+    length: int,
+    energy_sigma: float,
+    cancel: Cancel | None = None,
+    ring: tuple[float, float] | None = None,
 ) -> tuple[F32, npt.NDArray[np.int8]]:
-    """Background from line medians; per pixel the direction of least residual energy."""
+    """Background from line medians; per pixel the direction of least residual energy
+    (over a Gaussian window, or over a ring around the pixel when ``ring`` is given)."""
     best = np.full(image.shape, np.inf, np.float32)
     background = np.zeros_like(image)
     which = np.zeros(image.shape, np.int8)
+    kernel = None if ring is None else _ring(*ring)
     for k, ang in enumerate(ANGLES_DEG):
         check(cancel, "radiograph detection")
         med = ndimage.median_filter(image, footprint=_line(ang, length), mode="reflect")
         r = image - med
-        energy = ndimage.gaussian_filter(r * r, energy_sigma)
+        if kernel is None:
+            energy = ndimage.gaussian_filter(r * r, energy_sigma)
+        else:
+            padded = np.pad(r * r, kernel.shape[0] // 2, mode="reflect")
+            energy = signal.fftconvolve(padded, kernel, mode="valid").astype(np.float32)
         take = energy < best
         best[take] = energy[take]
         background[take] = med[take]
@@ -214,12 +240,13 @@ def candidates(
     valid[b:-b, b:-b] = True
     beam = _open_beam(smooth)
     if beam.any():
-        near = ndimage.binary_dilation(
-            beam, iterations=cfg.open_beam_margin_px + cfg.line_length_px // 4
-        )
+        guard = cfg.open_beam_guard_px
+        if guard is None:
+            guard = cfg.open_beam_margin_px + cfg.line_length_px // 4
+        near = ndimage.binary_dilation(beam, iterations=max(int(guard), 1))
         valid &= ~near
     background, _ = directional_background(
-        img, cfg.line_length_px, cfg.energy_sigma_px, cancel=cancel
+        img, cfg.line_length_px, cfg.energy_sigma_px, cancel=cancel, ring=cfg.energy_ring_px
     )
     residual = img - background
     period = ripple_period(residual, valid)

@@ -9,6 +9,7 @@ Re-run it when the features (ndelab.volumes.features) or the training recipe cha
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -17,7 +18,10 @@ from ndelab.inference.drift_reference import write_reference
 
 def main(argv: list[str]) -> int:
     here = Path(__file__).resolve().parent
-    folders = [Path(a) for a in argv] or sorted(p.parent for p in here.glob("*/model.json"))
+    cards = sorted(here.glob("*/model.json"))
+    # A card with a role (the radiograph second stage) is part of a detector, not a model.
+    models = [p.parent for p in cards if "role" not in json.loads(p.read_text(encoding="utf-8"))]
+    folders = [Path(a) for a in argv] or models
     for folder in folders:
         path = write_reference(folder)
         print(f"{path} ({path.stat().st_size:,} bytes)")

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from ndelab.cli import main
+from ndelab.inference.radiograph.second_stage import load_stage2
 
 
 def test_evaluate_xray_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -16,7 +17,10 @@ def test_evaluate_xray_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFix
     assert main([*argv, "--part", "weld", "--json", "--plot", str(png)]) == 0
     out = json.loads(capsys.readouterr().out)
     s = out["summary"]
-    assert s["model"] == "ndelab-xray-classical@1.0.0" and s["images"] == 2
+    stage2 = load_stage2()
+    first = "ndelab-xray-classical@1.0.0"
+    assert s["model"] == (first if stage2 is None else f"ndelab-xray-stage2@{stage2.version}")
+    assert s["images"] == 2
     assert out["size"] == 256 and all("weld" in sc["scan"] for sc in out["scans"])
     ideal = out["ideal_observer"]["recall_pores_ge_3.5px"]
     assert ideal["matched"]["n"] == s["recall_pores_ge_3.5px"]["n"] > 0

@@ -12,6 +12,7 @@ import pytest
 from ndelab.inference.baseline import HALO, SLAB
 from ndelab.inference.evaluation import match_calls
 from ndelab.inference.prelabel import prelabel
+from ndelab.inference.radiograph.second_stage import load_stage2
 from ndelab.inference.registry import Registry, builtin_models_dir, sha256_of
 from ndelab.volumes.phantom import make_ct_phantom
 
@@ -62,9 +63,15 @@ def test_radiographs_use_the_xray_detector_unless_a_2d_model_is_named() -> None:
     ph = make_radiograph(256, seed=10_321, kind="weld")
     res = prelabel(ph.volume, registry=reg)
     if reg.default(2) is None:
-        assert (res.model_name, res.model_version) == ("ndelab-xray-classical", "1.0.0")
+        stage2 = load_stage2()
+        expected = (
+            ("ndelab-xray-classical", "1.0.0")
+            if stage2 is None
+            else ("ndelab-xray-stage2", stage2.version)
+        )
+        assert (res.model_name, res.model_version) == expected
         assert "note" in res.details
-        assert all(c.model_name == "ndelab-xray-classical" for c in res.calls)
+        assert all((c.model_name, c.model_version) == expected for c in res.calls)
     named = [s for s in reg.specs() if s.dims == 2]
     if named:
         res2 = prelabel(ph.volume, model=named[0].name, registry=reg)

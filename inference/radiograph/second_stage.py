@@ -1,0 +1,453 @@
+"""The learned second stage of the radiograph detector: a small CNN that sorts candidates.
+
+The classical first stage (``detector``) runs loose: the residual's local contrast peaks
+whose matched-filter SNR clears a low seed threshold, each with its footprint (the connected
+pixels at half the peak's contrast, so pores of a cluster keep apart), and a narrow guard at
+the open beam. That holds
+nearly all the pores an ideal observer finds, with tens of false candidates per 512² image:
+noise peaks, weld ripples, edges of the part. The second stage looks at each candidate in a
+full-resolution patch (``PATCH_PX`` square, stride 1 for its first two convolutions, at most
+2 per layer after) and says background, pore, crack (linear) or inclusion. Its defect
+probability is Platt-calibrated on calibration phantoms (seeds 1000-1999), and the operating
+threshold chosen there for at most one false call per 512² image.
+
+Inputs, three channels per patch, each compressed by asinh so that a faint pore and the edge
+of a casting both fit: the noise-normalised residual (image less the directional background,
+in noise sigmas), the raw patch less its median in units of the noise sigma at the peak (the
+structure the residual came from), and the signed matched-filter SNR.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import torch
+from scipy import ndimage
+from torch import nn
+
+from ndelab.inference.calls import Call, PrelabelResult
+from ndelab.inference.radiograph.detector import (
+    NAME as FIRST_STAGE,
+)
+from ndelab.inference.radiograph.detector import (
+    VERSION as FIRST_STAGE_VERSION,
+)
+from ndelab.inference.radiograph.detector import (
+    Candidates,
+    DetectorConfig,
+    _hysteresis,
+    _shape,
+    candidates,
+    magnification_of,
+)
+from ndelab.inference.registry import ModelError
+from ndelab.volumes.errors import UsageError
+from ndelab.volumes.progress import Cancel, Progress, check, report
+from ndelab.volumes.volume import Volume
+
+NAME = "ndelab-xray-stage2"
+CLASSES = ("background", "pore", "crack", "inclusion")
+PATCH_PX = 32
+CHANNELS = ("residual_sigma", "raw_sigma", "snr")
+MAX_CANDIDATES = 600  # per image, strongest first: bounds the work on a pathological image
+PEAK_WINDOW_PX = 5
+
+F32 = npt.NDArray[np.float32]
+Mask = npt.NDArray[np.bool_]
+
+# The first stage run loose: the second stage decides.
+LOOSE = DetectorConfig(high=4.0, low=2.5, open_beam_guard_px=8, energy_ring_px=(6.0, 16.0))
+
+
+@dataclass
+class Peak:
+    """One candidate: its SNR peak, sign (+1 brighter, -1 darker) and footprint."""
+
+    y: int
+    x: int
+    sign: float
+    snr: float
+    diameter_px: float
+    bbox: tuple[int, int, int, int]  # y0, x0, y1, x1 (end exclusive)
+    mask: Mask  # footprint inside bbox
+
+    @property
+    def area(self) -> int:
+        return int(self.mask.sum())
+
+
+@dataclass
+class Maps:
+    """What the patches are cut from."""
+
+    image: F32
+    residual_sigma: F32  # (image - background) / sigma
+    cand: Candidates
+
+
+def loose_peaks(
+    image: npt.NDArray[Any],
+    config: DetectorConfig = LOOSE,
+    *,
+    cancel: Cancel | None = None,
+) -> tuple[list[Peak], Maps]:
+    """The first stage's candidates: contrast peaks whose matched-filter SNR clears
+    ``config.high``, with their footprints.
+
+    Within a hysteresis component the peaks are taken strongest (SNR) first; a peak inside an
+    earlier peak's footprint, or whose own footprint takes in an earlier peak (a bump on its
+    skirt), is the same indication and is dropped.
+    """
+    img = np.asarray(image, dtype=np.float32)
+    cand = candidates(img, config, cancel=cancel)
+    z = ((img - cand.background) / cand.sigma).astype(np.float32)
+    smooth = ndimage.gaussian_filter(z, 1.0)
+    peaks: list[Peak] = []
+    for sign in (1.0, -1.0):
+        check(cancel, "radiograph detection")
+        s = (sign * cand.snr).astype(np.float32)
+        lab, _ = _hysteresis(s, cand.valid, config.high, config.low)
+        # Seeds at the contrast's local maxima (the pores' centres: the widest filter's SNR
+        # peaks between two close pores) where the SNR clears the seed threshold.
+        c_all = sign * smooth
+        top = (c_all >= ndimage.maximum_filter(c_all, size=PEAK_WINDOW_PX)) & (s > config.high)
+        top &= lab > 0
+        for i, sl in enumerate(ndimage.find_objects(lab), start=1):
+            if sl is None:
+                continue
+            comp = lab[sl] == i
+            local = top[sl] & comp
+            if not local.any():
+                continue
+            ys, xs = np.nonzero(local)
+            order = np.argsort(-s[sl][ys, xs], kind="stable")
+            contrast = sign * smooth[sl]
+            covered = np.zeros(comp.shape, bool)
+            seeds = np.zeros(comp.shape, bool)
+            for k in order:
+                py, px = int(ys[k]), int(xs[k])
+                if covered[py, px]:
+                    continue
+                c0 = float(contrast[py, px])
+                if c0 > 0:
+                    rl, _ = ndimage.label(comp & (contrast >= 0.5 * c0), np.ones((3, 3), bool))
+                    foot = rl == rl[py, px]
+                else:
+                    foot = np.zeros(comp.shape, bool)
+                    foot[py, px] = True
+                if (foot & seeds).any():  # a weaker bump on a stronger one's skirt
+                    continue
+                seeds[py, px] = True
+                covered |= foot
+                fy, fx = np.nonzero(foot)
+                y0, x0 = int(fy.min()), int(fx.min())
+                y1, x1 = int(fy.max()) + 1, int(fx.max()) + 1
+                oy, ox = sl[0].start, sl[1].start
+                peaks.append(
+                    Peak(
+                        y=oy + py,
+                        x=ox + px,
+                        sign=sign,
+                        snr=float(s[sl][py, px]),
+                        diameter_px=float(cand.diameter_px[sl][py, px]),
+                        bbox=(oy + y0, ox + x0, oy + y1, ox + x1),
+                        mask=foot[y0:y1, x0:x1].copy(),
+                    )
+                )
+    peaks.sort(key=lambda p: -p.snr)
+    return peaks[:MAX_CANDIDATES], Maps(img, z, cand)
+
+
+def _squash(x: F32, scale: float) -> F32:
+    return np.asarray(np.arcsinh(x / scale), dtype=np.float32)
+
+
+def extract_patches(maps: Maps, peaks: list[Peak], size: int = PATCH_PX) -> F32:
+    """(n, 3, size, size) float32 patches centred on each peak (reflected at the border)."""
+    half = size // 2
+    pad = ((half, half), (half, half))
+    zp = np.pad(maps.residual_sigma, pad, mode="reflect")
+    ip = np.pad(maps.image, pad, mode="reflect")
+    sp = np.pad(maps.cand.snr, pad, mode="reflect")
+    out = np.zeros((len(peaks), len(CHANNELS), size, size), np.float32)
+    for n, p in enumerate(peaks):
+        ys = slice(p.y, p.y + size)  # padded coordinates: the peak sits at (half, half)
+        xs = slice(p.x, p.x + size)
+        raw = ip[ys, xs]
+        sigma = max(float(maps.cand.sigma[p.y, p.x]), 1e-6)
+        out[n, 0] = _squash(zp[ys, xs], 3.0)
+        out[n, 1] = _squash((raw - np.median(raw)) / sigma, 3.0)
+        out[n, 2] = _squash(sp[ys, xs], 2.0)
+    return out
+
+
+# --- the network ---------------------------------------------------------------------------
+
+
+def _conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
+    )
+
+
+class Stage2Net(nn.Module):
+    """Patch classifier: two full-resolution convolutions, then two stride-2 stages; the
+    head reads the centre of the last map (the candidate) beside its global mean (context)."""
+
+    def __init__(self, in_channels: int = 3, base: int = 16, classes: int = 4) -> None:
+        super().__init__()
+        c1, c2, c3 = base, 2 * base, 3 * base
+        self.features = nn.Sequential(
+            _conv(in_channels, c1),
+            _conv(c1, c1),
+            _conv(c1, c2, 2),
+            _conv(c2, c2),
+            _conv(c2, c3, 2),
+            _conv(c3, c3),
+        )
+        self.head = nn.Sequential(
+            nn.Linear(2 * c3, 32), nn.ReLU(inplace=True), nn.Linear(32, classes)
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        f = self.features(x)
+        h, w = f.shape[-2:]
+        centre = f[:, :, h // 2 - 1 : h // 2 + 1, w // 2 - 1 : w // 2 + 1].mean(dim=(2, 3))
+        return self.head(torch.cat([centre, f.mean(dim=(2, 3))], dim=1))  # type: ignore[no-any-return]
+
+
+def class_probabilities(
+    net: nn.Module, patches: F32, *, batch: int = 256
+) -> npt.NDArray[np.float64]:
+    """Softmax over CLASSES for each patch (n, 4)."""
+    out = np.zeros((len(patches), len(CLASSES)))
+    net.eval()
+    with torch.no_grad():
+        for i in range(0, len(patches), batch):
+            logits = net(torch.from_numpy(patches[i : i + batch]))
+            out[i : i + batch] = torch.softmax(logits, dim=1).double().numpy()
+    return out
+
+
+def defect_logit(probs: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """logit of P(defect) = 1 - P(background), clipped."""
+    p = np.clip(1.0 - probs[:, 0], 1e-6, 1 - 1e-6)
+    return np.asarray(np.log(p / (1 - p)), dtype=np.float64)
+
+
+def physical_class(probs: npt.NDArray[np.float64], sign: float) -> str:
+    """The likeliest defect class the sign allows: gas is brighter, a dense inclusion darker."""
+    if sign < 0:
+        return "inclusion"
+    return "pore" if probs[1] >= probs[2] else "crack"
+
+
+# --- the shipped weights -------------------------------------------------------------------
+
+
+def default_dir() -> Path:
+    import ndelab.resources
+
+    return Path(ndelab.resources.__file__).resolve().parent / "models" / NAME
+
+
+@dataclass
+class Stage2:
+    """A loaded second stage: its network, card and operating point."""
+
+    net: nn.Module
+    card: dict[str, Any]
+    folder: Path
+
+    @property
+    def version(self) -> str:
+        return str(self.card["version"])
+
+    @property
+    def threshold(self) -> float:
+        return float(self.card["input"]["threshold"])
+
+    @property
+    def config(self) -> DetectorConfig:
+        first = self.card.get("first_stage", {})
+        ring = first.get("energy_ring_px")
+        return DetectorConfig(
+            high=float(first.get("high", LOOSE.high)),
+            low=float(first.get("low", LOOSE.low)),
+            open_beam_guard_px=int(first.get("open_beam_guard_px", 8)),
+            energy_ring_px=None if ring is None else (float(ring[0]), float(ring[1])),
+        )
+
+    def calibrated(self, logit: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        a, b = self.card["calibration"]["coef"]
+        return np.asarray(1.0 / (1.0 + np.exp(-(a + b * logit))), dtype=np.float64)
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def load_stage2(folder: Path | None = None) -> Stage2 | None:
+    """The second stage in ``folder`` (default: the shipped one); None when it has no card."""
+    folder = default_dir() if folder is None else Path(folder)
+    card_path = folder / "model.json"
+    if not card_path.is_file():
+        return None
+    return _load(str(card_path.resolve()), card_path.stat().st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=4)
+def _load(card_path: str, _mtime: int) -> Stage2:
+    path = Path(card_path)
+    try:
+        card = json.loads(path.read_text(encoding="utf-8"))
+        weights = path.parent / str(card["weights"])
+        expected = str(card["sha256"]).lower()
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ModelError(f"second-stage card {path} is unreadable: {exc}") from None
+    if not weights.is_file():
+        raise ModelError(f"second-stage weights {weights} are missing")
+    digest = _sha256(weights)
+    if digest != expected:
+        raise ModelError(
+            f"second-stage weights {weights} do not match their card: sha256 is {digest[:12]}…, "
+            f"the card expects {expected[:12]}…"
+        )
+    try:
+        state = torch.load(weights, map_location="cpu", weights_only=True)
+        net = Stage2Net(**card["arch"])
+        net.load_state_dict(state)
+    except Exception as exc:  # pickle, zip or shape errors: a bad weights file
+        raise ModelError(f"second-stage weights {weights} cannot be loaded: {exc}") from None
+    return Stage2(net.eval(), card, path.parent)
+
+
+# --- two-stage detection ---------------------------------------------------------------------
+
+
+@dataclass
+class Scored:
+    """Each candidate with its class probabilities and calibrated defect score."""
+
+    peaks: list[Peak]
+    probs: npt.NDArray[np.float64]
+    score: npt.NDArray[np.float64]
+    maps: Maps
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def score_image(stage2: Stage2, image: npt.NDArray[Any], *, cancel: Cancel | None = None) -> Scored:
+    """Loose candidates of one image, classified and scored by the second stage."""
+    peaks, maps = loose_peaks(image, stage2.config, cancel=cancel)
+    check(cancel, "radiograph detection")
+    probs = class_probabilities(stage2.net, extract_patches(maps, peaks))
+    score = stage2.calibrated(defect_logit(probs)) if peaks else np.zeros(0)
+    return Scored(peaks, probs, score, maps, dict(maps.cand.details))
+
+
+def calls_from(
+    scored: Scored,
+    *,
+    threshold: float,
+    version: str,
+    pixel_mm: tuple[float, float] = (1.0, 1.0),
+    magnification: float = 1.0,
+    min_pixels: int = 1,
+) -> list[Call]:
+    """Calls for the candidates scoring at least ``threshold``, with class and size in mm."""
+    sy, sx = (p / magnification for p in pixel_mm)
+    px_area = sy * sx
+    pitch = math.sqrt(px_area)
+    calls: list[Call] = []
+    for p, probs, sc in zip(scored.peaks, scored.probs, scored.score, strict=True):
+        if sc < threshold or p.area < min_pixels:
+            continue
+        y0, x0, y1, x1 = p.bbox
+        ys, xs = np.nonzero(p.mask)
+        length, width = _shape(p.mask)
+        aspect = length / max(width, 1.0)
+        n = p.area
+        calls.append(
+            Call(
+                class_name=physical_class(probs, p.sign),
+                score=float(sc),
+                centroid_zyx=(0.0, float(ys.mean() + y0), float(xs.mean() + x0)),
+                bbox_zyx=(0, y0, x0, 1, y1, x1),
+                volume_voxels=n,
+                volume_mm3=n * px_area,
+                mask=p.mask[np.newaxis],
+                model_name=NAME,
+                model_version=version,
+                class_scores={c: float(v) for c, v in zip(CLASSES, probs, strict=True)},
+                evidence={
+                    "peak_snr": p.snr,
+                    "filter_diameter_px": p.diameter_px,
+                    "length_mm": length * pitch,
+                    "width_mm": width * pitch,
+                    "diameter_mm": 2.0 * math.sqrt(n / math.pi) * pitch,
+                    "aspect": aspect,
+                    "linear": float(aspect >= 3.0),
+                },
+            )
+        )
+    calls.sort(key=lambda c: -c.score)
+    return calls
+
+
+def detect_two_stage(
+    volume: Volume,
+    stage2: Stage2,
+    *,
+    min_voxels: int | None = None,
+    threshold: float | None = None,
+    progress: Progress | None = None,
+    cancel: Cancel | None = None,
+) -> PrelabelResult:
+    """Calls on a one-slice radiograph: loose first stage, then the second stage's verdict."""
+    if not volume.is_2d:
+        raise UsageError(f"{NAME} reads radiographs (one slice); this scan has {volume.shape[0]}")
+    t0 = time.perf_counter()
+    report(progress, 0.0)
+    torch.set_num_threads(max(1, min(torch.get_num_threads(), 4)))
+    mag = magnification_of(volume)
+    scored = score_image(stage2, np.asarray(volume.data[0]), cancel=cancel)
+    thr = stage2.threshold if threshold is None else float(threshold)
+    calls = calls_from(
+        scored,
+        threshold=thr,
+        version=stage2.version,
+        pixel_mm=(volume.spacing_mm[1], volume.spacing_mm[2]),
+        magnification=mag,
+        min_pixels=1 if min_voxels is None else max(int(min_voxels), 1),
+    )
+    report(progress, 1.0)
+    return PrelabelResult(
+        calls=calls,
+        model_name=NAME,
+        model_version=stage2.version,
+        seconds=time.perf_counter() - t0,
+        device="cpu",
+        details={
+            "first_stage": f"{FIRST_STAGE}@{FIRST_STAGE_VERSION}",
+            "candidates": len(scored.peaks),
+            "threshold": thr,
+            "magnification": mag,
+            **scored.details,
+        },
+    )

@@ -1,0 +1,209 @@
+"""The radiograph detector's learned second stage: candidates, patches, weights, two stages."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from scipy import ndimage
+
+from ndelab.inference.evaluation import match_calls
+from ndelab.inference.prelabel import prelabel
+from ndelab.inference.radiograph.detector import NAME as CLASSICAL
+from ndelab.inference.radiograph.second_stage import (
+    CHANNELS,
+    NAME,
+    PATCH_PX,
+    Stage2Net,
+    default_dir,
+    extract_patches,
+    load_stage2,
+    loose_peaks,
+)
+from ndelab.inference.radiograph.stage2_training import (
+    Stage2Config,
+    choose_threshold,
+    label_peaks,
+    train_stage2,
+)
+from ndelab.inference.registry import ModelError, Registry
+from ndelab.volumes.phantom import make_radiograph
+
+SHIPPED = default_dir() / "model.json"
+
+
+def _image(discs: list[tuple[float, float, float, float]], seed: int = 0) -> np.ndarray:
+    """160² at 10000 counts with discs (y, x, diameter, relative contrast), blurred, noisy."""
+    yy, xx = np.mgrid[0:160, 0:160].astype(np.float64)
+    gain = np.ones((160, 160))
+    for cy, cx, d, c in discs:
+        gain += c * ((yy - cy) ** 2 + (xx - cx) ** 2 <= (d / 2) ** 2)
+    clean = ndimage.gaussian_filter(10000.0 * gain, 1.0, mode="nearest")
+    rng = np.random.default_rng(seed)
+    return clean + rng.standard_normal(clean.shape) * (np.sqrt(clean) + 10.0)
+
+
+def test_loose_peaks_keep_cluster_pores_apart_and_sign_dense_ones() -> None:
+    # Two pores 9 px apart (one hysteresis component at the loose threshold), one inclusion.
+    img = _image([(60, 60, 6, 0.1), (60, 69, 6, 0.1), (110, 110, 5, -0.1)])
+    peaks, maps = loose_peaks(img)
+    strong = [p for p in peaks if p.snr > 10]
+    bright = sorted((p for p in strong if p.sign > 0), key=lambda p: p.x)
+    assert len(bright) == 2
+    assert abs(bright[0].x - 60) <= 2 and abs(bright[1].x - 69) <= 2
+    for p in bright:  # each footprint holds its own pore's centre, not the other's
+        y0, x0, y1, x1 = p.bbox
+        assert p.mask.shape == (y1 - y0, x1 - x0) and p.mask.any()
+        assert x1 - x0 < 9
+    dark = [p for p in strong if p.sign < 0]
+    assert len(dark) == 1 and abs(dark[0].y - 110) <= 2 and abs(dark[0].x - 110) <= 2
+    assert maps.residual_sigma.shape == img.shape
+
+
+def test_patches_are_centred_full_size_and_reflected_at_the_border() -> None:
+    img = _image([(80, 80, 6, 0.1)])
+    peaks, maps = loose_peaks(img)
+    top = peaks[0]
+    corner = type(top)(
+        y=0,
+        x=159,
+        sign=1.0,
+        snr=5.0,
+        diameter_px=3.0,
+        bbox=(0, 159, 1, 160),
+        mask=np.ones((1, 1), bool),
+    )
+    x = extract_patches(maps, [top, corner])
+    assert x.shape == (2, len(CHANNELS), PATCH_PX, PATCH_PX) and x.dtype == np.float32
+    c = PATCH_PX // 2
+    assert x[0, 0, c, c] == pytest.approx(np.arcsinh(maps.residual_sigma[top.y, top.x] / 3.0))
+    assert x[0, 2, c, c] == pytest.approx(np.arcsinh(maps.cand.snr[top.y, top.x] / 2.0))
+    # The candidate is the brightest thing in its residual patch, at the centre.
+    assert np.unravel_index(np.argmax(x[0, 0]), (PATCH_PX, PATCH_PX)) in {
+        (c + dy, c + dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)
+    }
+    # Reflection: the row above the corner pixel mirrors the row below it.
+    assert np.array_equal(x[1, 0, c - 1], x[1, 0, c + 1])
+    assert np.isfinite(x).all()
+
+
+def test_candidates_take_the_class_of_the_defect_they_overlap() -> None:
+    img = _image([(60, 60, 6, 0.1), (110, 110, 5, -0.1)])
+    peaks, _ = loose_peaks(img)
+    labels = np.zeros((160, 160), np.int32)
+    yy, xx = np.mgrid[0:160, 0:160]
+    labels[(yy - 60) ** 2 + (xx - 60) ** 2 <= 9] = 1
+    labels[(yy - 110) ** 2 + (xx - 110) ** 2 <= 6] = 2
+    y = label_peaks(peaks, labels, ["pore", "inclusion"])
+    for p, cls in zip(peaks, y, strict=True):
+        if abs(p.y - 60) <= 1 and abs(p.x - 60) <= 1:
+            assert cls == 1
+        elif abs(p.y - 110) <= 1 and abs(p.x - 110) <= 1:
+            assert cls == 3
+        elif abs(p.y - 60) > 10 and abs(p.y - 110) > 10:
+            assert cls == 0
+
+
+def test_the_threshold_keeps_the_target_false_calls() -> None:
+    score = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4])
+    true = np.array([True, False, True, False, False, True])
+    t = choose_threshold(score, true, images=2.0, target=0.5)  # one false call allowed
+    assert ((score >= t) & ~true).sum() == 1
+    assert (score >= t)[:3].all() and not (score >= t)[3]
+    assert choose_threshold(score, true, images=1.0, target=0.0) > 0.8
+
+
+def test_network_keeps_full_resolution_before_it_strides() -> None:
+    net = Stage2Net()
+    convs = [m for m in net.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert [c.stride[0] for c in convs[:2]] == [1, 1]
+    assert max(c.stride[0] for c in convs) <= 2
+    out = net(torch.zeros(3, len(CHANNELS), PATCH_PX, PATCH_PX))
+    assert out.shape == (3, 4)
+
+
+@pytest.mark.skipif(not SHIPPED.is_file(), reason="second-stage weights not built")
+def test_shipped_weights_load_with_weights_only_after_their_hash(tmp_path: Path) -> None:
+    card = json.loads(SHIPPED.read_text())
+    weights = SHIPPED.parent / card["weights"]
+    assert weights.stat().st_size < 5 * 2**20
+    state = torch.load(weights, map_location="cpu", weights_only=True)
+    Stage2Net(**card["arch"]).load_state_dict(state)
+    stage2 = load_stage2()
+    assert stage2 is not None and stage2.version == card["version"]
+    assert 0.0 < stage2.threshold < 1.0
+    # The registry leaves the component to its detector.
+    assert NAME not in {s.name for s in Registry().specs()}
+    # A tampered copy is refused by its hash.
+    bad = tmp_path / NAME
+    shutil.copytree(SHIPPED.parent, bad)
+    (bad / card["weights"]).write_bytes(b"not weights")
+    with pytest.raises(ModelError, match="do not match"):
+        load_stage2(bad)
+    assert load_stage2(tmp_path / "absent") is None
+
+
+def _true_and_false(calls: list, ph: object) -> tuple[set[int], int]:
+    m = match_calls(calls, ph.labels, len(ph.defects))  # type: ignore[attr-defined]
+    return {i for i, h in enumerate(m.defect_hit) if h is not None}, sum(not t for t in m.call_true)
+
+
+@pytest.mark.skipif(not SHIPPED.is_file(), reason="second-stage weights not built")
+def test_two_stages_hit_no_fewer_defects_with_fewer_false_calls() -> None:
+    ph = make_radiograph(512, seed=10_010, kind="weld", noise=1.2, blur_sigma_px=1.0)
+    one = prelabel(ph.volume, model=CLASSICAL)
+    two = prelabel(ph.volume)
+    assert (one.model_name, two.model_name) == (CLASSICAL, NAME)
+    hit1, false1 = _true_and_false(one.calls, ph)
+    hit2, false2 = _true_and_false(two.calls, ph)
+    assert len(hit2) >= len(hit1), (hit1, hit2)
+    assert false2 < false1, (false1, false2)
+    assert two.details["candidates"] > len(two.calls)
+    for c in two.calls:
+        assert c.class_name in {"pore", "crack", "inclusion"}
+        assert 0.0 <= c.score <= 1.0 and set(c.class_scores) == {
+            "background",
+            "pore",
+            "crack",
+            "inclusion",
+        }
+        assert c.evidence["diameter_mm"] > 0 and c.mask.shape[0] == 1
+
+
+def test_a_tiny_training_run_writes_a_folder_that_loads(tmp_path: Path) -> None:
+    cfg = Stage2Config(
+        phantoms=2, size=192, calibration_phantoms=1, epochs=1, workers=1, held_out_images=0
+    )
+    card = train_stage2(tmp_path / NAME, cfg)
+    folder = tmp_path / NAME
+    assert {p.name for p in folder.iterdir()} == {"weights.pt", "model.json", "README.md"}
+    assert card["role"] == "second-stage" and card["training"]["seeds"] == [0, 1]
+    assert card["calibration"]["seeds"] == [1000, 1000]
+    assert card["sha256"] in (folder / "README.md").read_text()
+    stage2 = load_stage2(folder)
+    assert stage2 is not None and stage2.threshold == card["input"]["threshold"]
+
+
+def test_train_second_stage_is_refused_for_ct() -> None:
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ndelab.cli",
+            "train",
+            "--second-stage",
+            "--dims",
+            "3",
+            "--out",
+            "x",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 2 and "--dims 2" in out.stderr
