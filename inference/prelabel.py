@@ -66,8 +66,9 @@ def finish_calls(
     volume: Volume, levels: Levels, calls: list[Call], spec: ModelSpec, min_voxels: int
 ) -> list[Call]:
     """What every network path does to its calls, as the version's input asks: drop calls that
-    open onto air, set classes from the contrast (inference.physical_class), add the
-    classical inclusions the network missed (inference.hybrid)."""
+    open onto air, set classes from physics (contrast sign, a void's elongation:
+    inference.physical_class), add the classical inclusions the network missed
+    (inference.hybrid)."""
     calls = drop_open_calls(volume, levels, calls, spec.input.get("open_fraction_max"))
     if spec.input.get("physical_class"):
         calls = classify_physically(volume, levels, calls)
