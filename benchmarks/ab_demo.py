@@ -2,9 +2,9 @@
 challenger retrained on the engineers' decisions and others run in shadow, the A/B against
 those decisions and the promotion gate.
 
-1. The champion in service is the shipped network at a strict operating point (threshold
-   0.9), network calls only, registered as a version of its own in the (temporary) user
-   registry.
+1. The champion in service is the shipped weights as 1.0.0 served them (network calls only,
+   through the cascade) at a strict operating point (threshold 0.9), registered as a version
+   of its own in the (temporary) user registry.
 2. Round 1: N held-out CT phantoms, written to NRRD files and recorded, are pre-labelled by
    the champion. Scripted engineers decide every call from the phantom's ground truth: accept
    a call at a defect of its class, correct its class at a defect of another, reject a call at
@@ -16,11 +16,10 @@ those decisions and the promotion gate.
    set's validation split.
 4. Round 2: N other phantoms are pre-labelled by the champion with 1.1.0 in shadow (app.shadow,
    as `ndelab prelabel --shadow` does) and decided the same way. Two more challengers are
-   replayed in shadow on them: 1.0.1-strict, the champion's own network completed by the
-   hybrid steps (inference.physical_class: a call's class from the sign of its contrast and a
-   void's elongation; inference.hybrid: the classical detector's inclusions, which the
-   network does not see),
-   and the classical detector alone.
+   replayed in shadow on them: 1.0.1-strict, the shipped 1.0.1 at the champion's threshold:
+   the same network completed by the physical finish (inference.physical_class: a call's class
+   from the sign of its contrast and a void's elongation; inference.hybrid: the classical
+   detector's inclusions, which the network does not see); and the classical detector alone.
 
 The A/B rests on round 2 only (the scans all versions ran on), so no challenger is judged on
 the scans it was trained on. The default gate (resources/promotion/default.yaml) and the
@@ -66,10 +65,10 @@ from ndelab.volumes.identity import volume_sha256
 from ndelab.volumes.io import open_volume, write_volume
 from ndelab.volumes.part import segment_part
 
-SHIPPED = "ndelab-unet3d@1.0.0"
-CHAMPION = "ndelab-unet3d@1.0.0-strict"  # the shipped weights at threshold 0.9, network only
+SHIPPED = "ndelab-unet3d@1.0.1"
+CHAMPION = "ndelab-unet3d@1.0.0-strict"  # the weights as 1.0.0 served them, threshold 0.9
 RETRAINED = "ndelab-unet3d@1.1.0"  # the champion fine-tuned on round 1's decisions
-BETTER = "ndelab-unet3d@1.0.1-strict"  # the champion's network, completed by the hybrid steps
+BETTER = "ndelab-unet3d@1.0.1-strict"  # the shipped 1.0.1 (physical finish) at threshold 0.9
 WORSE = "classical-baseline@1.0"  # it calls most cracks pores
 HYBRID = {"physical_class": True, "classical_inclusions": True}
 RECALL_FIRST = "recall-first.yaml"

@@ -65,7 +65,7 @@ def test_local_batch_stores_each_scan_once_and_goes_on_past_a_bad_one(tmp_path: 
     assert value("ndelab_inbox_waiting_scans") == 0
     ct_calls = sum(len(first[r]) for r in first)
     seen = sum(
-        value("ndelab_calls_per_scan_sum", model=r["model"]["name"], version="1.0.0")
+        value("ndelab_calls_per_scan_sum", model=r["model"]["name"], version=r["model"]["version"])
         for r in {r["model"]["name"]: r for r in stored}.values()
     )
     assert seen == ct_calls

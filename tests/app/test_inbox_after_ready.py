@@ -18,7 +18,7 @@ def test_the_inbox_records_the_champion_run_and_runs_the_shadow_alias(tmp_path: 
     incoming.mkdir()
     store = Store(tmp_path / "line.db")
     try:
-        set_alias(store, "shadow", "ndelab-unet3d", "1.0.0", user="lead", reason="A/B")
+        set_alias(store, "shadow", "ndelab-unet3d", "1.0.1", user="lead", reason="A/B")
         drop(ct(5), incoming / "a.nrrd")
         source = FolderSource(incoming, settle_s=0.3)
         service = InboxService(

@@ -135,7 +135,7 @@ def _drift_report() -> dict[str, Any]:
     feature = {"ks": 0.4, "p_value": 0.001, "psi": 0.6, "verdict": "alert"}
     return {
         "input": [
-            {"model": "ndelab-unet3d@1.0.0", "verdict": "alert", "features": {"noise": feature}}
+            {"model": "ndelab-unet3d@1.0.1", "verdict": "alert", "features": {"noise": feature}}
         ]
     }
 
@@ -143,7 +143,7 @@ def _drift_report() -> dict[str, Any]:
 def test_drift_figures_per_feature_per_model() -> None:
     families = {f.name: f for f in drift_families(_drift_report())}
     (psi,) = families["ndelab_drift_psi"].samples
-    assert psi.labels == {"model": "ndelab-unet3d", "version": "1.0.0", "feature": "noise"}
+    assert psi.labels == {"model": "ndelab-unet3d", "version": "1.0.1", "feature": "noise"}
     assert psi.value == 0.6
     assert families["ndelab_drift_ks"].samples[0].value == 0.4
     assert families["ndelab_drift_level"].samples[0].value == 2

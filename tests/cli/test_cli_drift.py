@@ -50,7 +50,7 @@ def db(tmp_path: Path) -> Path:
         for k, size in enumerate([48, 56, 64, 48, 56, 64]):
             ph = make_ct_phantom(size, seed=10000 + k)
             scan_id, _ = attach_scan(store, ph.volume, f"sha-{k}", "ana")
-            calls = _calls(np.asarray(ph.labels), "1.0.0")
+            calls = _calls(np.asarray(ph.labels), "1.0.1")
             for j, call in enumerate(store_calls(store, scan_id, calls, ph.volume, "ana")):
                 if j % 3 == 0:
                     review(store, call, "reject", "ana", "not a defect")
@@ -70,15 +70,15 @@ def test_drift_reports_input_output_and_the_verdict(
     assert main(["drift", "--db", str(db), "--window", "3", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     inputs = {r["model"]: r for r in report["input"]}
-    assert set(inputs) == {"ndelab-unet3d@1.0.0", "ndelab-unet2d@1.0.0"}
-    ct = inputs["ndelab-unet3d@1.0.0"]
+    assert set(inputs) == {"ndelab-unet3d@1.0.1", "ndelab-unet2d@1.0.0"}
+    ct = inputs["ndelab-unet3d@1.0.1"]
     # The last three CT scans: two measured when recorded, one whose file is gone.
     assert (ct["stored"], ct["from_file"], ct["unmeasured"]) == (2, 0, 1)
     assert ct["verdict"] == "insufficient"  # below alerts.yaml's min_scans
     assert inputs["ndelab-unet2d@1.0.0"]["stored"] == 1
 
     [out] = report["output"]["windows"]
-    assert (out["model"], out["version"]) == ("ndelab-unet3d", "1.0.0")
+    assert (out["model"], out["version"]) == ("ndelab-unet3d", "1.0.1")
     assert out["score_reference"] == "calibration"  # model.json's calibration table
     assert [w["scans"] for w in out["windows"]] == [3, 3]
     for w in out["windows"]:
@@ -90,8 +90,8 @@ def test_drift_reports_input_output_and_the_verdict(
 
     assert main(["drift", "--db", str(db), "--window", "10", "--model", "ndelab-unet3d"]) == 0
     text = capsys.readouterr().out
-    assert "input  ndelab-unet3d@1.0.0" in text and "ndelab-unet2d" not in text
-    assert "output ndelab-unet3d@1.0.0" in text and "noise" in text
+    assert "input  ndelab-unet3d@1.0.1" in text and "ndelab-unet2d" not in text
+    assert "output ndelab-unet3d@1.0.1" in text and "noise" in text
 
 
 def test_enough_scans_are_judged_per_feature(
@@ -101,7 +101,7 @@ def test_enough_scans_are_judged_per_feature(
     with Store(path) as store:
         for k in range(10):
             attach_scan(store, make_ct_phantom(48, seed=10100 + k).volume, f"s{k}", "ana")
-    args = ["drift", "--db", str(path), "--model", "ndelab-unet3d@1.0.0", "--json"]
+    args = ["drift", "--db", str(path), "--model", "ndelab-unet3d@1.0.1", "--json"]
     assert main(args) == 0
     [ct] = json.loads(capsys.readouterr().out)["input"]
     assert ct["stored"] == 10 and ct["verdict"] in ("ok", "warning", "alert")

@@ -42,12 +42,12 @@ def test_aliases_frozen_set_score_and_card(
     assert main(["models", "alias", "set", "champion", "nosuch@1", "--db", db, "--user", "ana",
                  "--reason", "x"]) == 2  # fmt: skip
     assert "nosuch@1 is not a registered model" in capsys.readouterr().err
-    row = _json(capsys, "models", "alias", "set", "champion", "ndelab-unet3d@1.0.0", "--db", db,
+    row = _json(capsys, "models", "alias", "set", "champion", "ndelab-unet3d@1.0.1", "--db", db,
                 "--user", "ana", "--reason", "the shipped model", "--json")  # fmt: skip
     assert row["set_by"] == "ana"
     rows = _json(capsys, "models", "alias", "list", "--db", db, "--json")
     assert [(r["alias"], r["name"], r["version"]) for r in rows] == [
-        ("champion", "ndelab-unet3d", "1.0.0")
+        ("champion", "ndelab-unet3d", "1.0.1")
     ]
     history = _json(capsys, "models", "alias", "list", "--db", db, "--history", "--json")
     assert history[0]["reason"] == "the shipped model" and history[0]["before"] is None
@@ -70,7 +70,7 @@ def test_aliases_frozen_set_score_and_card(
     # again, the ones whose class it got wrong it still hits: recall is the corrected share.
     assert scored["recall"] is not None and scored["recall"] < 1.0
     assert scored["unverified_calls"] > 0  # its accepted calls: neither hit nor false
-    score = _json(capsys, "models", "score", "ndelab-unet3d@1.0.0", "--frozen", str(frozen),
+    score = _json(capsys, "models", "score", "ndelab-unet3d@1.0.1", "--frozen", str(frozen),
                   "--json")  # fmt: skip
     assert {"recall", "precision", "false_calls_per_scan", "class_confusion", "sizing_mm",
             "pod_diameter_mm"} <= set(score)  # fmt: skip

@@ -97,7 +97,7 @@ def test_evaluate_names_one_version(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
     monkeypatch.setenv("NDELAB_DATA_DIR", str(tmp_path))
     reg = Registry()
-    base = reg.get("ndelab-unet3d", "1.0.0")
+    base = reg.get("ndelab-unet3d", "1.0.1")
     reg.register(
         "ndelab-unet3d", "9.9.9", base.weights, {}, base=base, input_spec={"threshold": 0.8}
     )
