@@ -206,7 +206,9 @@ def finetune(
     threshold is chosen on the validation split (inference.operating_point).
     ``input_spec`` entries replace the base's input for the new version (e.g.
     ``physical_class``, inference.physical_class; ``classical_inclusions``,
-    inference.hybrid). Training is seeded: the same data set gives the same weights."""
+    inference.hybrid). Training is seeded (the same crops and initial randomness); on a CPU,
+    thread scheduling can still change the sums, so a rerun gives close, not identical,
+    weights."""
     from ndelab.inference.frozen_set import brief, read_manifest, record_scores, score_frozen
 
     reg = registry or Registry()
@@ -239,7 +241,7 @@ def finetune(
         p_surface=p_surface,
         p_part=p_part,
     )
-    torch.manual_seed(0)  # dropout and any random op in training: the same run twice
+    torch.manual_seed(0)  # dropout and any random op in training start the same each run
     net = reg.load(base)
     report(progress, 0.05)
     losses = train_network(
