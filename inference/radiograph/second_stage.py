@@ -49,6 +49,7 @@ from ndelab.inference.radiograph.detector import (
     magnification_of,
 )
 from ndelab.inference.registry import ModelError
+from ndelab.volumes.dataset_hash import file_sha256
 from ndelab.volumes.errors import UsageError
 from ndelab.volumes.progress import Cancel, Progress, check, report
 from ndelab.volumes.volume import Volume
@@ -293,16 +294,6 @@ class Stage2:
         return np.asarray(1.0 / (1.0 + np.exp(-(a + b * logit))), dtype=np.float64)
 
 
-def _sha256(path: Path) -> str:
-    import hashlib
-
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def load_stage2(folder: Path | None = None) -> Stage2 | None:
     """The second stage in ``folder`` (default: the shipped one); None when it has no card."""
     folder = default_dir() if folder is None else Path(folder)
@@ -323,7 +314,7 @@ def _load(card_path: str, _mtime: int) -> Stage2:
         raise ModelError(f"second-stage card {path} is unreadable: {exc}") from None
     if not weights.is_file():
         raise ModelError(f"second-stage weights {weights} are missing")
-    digest = _sha256(weights)
+    digest = file_sha256(weights)
     if digest != expected:
         raise ModelError(
             f"second-stage weights {weights} do not match their card: sha256 is {digest[:12]}…, "

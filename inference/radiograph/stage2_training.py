@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import time
@@ -44,6 +43,7 @@ from ndelab.inference.radiograph.second_stage import (
     extract_patches,
     loose_peaks,
 )
+from ndelab.volumes.dataset_hash import file_sha256
 from ndelab.volumes.errors import UsageError
 from ndelab.volumes.phantom import make_radiograph
 from ndelab.volumes.progress import Cancel, Progress, check, report
@@ -286,10 +286,6 @@ def calibrate(
     }
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def write_model(
     out: Path,
     net: Stage2Net,
@@ -302,7 +298,7 @@ def write_model(
     out.mkdir(parents=True, exist_ok=True)
     weights = out / "weights.pt"
     torch.save({k: v.detach().cpu() for k, v in net.state_dict().items()}, weights)
-    digest = _sha256(weights)
+    digest = file_sha256(weights)
     card = {
         "name": NAME,
         "version": config.version,
