@@ -24,6 +24,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 import numpy.typing as npt
 import torch
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from ndelab import native
 from ndelab.inference.baseline import candidate_map
@@ -102,22 +104,19 @@ def group_candidates(bboxes: npt.NDArray[np.int64], gap: int = GROUP_GAP) -> lis
     grown = np.asarray(bboxes, dtype=np.int64).reshape(-1, 6).copy()
     grown[:, :3] -= gap
     grown[:, 3:] += gap
-    parent = list(range(n))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
+    pairs = np.array(
+        [
+            (i, int(j))
+            for i in range(n)
+            for j in np.flatnonzero(_overlap(grown[i], grown[i + 1 :])) + i + 1
+        ],
+        dtype=np.int64,
+    ).reshape(-1, 2)
+    graph = coo_matrix((np.ones(len(pairs), np.int8), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+    _, label = connected_components(graph, directed=False)
+    groups: dict[int, list[int]] = {}  # in order of each group's first candidate
     for i in range(n):
-        for j in np.flatnonzero(_overlap(grown[i], grown[i + 1 :])) + i + 1:
-            ri, rj = root(i), root(int(j))
-            if ri != rj:
-                parent[rj] = ri
-    groups: dict[int, list[int]] = {}
-    for i in range(n):
-        groups.setdefault(root(i), []).append(i)
+        groups.setdefault(int(label[i]), []).append(i)
     return list(groups.values())
 
 

@@ -29,15 +29,29 @@ def _overlaps(a: Call, b: Call) -> bool:
     return bool((crop(a) & crop(b)).any())  # type: ignore[operator]
 
 
+def classical_inclusions(volume: Volume, *, min_voxels: int) -> list[Call]:
+    """The classical detector's inclusion calls on a CT scan (none on a radiograph)."""
+    if volume.is_2d:
+        return []
+    return [c for c in detect(volume, min_voxels=min_voxels).calls if c.class_name == "inclusion"]
+
+
 def add_classical_inclusions(
-    volume: Volume, calls: list[Call], *, model_name: str, model_version: str, min_voxels: int
+    volume: Volume,
+    calls: list[Call],
+    *,
+    model_name: str,
+    model_version: str,
+    min_voxels: int,
+    found: list[Call] | None = None,
 ) -> list[Call]:
-    """``calls`` plus the classical inclusions none of them overlaps (3D only)."""
+    """``calls`` plus the classical inclusions none of them overlaps (3D only); ``found``:
+    ``classical_inclusions`` of this scan already made (one run for many call lists)."""
     if volume.is_2d:
         return calls
     extra = []
-    for c in detect(volume, min_voxels=min_voxels).calls:
-        if c.class_name != "inclusion" or any(_overlaps(c, n) for n in calls):
+    for c in classical_inclusions(volume, min_voxels=min_voxels) if found is None else found:
+        if any(_overlaps(c, n) for n in calls):
             continue
         c.model_name, c.model_version = model_name, model_version
         c.evidence["classical_inclusion"] = 1.0  # where it came from

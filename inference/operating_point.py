@@ -20,9 +20,11 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 import torch
+from scipy import ndimage
 
 from ndelab.inference.device import choose_device
 from ndelab.inference.evaluation import match_calls
+from ndelab.inference.hybrid import classical_inclusions
 from ndelab.inference.instances import instances_from_probabilities, min_voxels_for
 from ndelab.inference.intensity import estimate_levels
 from ndelab.inference.prelabel import finish_calls, predict_probabilities
@@ -55,6 +57,12 @@ def threshold_table(
         levels = estimate_levels(scan.volume)
         probs = predict_probabilities(scan.volume, spec, net, device=device, levels=levels)
         min_voxels = min_voxels_for(scan.volume.spacing_mm, is_2d=scan.volume.is_2d)
+        # The classical inclusions do not depend on the threshold: found once per scan.
+        inclusions = (
+            classical_inclusions(scan.volume, min_voxels=min_voxels)
+            if spec.input.get("classical_inclusions")
+            else None
+        )
         n = int(scan.labels.max())
         for t in thresholds:
             calls = instances_from_probabilities(
@@ -67,7 +75,7 @@ def threshold_table(
                 threshold=t,
                 min_voxels=min_voxels,
             )
-            calls = finish_calls(scan.volume, levels, calls, spec, min_voxels)
+            calls = finish_calls(scan.volume, levels, calls, spec, min_voxels, inclusions)
             match = match_calls(calls, scan.labels, n)
             row = tally[t]
             row[0] += n
@@ -95,10 +103,9 @@ def threshold_table(
 
 def defect_kinds(scan: Labelled, class_names: Sequence[str]) -> list[str]:
     """Each labelled defect's class: the most common training code in its voxels."""
-    n = int(scan.labels.max())
     kinds = []
-    for i in range(1, n + 1):
-        codes = scan.classes[scan.labels == i]
+    for i, box in enumerate(ndimage.find_objects(scan.labels), start=1):
+        codes = scan.classes[box][scan.labels[box] == i] if box is not None else np.zeros(0, int)
         code = (
             int(np.bincount(codes, minlength=len(class_names))[1:].argmax()) + 1
             if len(codes)

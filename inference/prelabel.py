@@ -63,18 +63,28 @@ def drop_open_calls(
 
 
 def finish_calls(
-    volume: Volume, levels: Levels, calls: list[Call], spec: ModelSpec, min_voxels: int
+    volume: Volume,
+    levels: Levels,
+    calls: list[Call],
+    spec: ModelSpec,
+    min_voxels: int,
+    inclusions: list[Call] | None = None,
 ) -> list[Call]:
     """What every network path does to its calls, as the version's input asks: drop calls that
     open onto air, set classes from physics (contrast sign, a void's elongation:
     inference.physical_class), add the classical inclusions the network missed
-    (inference.hybrid)."""
+    (inference.hybrid; ``inclusions``: those of this scan, when already found)."""
     calls = drop_open_calls(volume, levels, calls, spec.input.get("open_fraction_max"))
     if spec.input.get("physical_class"):
         calls = classify_physically(volume, levels, calls)
     if spec.input.get("classical_inclusions"):
         calls = add_classical_inclusions(
-            volume, calls, model_name=spec.name, model_version=spec.version, min_voxels=min_voxels
+            volume,
+            calls,
+            model_name=spec.name,
+            model_version=spec.version,
+            min_voxels=min_voxels,
+            found=inclusions,
         )
     return calls
 
