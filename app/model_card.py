@@ -33,11 +33,24 @@ def card_lines(card: dict[str, Any]) -> list[str]:
     lines.append(f"recipe ({card['recipe']['kind']}) sha256 {card['recipe_sha256']}")
     if card["reproduce"]:
         lines.append(f"reproduce: {card['reproduce']}")
+    mm = f" ({held['a90_95_mm']} mm)" if held.get("a90_95_mm") is not None else ""
     lines.append(
-        f"held-out phantoms: a90/95 {held.get('a90_95_vox')} vox, precision "
+        f"held-out phantoms: a90/95 {held.get('a90_95_vox')} vox{mm}, precision "
         f"{held.get('precision')}, false calls per scan {held.get('false_calls_per_scan')}, "
         f"class agreement {held.get('class_agreement')}"
     )
+    if held.get("image_quality"):
+        lines.append(f"  for {held['image_quality']}")
+    sizing = held.get("sizing_pores") or {}
+    if "bias_mm" in sizing:
+        lines.append(
+            f"  pore sizing (called - true diameter, {sizing['pores']} hits): bias "
+            f"{sizing['bias_mm']} mm spread {sizing['spread_mm']} mm, median ratio "
+            f"{sizing['median_ratio']}"
+        )
+    for truth, row in sorted((held.get("class_confusion") or {}).items()):
+        called = ", ".join(f"{k} {v}" for k, v in sorted(row.items()))
+        lines.append(f"  class confusion: {truth} called {called}")
     for f in card["frozen_sets"]:
         s = f["sizing_mm"]
         lines.append(

@@ -199,6 +199,17 @@ def _a_lower_bound(
 # --- evaluation over phantoms --------------------------------------------------------------
 
 
+# The image quality the held-out figures hold for (the ranges the seeds draw from below).
+CT_HELD_OUT_QUALITY = (
+    "CT phantoms: noise 0.5-2.0 x the training unit, blur sigma 0.5-1.3 voxels, cupping 0-0.2, "
+    "housing/cylinder/block/bracket parts"
+)
+XRAY_HELD_OUT_QUALITY = (
+    "radiograph phantoms: noise 0.5-2.0 x (Poisson-like plus a floor), blur sigma 0.6-1.5 px, "
+    "steel welds and aluminium castings"
+)
+
+
 def eval_ct_params(seed: int, size: int) -> dict[str, Any]:
     """Held-out scan settings: drawn from the seed, ranges wider than in training."""
     rng = np.random.default_rng(seed + 7_777_777)
@@ -232,6 +243,48 @@ def make_eval_phantom(seed: int, size: int, *, radiograph: bool = False) -> tupl
 Prelabeller = Callable[[Phantom], PrelabelResult]
 
 
+def _pitch_mm(spacing_mm: Sequence[float], flat: bool) -> float:
+    """One voxel's (a pixel's, for a radiograph) edge in mm: the geometric mean of its axes."""
+    axes = [float(v) for v in (spacing_mm[1:] if flat else spacing_mm)]
+    return float(np.prod(axes) ** (1.0 / len(axes)))
+
+
+def _equivalent_diameter(voxels: int, flat: bool) -> float:
+    """The diameter of the disc (radiograph) or sphere (CT) of this many voxels."""
+    if flat:
+        return 2.0 * math.sqrt(voxels / math.pi)
+    return float((6.0 * voxels / math.pi) ** (1.0 / 3.0))
+
+
+def sizing_and_confusion(defects: list[dict[str, Any]]) -> dict[str, Any]:
+    """How the hits were sized and classed: the called pore diameter against the true one
+    (bias = mean of called - true, spread = its standard deviation, in voxels and in mm;
+    ratio = median called / true), and the class confusion (truth -> called -> count)."""
+    pores = [
+        r for r in defects if r["hit"] and r["kind"] == "pore" and r.get("called_diameter_vox")
+    ]
+    sizing: dict[str, Any] = {"pores": len(pores)}
+    if pores:
+        err = np.array([r["called_diameter_vox"] - r["diameter_vox"] for r in pores])
+        mm = np.array([r["diameter_mm"] / max(r["diameter_vox"], 1e-9) for r in pores])
+        ratio = np.array([r["called_diameter_vox"] / max(r["diameter_vox"], 1e-9) for r in pores])
+        sizing.update(
+            {
+                "bias_vox": round(float(err.mean()), 3),
+                "spread_vox": round(float(err.std(ddof=1)) if err.size > 1 else 0.0, 3),
+                "bias_mm": round(float((err * mm).mean()), 4),
+                "spread_mm": round(float((err * mm).std(ddof=1)) if err.size > 1 else 0.0, 4),
+                "median_ratio": round(float(np.median(ratio)), 3),
+            }
+        )
+    confusion: dict[str, dict[str, int]] = {}
+    for r in defects:
+        if r["hit"]:
+            row = confusion.setdefault(r["kind"], {})
+            row[r["called_as"]] = row.get(r["called_as"], 0) + 1
+    return {"sizing_pores": sizing, "class_confusion": confusion}
+
+
 def score_phantoms(
     phantoms: Iterable[tuple[str, Phantom]],
     run: Prelabeller,
@@ -250,14 +303,19 @@ def score_phantoms(
         seconds += res.seconds
         kept = [c for c in res.calls if c.score >= min_score]
         m = match_calls(kept, ph.labels, len(ph.defects))
+        flat = ph.labels.shape[0] == 1  # a radiograph: sizes are areas in the image plane
+        mm = _pitch_mm(ph.volume.spacing_mm, flat)
         for d, h in zip(ph.defects, m.defect_hit, strict=True):
+            called = _equivalent_diameter(kept[h].volume_voxels, flat) if h is not None else None
             defects.append(
                 {
                     "scan": tag,
                     "kind": d.kind,
                     "diameter_vox": d.equivalent_diameter_vox,
+                    "diameter_mm": d.equivalent_diameter_vox * mm,
                     "hit": h is not None,
                     "called_as": kept[h].class_name if h is not None else None,
+                    "called_diameter_vox": called,
                 }
             )
         for c, t, d_id in zip(kept, m.call_true, m.call_defect, strict=True):
@@ -318,6 +376,10 @@ def summarise(raw: dict[str, Any]) -> dict[str, Any]:
         "pod_pores_diameter_vox": fit_pod(
             [r["diameter_vox"] for r in pore_rows], [r["hit"] for r in pore_rows]
         ),
+        "pod_pores_diameter_mm": fit_pod(
+            [r.get("diameter_mm", 0.0) for r in pore_rows], [r["hit"] for r in pore_rows]
+        ),
+        **sizing_and_confusion(defects),
         "scans": raw["scans"],
         "prelabel_seconds": round(raw["seconds"], 2),
     }
@@ -376,6 +438,7 @@ def evaluate(
             "seeds": seeds,
             "sizes": list(sizes),
             "min_score": min_score,
+            "image_quality": XRAY_HELD_OUT_QUALITY if radiograph else CT_HELD_OUT_QUALITY,
             "wall_seconds": round(time.perf_counter() - t0, 2),
         }
     )
@@ -556,6 +619,7 @@ def evaluate_xray(
             "seeds": seeds,
             "size": side,
             "part": part or "by seed parity (even weld, odd casting)",
+            "image_quality": XRAY_HELD_OUT_QUALITY,
             "false_calls_per_512_image": round(fc_rate, 3),
             "recall_by_snr_ideal": by_snr,
             "ideal_observer": {

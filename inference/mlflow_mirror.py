@@ -86,7 +86,7 @@ def mirror(
         client.set_terminated(run_id)
         version = client.create_model_version(
             spec.name,
-            source=spec.weights.parent.resolve().as_uri(),
+            source=spec.folder.resolve().as_uri(),
             run_id=run_id,
             tags={VERSION_TAG: spec.version, "ndelab.sha256": spec.sha256},
             description=f"ndelab {spec.key}; weights {spec.weights.name} (sha256 {spec.sha256})",

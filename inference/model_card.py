@@ -40,10 +40,14 @@ def _held_out(metrics: dict[str, Any]) -> dict[str, Any]:
     held = metrics.get("held_out", {})
     scans = metrics.get("held_out_scans") or held.get("scans") or []
     pod = held.get("pod_pores_diameter_vox", {})
+    pod_mm = held.get("pod_pores_diameter_mm", {})
     out = {
         "what": "phantoms, seeds >= 10000 (exact ground truth)",
+        "image_quality": held.get("image_quality"),
         "a90_vox": _round(pod.get("a90")),
         "a90_95_vox": _round(pod.get("a90_95")),
+        "a90_mm": _round(pod_mm.get("a90")),
+        "a90_95_mm": _round(pod_mm.get("a90_95")),
         "recall": held.get("recall"),
         "recall_by_kind": {k: v.get("recall") for k, v in held.get("recall_by_kind", {}).items()},
         "precision": held.get("precision"),
@@ -52,12 +56,14 @@ def _held_out(metrics: dict[str, Any]) -> dict[str, Any]:
         if scans and held.get("false_calls") is not None
         else None,
         "class_agreement": held.get("class_agreement"),
+        "class_confusion": held.get("class_confusion"),
+        "sizing_pores": held.get("sizing_pores"),
     }
     return {k: v for k, v in out.items() if v not in (None, {})}
 
 
 def model_card(spec: ModelSpec) -> dict[str, Any]:
-    folder = spec.weights.parent
+    folder = spec.folder
     try:
         entry = json.loads((folder / "model.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:

@@ -24,7 +24,7 @@ from scipy import ndimage
 
 from ndelab.inference.device import choose_device
 from ndelab.inference.evaluation import match_calls
-from ndelab.inference.hybrid import classical_inclusions
+from ndelab.inference.hybrid import classical_calls, classical_kinds
 from ndelab.inference.instances import instances_from_probabilities, min_voxels_for
 from ndelab.inference.intensity import estimate_levels
 from ndelab.inference.prelabel import finish_calls, predict_probabilities
@@ -57,11 +57,9 @@ def threshold_table(
         levels = estimate_levels(scan.volume)
         probs = predict_probabilities(scan.volume, spec, net, device=device, levels=levels)
         min_voxels = min_voxels_for(scan.volume.spacing_mm, is_2d=scan.volume.is_2d)
-        # The classical inclusions do not depend on the threshold: found once per scan.
-        inclusions = (
-            classical_inclusions(scan.volume, min_voxels=min_voxels)
-            if spec.input.get("classical_inclusions")
-            else None
+        # The classical calls do not depend on the threshold: found once per scan.
+        classical = classical_calls(
+            scan.volume, min_voxels=min_voxels, kinds=classical_kinds(spec.input)
         )
         n = int(scan.labels.max())
         for t in thresholds:
@@ -75,7 +73,7 @@ def threshold_table(
                 threshold=t,
                 min_voxels=min_voxels,
             )
-            calls = finish_calls(scan.volume, levels, calls, spec, min_voxels, inclusions)
+            calls = finish_calls(scan.volume, levels, calls, spec, min_voxels, classical)
             match = match_calls(calls, scan.labels, n)
             row = tally[t]
             row[0] += n

@@ -16,7 +16,7 @@ from ndelab.inference.baseline import detect as baseline_detect
 from ndelab.inference.calls import Call, PrelabelResult
 from ndelab.inference.cascade import cascade_calls
 from ndelab.inference.device import choose_batch_size, choose_device, configure_threads
-from ndelab.inference.hybrid import add_classical_inclusions
+from ndelab.inference.hybrid import add_classical, classical_kinds
 from ndelab.inference.instances import (
     instances_from_probabilities,
     min_voxels_for,
@@ -68,23 +68,25 @@ def finish_calls(
     calls: list[Call],
     spec: ModelSpec,
     min_voxels: int,
-    inclusions: list[Call] | None = None,
+    classical: list[Call] | None = None,
 ) -> list[Call]:
     """What every network path does to its calls, as the version's input asks: drop calls that
     open onto air, set classes from physics (contrast sign, a void's elongation:
-    inference.physical_class), add the classical inclusions the network missed
-    (inference.hybrid; ``inclusions``: those of this scan, when already found)."""
+    inference.physical_class), add the classical calls the network missed (inference.hybrid;
+    ``classical``: those of this scan, when already found)."""
     calls = drop_open_calls(volume, levels, calls, spec.input.get("open_fraction_max"))
     if spec.input.get("physical_class"):
         calls = classify_physically(volume, levels, calls)
-    if spec.input.get("classical_inclusions"):
-        calls = add_classical_inclusions(
+    kinds = classical_kinds(spec.input)
+    if kinds:
+        calls = add_classical(
             volume,
             calls,
+            kinds=kinds,
             model_name=spec.name,
             model_version=spec.version,
             min_voxels=min_voxels,
-            found=inclusions,
+            found=classical,
         )
     return calls
 

@@ -56,6 +56,13 @@ class ModelSpec:
     metrics: dict[str, Any] = field(default_factory=dict)
     source: str = "builtin"  # or "user"
     is_builtin_default: bool = False
+    # The folder of its model.json (card, README, drift reference); None: the weights'. A
+    # built-in version that serves another's weights differently names them "../dir/file".
+    card_dir: Path | None = None
+
+    @property
+    def folder(self) -> Path:
+        return self.weights.parent if self.card_dir is None else self.card_dir
 
     @property
     def key(self) -> str:
@@ -69,7 +76,7 @@ class ModelSpec:
     def drift_reference(self) -> Path:
         """The input drift reference beside model.json (inference.drift_reference makes it;
         a fine-tuned user version has none until one is made for it)."""
-        return self.weights.parent / DRIFT_REFERENCE_FILE
+        return self.folder / DRIFT_REFERENCE_FILE
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -127,6 +134,7 @@ def _read_spec(path: Path, source: str) -> ModelSpec:
             metrics=dict(raw.get("metrics", {})),
             source=source,
             is_builtin_default=bool(raw.get("default", False)) and source == "builtin",
+            card_dir=path.parent,
         )
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ModelError(f"model entry {path} is unreadable: {exc}") from None

@@ -2,9 +2,13 @@
 
 1. Background that follows the part: line medians along 0, 45, 90 and 135 degrees, several
    times longer than the largest pore. A straight thickness step (weld toe, rib, cap edge)
-   is flat along one of them, so that line's median reproduces it; per pixel the direction
-   whose residual has the least local energy wins (a pore is bright in every direction, a
-   step only across it).
+   is flat along one of them, so that line's median reproduces it. Per pixel one direction
+   wins: the one of least residual energy (a pore is bright in every direction, a step only
+   across it), or, with ``direction_by="structure"``, the one along which the smoothed image
+   varies least (the structure tensor). The second is what the loose first stage uses: on a
+   steep flank (a weld bead's side) a line across the slope is ranked by the slope, its
+   median is the pixel itself and its residual is quiet, pore and all, so least energy
+   picks it and cancels the pore.
 2. Noise normalised to the signal level: the residual's robust spread is measured in bins of
    background level and fitted as sigma² = a * level + b (Poisson plus read noise), so the
    residual is in noise sigmas everywhere, thick or thin.
@@ -27,7 +31,7 @@ import itertools
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -60,6 +64,12 @@ class DetectorConfig:
     # direction whose median the curvature lifts by as much, and at the pixel that direction
     # looks quietest. None: the Gaussian window.
     energy_ring_px: tuple[float, float] | None = None
+    # How each pixel's direction is chosen: "energy" (least residual energy, as above) or
+    # "structure" (least variation of the image along the line: the structure tensor of the
+    # image smoothed by structure_sigma_px, averaged over structure_window_px).
+    direction_by: Literal["energy", "structure"] = "energy"
+    structure_sigma_px: float = 2.0
+    structure_window_px: float = 6.0
     psf_sigma_px: float = 1.0  # detector unsharpness assumed for the matched filters
     diameters_px: tuple[float, ...] = (2.5, 3.5, 5.0, 7.0, 10.0, 14.0)
     high: float = 7.0  # seed threshold, matched-filter SNR (held-out welds: ~1.4 false calls)
@@ -108,24 +118,47 @@ def _ring(inner: float, outer: float) -> F64:
     return np.asarray(k / k.sum(), dtype=np.float64)
 
 
+def _variation_along(image: F32, sigma: float, window: float) -> list[F32]:
+    """Per direction of ANGLES_DEG, the local mean squared derivative of the smoothed image
+    along it: n' J n with J the structure tensor. A disc (a pore) adds the same in every
+    direction, so only the part's shape decides."""
+    g = ndimage.gaussian_filter(image, sigma)
+    gy = ndimage.sobel(g, 0) / 8.0
+    gx = ndimage.sobel(g, 1) / 8.0
+    jyy = ndimage.gaussian_filter(gy * gy, window)
+    jxx = ndimage.gaussian_filter(gx * gx, window)
+    jxy = ndimage.gaussian_filter(gx * gy, window)
+    out = []
+    for ang in ANGLES_DEG:
+        a = math.radians(ang)
+        ny, nx = -math.sin(a), math.cos(a)  # image rows grow downwards, as in _line
+        out.append(np.asarray(jxx * nx * nx + 2 * jxy * nx * ny + jyy * ny * ny, np.float32))
+    return out
+
+
 def directional_background(
     image: F32,
     length: int,
     energy_sigma: float,
     cancel: Cancel | None = None,
     ring: tuple[float, float] | None = None,
+    structure: tuple[float, float] | None = None,
 ) -> tuple[F32, npt.NDArray[np.int8]]:
     """Background from line medians; per pixel the direction of least residual energy
-    (over a Gaussian window, or over a ring around the pixel when ``ring`` is given)."""
+    (over a Gaussian window, or over a ring around the pixel when ``ring`` is given), or,
+    when ``structure`` = (sigma, window) is given, of least variation along the line."""
     best = np.full(image.shape, np.inf, np.float32)
     background = np.zeros_like(image)
     which = np.zeros(image.shape, np.int8)
     kernel = None if ring is None else _ring(*ring)
+    variation = None if structure is None else _variation_along(image, *structure)
     for k, ang in enumerate(ANGLES_DEG):
         check(cancel, "radiograph detection")
         med = ndimage.median_filter(image, footprint=_line(ang, length), mode="reflect")
         r = image - med
-        if kernel is None:
+        if variation is not None:
+            energy = variation[k]
+        elif kernel is None:
             energy = ndimage.gaussian_filter(r * r, energy_sigma)
         else:
             padded = np.pad(r * r, kernel.shape[0] // 2, mode="reflect")
@@ -221,6 +254,41 @@ def _open_beam(smooth: F32) -> Mask:
     return np.asarray(smooth > 0.5 * (top + med), dtype=bool)
 
 
+def part_background(
+    img: F32,
+    valid: Mask,
+    cfg: DetectorConfig,
+    *,
+    cancel: Cancel | None = None,
+) -> tuple[F32, float | None]:
+    """The directional background, with weld ripples (a pattern repeating along x) taken
+    into it where the comb leaves a quieter residual; and the ripple period, if any."""
+    structure = (
+        (cfg.structure_sigma_px, cfg.structure_window_px)
+        if cfg.direction_by == "structure"
+        else None
+    )
+    background, _ = directional_background(
+        img,
+        cfg.line_length_px,
+        cfg.energy_sigma_px,
+        cancel=cancel,
+        ring=cfg.energy_ring_px,
+        structure=structure,
+    )
+    residual = img - background
+    period = ripple_period(residual, valid)
+    if period is not None:
+        combed = comb_residual(residual, period)
+        # Judged at the pores' scale (lightly smoothed), where the ripple stands out of noise.
+        s0 = ndimage.gaussian_filter(residual, 1.5)
+        s1 = ndimage.gaussian_filter(combed, 1.5)
+        e0 = ndimage.gaussian_filter(s0 * s0, cfg.energy_sigma_px * 2)
+        e1 = ndimage.gaussian_filter(s1 * s1, cfg.energy_sigma_px * 2)
+        background = img - np.where(e1 < 0.8 * e0, combed, residual)
+    return np.asarray(background, np.float32), period
+
+
 def candidates(
     image: npt.NDArray[Any],
     config: DetectorConfig | None = None,
@@ -245,20 +313,8 @@ def candidates(
             guard = cfg.open_beam_margin_px + cfg.line_length_px // 4
         near = ndimage.binary_dilation(beam, iterations=max(int(guard), 1))
         valid &= ~near
-    background, _ = directional_background(
-        img, cfg.line_length_px, cfg.energy_sigma_px, cancel=cancel, ring=cfg.energy_ring_px
-    )
+    background, period = part_background(img, valid, cfg, cancel=cancel)
     residual = img - background
-    period = ripple_period(residual, valid)
-    if period is not None:  # periodic structure along x: take the comb where it is quieter
-        combed = comb_residual(residual, period)
-        # Judged at the pores' scale (lightly smoothed), where the ripple stands out of noise.
-        s0 = ndimage.gaussian_filter(residual, 1.5)
-        s1 = ndimage.gaussian_filter(combed, 1.5)
-        e0 = ndimage.gaussian_filter(s0 * s0, cfg.energy_sigma_px * 2)
-        e1 = ndimage.gaussian_filter(s1 * s1, cfg.energy_sigma_px * 2)
-        residual = np.where(e1 < 0.8 * e0, combed, residual)
-        background = img - residual
     sigma, noise_fit = noise_sigma(residual, background, valid, cfg.noise_bins)
     z = residual / sigma
     z[~valid] = 0.0  # edges and open beam feed no filter

@@ -60,12 +60,17 @@ PATCH_PX = 32
 CHANNELS = ("residual_sigma", "raw_sigma", "snr")
 MAX_CANDIDATES = 600  # per image, strongest first: bounds the work on a pathological image
 PEAK_WINDOW_PX = 5
+# Two maxima are two indications when the smoothed contrast (noise sigmas, about 0.28 of
+# noise left after the 1 px smoothing) dips between them by this much, or by this share of
+# the weaker one's height.
+DIP_ABS = 0.75
+DIP_REL = 0.2
 
 F32 = npt.NDArray[np.float32]
 Mask = npt.NDArray[np.bool_]
 
 # The first stage run loose: the second stage decides.
-LOOSE = DetectorConfig(high=4.0, low=2.5, open_beam_guard_px=8, energy_ring_px=(6.0, 16.0))
+LOOSE = DetectorConfig(high=4.0, low=2.5, open_beam_guard_px=8, direction_by="structure")
 
 
 @dataclass
@@ -94,6 +99,57 @@ class Maps:
     cand: Candidates
 
 
+def _saddle(contrast: F32, a: tuple[int, int], b: tuple[int, int]) -> float:
+    """The lowest contrast on the straight segment from ``a`` to ``b`` (bilinear)."""
+    n = max(int(math.ceil(2.0 * math.hypot(b[0] - a[0], b[1] - a[1]))), 2)
+    t = np.linspace(0.0, 1.0, n + 1)
+    coords = np.stack([a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1])])
+    return float(ndimage.map_coordinates(contrast, coords, order=1, mode="nearest").min())
+
+
+def separate_seeds(
+    contrast: F32, maxima: list[tuple[int, int]], dip: float = DIP_ABS
+) -> list[tuple[int, int]]:
+    """The maxima (strongest first) that are bumps of their own: between each one and every
+    stronger one kept, the contrast dips by at least ``dip`` or DIP_REL of its height.
+
+    Two pores of a cluster touch at far more than half their height, so a footprint test
+    (does my half-height region take in a stronger peak?) would merge them; the dip between
+    them is what tells two pores from one pore's noisy top.
+    """
+    kept: list[tuple[int, int]] = []
+    for py, px in maxima:
+        c0 = float(contrast[py, px])
+        need = max(dip, DIP_REL * c0)
+        if all(c0 - _saddle(contrast, (py, px), q) >= need for q in kept):
+            kept.append((py, px))
+    return kept
+
+
+def footprints(contrast: F32, comp: Mask, seeds: list[tuple[int, int]]) -> list[Mask]:
+    """Each seed's footprint: its watershed basin of the contrast inside ``comp``, cut at half
+    its peak contrast (the pixels connected to it there). A seed at no positive contrast
+    keeps only its own pixel."""
+    markers = np.zeros(comp.shape, np.int16)
+    for k, (py, px) in enumerate(seeds, start=1):
+        markers[py, px] = k
+    lo, hi = float(contrast[comp].min()), float(contrast[comp].max())
+    depth = np.where(comp, (hi - contrast) / max(hi - lo, 1e-6), 1.0)
+    basins = ndimage.watershed_ift(np.rint(depth * 254).astype(np.uint8), markers)
+    out = []
+    for k, (py, px) in enumerate(seeds, start=1):
+        c0 = float(contrast[py, px])
+        if c0 > 0:
+            region = comp & (basins == k) & (contrast >= 0.5 * c0)
+            rl, _ = ndimage.label(region, np.ones((3, 3), bool))
+            foot = rl == rl[py, px]
+        else:
+            foot = np.zeros(comp.shape, bool)
+        foot[py, px] = True
+        out.append(foot)
+    return out
+
+
 def loose_peaks(
     image: npt.NDArray[Any],
     config: DetectorConfig = LOOSE,
@@ -103,9 +159,10 @@ def loose_peaks(
     """The first stage's candidates: contrast peaks whose matched-filter SNR clears
     ``config.high``, with their footprints.
 
-    Within a hysteresis component the peaks are taken strongest (SNR) first; a peak inside an
-    earlier peak's footprint, or whose own footprint takes in an earlier peak (a bump on its
-    skirt), is the same indication and is dropped.
+    Within a hysteresis component the contrast's local maxima are taken strongest (SNR)
+    first; one that does not stand out of the valley to a stronger one kept is the same
+    indication (``separate_seeds``), and the kept ones share the component by watershed
+    (``footprints``), so the pores of a cluster each get a candidate of their own.
     """
     img = np.asarray(image, dtype=np.float32)
     cand = candidates(img, config, cancel=cancel)
@@ -130,28 +187,13 @@ def loose_peaks(
                 continue
             ys, xs = np.nonzero(local)
             order = np.argsort(-s[sl][ys, xs], kind="stable")
-            contrast = sign * smooth[sl]
-            covered = np.zeros(comp.shape, bool)
-            seeds = np.zeros(comp.shape, bool)
-            for k in order:
-                py, px = int(ys[k]), int(xs[k])
-                if covered[py, px]:
-                    continue
-                c0 = float(contrast[py, px])
-                if c0 > 0:
-                    rl, _ = ndimage.label(comp & (contrast >= 0.5 * c0), np.ones((3, 3), bool))
-                    foot = rl == rl[py, px]
-                else:
-                    foot = np.zeros(comp.shape, bool)
-                    foot[py, px] = True
-                if (foot & seeds).any():  # a weaker bump on a stronger one's skirt
-                    continue
-                seeds[py, px] = True
-                covered |= foot
+            contrast = np.asarray(sign * smooth[sl], np.float32)
+            seeds = separate_seeds(contrast, [(int(ys[k]), int(xs[k])) for k in order])
+            oy, ox = sl[0].start, sl[1].start
+            for (py, px), foot in zip(seeds, footprints(contrast, comp, seeds), strict=True):
                 fy, fx = np.nonzero(foot)
                 y0, x0 = int(fy.min()), int(fx.min())
                 y1, x1 = int(fy.max()) + 1, int(fx.max()) + 1
-                oy, ox = sl[0].start, sl[1].start
                 peaks.append(
                     Peak(
                         y=oy + py,
@@ -282,11 +324,16 @@ class Stage2:
     def config(self) -> DetectorConfig:
         first = self.card.get("first_stage", {})
         ring = first.get("energy_ring_px")
+        # A card from before the structure-tensor choice chose by residual energy.
+        direction = "structure" if first.get("direction_by") == "structure" else "energy"
         return DetectorConfig(
             high=float(first.get("high", LOOSE.high)),
             low=float(first.get("low", LOOSE.low)),
             open_beam_guard_px=int(first.get("open_beam_guard_px", 8)),
             energy_ring_px=None if ring is None else (float(ring[0]), float(ring[1])),
+            direction_by=direction,
+            structure_sigma_px=float(first.get("structure_sigma_px", LOOSE.structure_sigma_px)),
+            structure_window_px=float(first.get("structure_window_px", LOOSE.structure_window_px)),
         )
 
     def calibrated(self, logit: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -352,6 +399,53 @@ def score_image(stage2: Stage2, image: npt.NDArray[Any], *, cancel: Cancel | Non
     return Scored(peaks, probs, score, maps, dict(maps.cand.details))
 
 
+def merge_cracks(
+    kept: list[tuple[Peak, npt.NDArray[np.float64], float]],
+) -> list[tuple[Peak, npt.NDArray[np.float64], float]]:
+    """One candidate per crack: the kept candidates classed crack whose footprints come
+    within two pixels of each other become one, with their union footprint and the
+    strongest member's peak, probabilities and score. A long crack dips along its length,
+    so the first stage splits it; the reviewer judges one indication."""
+    cracks = [k for k in kept if physical_class(k[1], k[0].sign) == "crack"]
+    if len(cracks) < 2:
+        return kept
+    y0 = min(p.bbox[0] for p, _, _ in cracks) - 1
+    x0 = min(p.bbox[1] for p, _, _ in cracks) - 1
+    y1 = max(p.bbox[2] for p, _, _ in cracks) + 1
+    x1 = max(p.bbox[3] for p, _, _ in cracks) + 1
+    owner = np.zeros((y1 - y0, x1 - x0), np.int32)
+    for n, (p, _, _) in enumerate(cracks, start=1):
+        a, b, c, d = p.bbox
+        owner[a - y0 : c - y0, b - x0 : d - x0][p.mask] = n
+    square = np.ones((3, 3), bool)
+    groups, _ = ndimage.label(ndimage.binary_dilation(owner > 0, structure=square), square)
+    by_group: dict[int, list[int]] = {}
+    for n, (p, _, _) in enumerate(cracks):
+        g = int(groups[p.y - y0, p.x - x0])
+        by_group.setdefault(g, []).append(n)
+    out = [k for k in kept if physical_class(k[1], k[0].sign) != "crack"]
+    for members in by_group.values():
+        best = max(members, key=lambda n: cracks[n][2])
+        if len(members) == 1:
+            out.append(cracks[best])
+            continue
+        union = np.isin(owner, [n + 1 for n in members])
+        fy, fx = np.nonzero(union)
+        a, b, c, d = int(fy.min()), int(fx.min()), int(fy.max()) + 1, int(fx.max()) + 1
+        p, probs, score = cracks[best]
+        merged = Peak(
+            y=p.y,
+            x=p.x,
+            sign=p.sign,
+            snr=p.snr,
+            diameter_px=p.diameter_px,
+            bbox=(a + y0, b + x0, c + y0, d + x0),
+            mask=union[a:c, b:d].copy(),
+        )
+        out.append((merged, probs, score))
+    return out
+
+
 def calls_from(
     scored: Scored,
     *,
@@ -361,14 +455,18 @@ def calls_from(
     magnification: float = 1.0,
     min_pixels: int = 1,
 ) -> list[Call]:
-    """Calls for the candidates scoring at least ``threshold``, with class and size in mm."""
+    """Calls for the candidates scoring at least ``threshold`` (the pieces of one crack
+    merged), with class and size in mm."""
     sy, sx = (p / magnification for p in pixel_mm)
     px_area = sy * sx
     pitch = math.sqrt(px_area)
+    kept = [
+        (p, probs, float(sc))
+        for p, probs, sc in zip(scored.peaks, scored.probs, scored.score, strict=True)
+        if sc >= threshold and p.area >= min_pixels
+    ]
     calls: list[Call] = []
-    for p, probs, sc in zip(scored.peaks, scored.probs, scored.score, strict=True):
-        if sc < threshold or p.area < min_pixels:
-            continue
+    for p, probs, sc in merge_cracks(kept):
         y0, x0, y1, x1 = p.bbox
         ys, xs = np.nonzero(p.mask)
         length, width = _shape(p.mask)
@@ -377,7 +475,7 @@ def calls_from(
         calls.append(
             Call(
                 class_name=physical_class(probs, p.sign),
-                score=float(sc),
+                score=sc,
                 centroid_zyx=(0.0, float(ys.mean() + y0), float(xs.mean() + x0)),
                 bbox_zyx=(0, y0, x0, 1, y1, x1),
                 volume_voxels=n,

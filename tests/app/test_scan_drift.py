@@ -52,7 +52,7 @@ def test_the_level_rises_with_the_noise_and_noise_drives_it(registry: Registry) 
     outside = [r["features"]["noise"]["outside"] for r in rows]
     assert outside[0] == 0.0 and outside[0] < outside[1] < outside[2], outside
     assert [r["drives"] for r in rows[1:]] == ["noise", "noise"]
-    assert rows[0]["model"] == "ndelab-unet3d@1.0.1" and rows[0]["origin"] == "default"
+    assert rows[0]["model"] == "ndelab-unet3d@1.0.2" and rows[0]["origin"] == "default"
     # One value outside the reference's range: its KS D is 1 and its PSI excess positive.
     noise = rows[2]["features"]["noise"]
     assert noise["ks"] == 1.0 and noise["psi_excess"] > 0

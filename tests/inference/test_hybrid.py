@@ -1,13 +1,13 @@
-"""The classical inclusions a version adds: a dense particle the network did not call comes
-in as that version's inclusion; one the network already called is not added twice; the
-classical pores are not taken."""
+"""The classical calls a version adds: a dense particle the network did not call comes in as
+that version's inclusion; one the network already called is not added twice; the classical
+pores come in only when the version's input asks for them."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from ndelab.inference.calls import Call
-from ndelab.inference.hybrid import add_classical_inclusions
+from ndelab.inference.hybrid import add_classical, classical_kinds
 from ndelab.volumes.volume import Volume
 
 
@@ -18,6 +18,7 @@ def _volume() -> Volume:
     data[10:14, 10:14, 10:14] = 2000  # a dense inclusion
     data[25:29, 25:29, 25:29] = 1800  # a second one
     data[10:14, 25:29, 25:29] = 100  # a pore
+    data[25:29, 10:14, 10:14] = 100  # a second pore
     return Volume(data=data, spacing_mm=(0.1, 0.1, 0.1))
 
 
@@ -28,10 +29,16 @@ def _net_call(box: tuple[int, int, int, int, int, int]) -> Call:
                 "net", "2")  # fmt: skip
 
 
+def _net() -> list[Call]:
+    return [_net_call((25, 25, 25, 29, 29, 29)), _net_call((10, 25, 25, 14, 29, 29))]
+
+
 def test_inclusions_the_network_missed_are_added_once() -> None:
-    vol = _volume()
-    net = [_net_call((25, 25, 25, 29, 29, 29)), _net_call((10, 25, 25, 14, 29, 29))]
-    calls = add_classical_inclusions(vol, net, model_name="net", model_version="2", min_voxels=3)
+    kinds = classical_kinds({"classical_inclusions": True})
+    assert kinds == ("inclusion",)
+    calls = add_classical(
+        _volume(), _net(), kinds=kinds, model_name="net", model_version="2", min_voxels=3
+    )
     added = [c for c in calls if c.evidence.get("classical_inclusion") == 1.0]
     assert len(added) == 1 and added[0].class_name == "inclusion"
     assert added[0].bbox_zyx[:3] == (10, 10, 10)  # the one the network missed
@@ -39,8 +46,26 @@ def test_inclusions_the_network_missed_are_added_once() -> None:
     assert len(calls) == 3  # the classical pore is not taken
 
 
-def test_radiographs_are_left_alone() -> None:
+def test_pores_come_in_when_asked_for() -> None:
+    kinds = classical_kinds({"classical_inclusions": True, "classical_pores": True})
+    calls = add_classical(
+        _volume(), _net(), kinds=kinds, model_name="net", model_version="2", min_voxels=3
+    )
+    pores = [c for c in calls if c.evidence.get("classical_pore") == 1.0]
+    assert len(pores) == 1  # the pore the network missed; not the shells around inclusions
+    assert np.allclose(pores[0].centroid_zyx, (26.5, 11.5, 11.5), atol=0.5)
+    assert len(calls) == 4
+
+
+def test_radiographs_and_plain_versions_are_left_alone() -> None:
     image = Volume(data=np.full((1, 32, 32), 1000, np.float32))
+    kinds = ("inclusion", "pore")
     assert (
-        add_classical_inclusions(image, [], model_name="n", model_version="1", min_voxels=3) == []
+        add_classical(image, [], kinds=kinds, model_name="n", model_version="1", min_voxels=3) == []
+    )
+    assert classical_kinds({}) == ()
+    net = _net()
+    assert (
+        add_classical(_volume(), net, kinds=(), model_name="n", model_version="1", min_voxels=3)
+        == net
     )

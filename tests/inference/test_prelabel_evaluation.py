@@ -103,3 +103,48 @@ def test_evaluate_names_one_version(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     )
     result = evaluate("ndelab-unet3d@9.9.9", seeds=[10000], sizes=[48])
     assert {s["model"] for s in result["scans"]} == {"ndelab-unet3d@9.9.9"}
+
+
+def test_sizing_and_confusion_of_the_hits() -> None:
+    from ndelab.inference.evaluation import sizing_and_confusion
+
+    def row(kind: str, d: float, called: float | None, as_: str | None) -> dict[str, object]:
+        return {
+            "kind": kind,
+            "diameter_vox": d,
+            "diameter_mm": 0.1 * d,
+            "hit": called is not None,
+            "called_as": as_,
+            "called_diameter_vox": called,
+        }
+
+    rows = [
+        row("pore", 4.0, 5.0, "pore"),
+        row("pore", 6.0, 7.0, "pore"),
+        row("pore", 8.0, 7.0, "crack"),  # sized by its call whatever the class
+        row("pore", 3.0, None, None),  # a miss: neither sized nor in the confusion
+        row("crack", 20.0, 4.0, "crack"),  # a crack's size is its length: not in the sizing
+        row("inclusion", 5.0, 5.0, "pore"),
+    ]
+    out = sizing_and_confusion(rows)  # type: ignore[arg-type]
+    s = out["sizing_pores"]
+    assert s["pores"] == 3
+    assert s["bias_vox"] == pytest.approx(1 / 3, abs=1e-3)
+    assert s["spread_vox"] == pytest.approx(float(np.std([1, 1, -1], ddof=1)), abs=1e-3)
+    assert s["bias_mm"] == pytest.approx(0.1 / 3, abs=1e-4)
+    assert s["median_ratio"] == pytest.approx(7 / 6, abs=1e-3)
+    assert out["class_confusion"] == {
+        "pore": {"pore": 2, "crack": 1},
+        "crack": {"crack": 1},
+        "inclusion": {"pore": 1},
+    }
+
+
+def test_an_evaluation_sizes_its_hits_in_mm() -> None:
+    from ndelab.inference.evaluation import evaluate
+
+    result = evaluate("classical-baseline", seeds=[10000], sizes=[96])
+    assert "a90" in result["pod_pores_diameter_mm"] or "note" in result["pod_pores_diameter_mm"]
+    assert result["sizing_pores"]["pores"] > 0 and "bias_mm" in result["sizing_pores"]
+    assert sum(sum(r.values()) for r in result["class_confusion"].values()) > 0
+    assert "CT phantoms" in result["image_quality"]

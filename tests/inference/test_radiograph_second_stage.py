@@ -20,11 +20,13 @@ from ndelab.inference.radiograph.second_stage import (
     CHANNELS,
     NAME,
     PATCH_PX,
+    Peak,
     Stage2Net,
     default_dir,
     extract_patches,
     load_stage2,
     loose_peaks,
+    separate_seeds,
 )
 from ndelab.inference.radiograph.stage2_training import (
     Stage2Config,
@@ -207,3 +209,74 @@ def test_train_second_stage_is_refused_for_ct() -> None:
         text=True,
     )
     assert out.returncode == 2 and "--dims 2" in out.stderr
+
+
+def test_touching_pores_of_a_cluster_each_get_a_candidate() -> None:
+    # Three pores 8 px apart (2 px between edges): they meet far above half their height, so
+    # only the dip between them tells them apart.
+    img = _image([(80, 68, 6, 0.08), (80, 76, 6, 0.08), (87, 72, 6, 0.08)])
+    peaks, _ = loose_peaks(img)
+    near = [
+        p for p in peaks if p.sign > 0 and p.snr > 8 and abs(p.y - 82) < 8 and abs(p.x - 73) < 8
+    ]
+    assert len(near) == 3, [(p.y, p.x, round(p.snr, 1)) for p in near]
+    for p in near:  # each footprint holds its own centre and leaves the others' out
+        y0, x0, y1, x1 = p.bbox
+        assert p.mask[p.y - y0, p.x - x0]
+        others = [q for q in near if q is not p]
+        for q in others:
+            inside = y0 <= q.y < y1 and x0 <= q.x < x1
+            assert not (inside and p.mask[q.y - y0, q.x - x0])
+
+
+def test_one_large_pore_is_one_candidate() -> None:
+    img = _image([(80, 80, 16, 0.06)])
+    peaks, _ = loose_peaks(img)
+    strong = [p for p in peaks if p.sign > 0 and p.snr > 8]
+    assert len(strong) == 1
+    assert strong[0].area > 100
+
+
+def test_seeds_are_separate_only_where_the_contrast_dips() -> None:
+    yy, xx = np.mgrid[0:40, 0:40].astype(np.float32)
+
+    def bump(cy: float, cx: float, h: float, s: float) -> np.ndarray:
+        return h * np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * s * s))
+
+    two = (bump(20, 14, 5.0, 2.0) + bump(20, 24, 4.0, 2.0)).astype(np.float32)
+    assert separate_seeds(two, [(20, 14), (20, 24)]) == [(20, 14), (20, 24)]
+    # A shoulder 3 px from the top of one broad bump does not dip: the same indication.
+    one = bump(20, 20, 5.0, 4.0).astype(np.float32)
+    assert separate_seeds(one, [(20, 20), (20, 23)]) == [(20, 20)]
+
+
+def test_the_pieces_of_one_crack_are_one_call() -> None:
+    from ndelab.inference.radiograph.second_stage import merge_cracks
+
+    def piece(x0: int, x1: int, y: int = 50) -> Peak:
+        mask = np.ones((2, x1 - x0), bool)
+        return Peak(
+            y=y,
+            x=(x0 + x1) // 2,
+            sign=1.0,
+            snr=6.0,
+            diameter_px=3.5,
+            bbox=(y, x0, y + 2, x1),
+            mask=mask,
+        )
+
+    crack = np.array([0.1, 0.1, 0.8, 0.0])
+    pore = np.array([0.1, 0.8, 0.1, 0.0])
+    kept = [
+        (piece(10, 20), crack, 0.6),
+        (piece(22, 30), crack, 0.9),  # two pixels on: the same crack
+        (piece(40, 50), crack, 0.5),  # ten pixels on: another
+        (piece(31, 33, y=53), pore, 0.7),  # a pore beside it stays a pore
+    ]
+    out = merge_cracks(kept)  # type: ignore[arg-type]
+    assert len(out) == 3
+    merged = [k for k in out if k[0].bbox[1] == 10]
+    assert len(merged) == 1
+    p, _, score = merged[0]
+    assert p.bbox == (50, 10, 52, 30) and p.area == 2 * 18 and score == 0.9
+    assert sorted(k[0].bbox[1] for k in out) == [10, 31, 40]

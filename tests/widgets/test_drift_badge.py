@@ -45,7 +45,7 @@ def test_a_noisier_scan_shows_a_red_alert_badge_and_a_clean_one_green(
     assert badge.isVisible() and badge.text() == "DRIFT: ALERT"
     assert VERDICT_COLOURS["alert"] in badge.styleSheet()
     tip = badge.toolTip()
-    assert "ndelab-unet3d@1.0.1" in tip and "driven by noise" in tip
+    assert "ndelab-unet3d@1.0.2" in tip and "driven by noise" in tip
     assert "KS D" in tip and "PSI excess" in tip
     # The file's facts are still there, below the badge.
     assert "spacing" in w.info.toPlainText()
