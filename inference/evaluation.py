@@ -474,7 +474,10 @@ def plot_pod(result: dict[str, Any], png_path: Path, *, title: str | None = None
         ax.set_xlabel(f"pore equivalent diameter ({unit})")
         ax.set_ylabel("probability of detection")
         ax.set_ylim(-0.02, 1.02)
-        model = result.get("summary", {}).get("model") or result.get("model", "")
+        served = {str(s["model"]) for s in result.get("scans", [])}  # "default" resolved
+        model = result.get("summary", {}).get("model") or (
+            served.pop() if len(served) == 1 else result.get("model", "")
+        )
         ax.set_title(title or f"POD: {model}")
         ax.legend(loc="lower right", fontsize=8)
         fig.tight_layout()

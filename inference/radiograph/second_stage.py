@@ -25,7 +25,7 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -325,7 +325,9 @@ class Stage2:
         first = self.card.get("first_stage", {})
         ring = first.get("energy_ring_px")
         # A card from before the structure-tensor choice chose by residual energy.
-        direction = "structure" if first.get("direction_by") == "structure" else "energy"
+        direction: Literal["energy", "structure"] = (
+            "structure" if first.get("direction_by") == "structure" else "energy"
+        )
         return DetectorConfig(
             high=float(first.get("high", LOOSE.high)),
             low=float(first.get("low", LOOSE.low)),

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -75,8 +74,7 @@ Seeds {SEEDS[0]}-{SEEDS[-1]}, sizes {", ".join(map(str, SIZES))}, the same scans
 {held["image_quality"]}. Recall of pores by equivalent diameter (voxels), of cracks and
 inclusions; false calls per scan; a90/95 of pores in mm (0.1 mm voxels).
 
-| version | pores 0-2 | pores 2-3.5 | pores >= 3.5 | cracks | inclusions | precision | false calls / scan | class agreement | a90/95 (mm) |
-|---|---|---|---|---|---|---|---|---|---|
+{HEADER}
 {row(f"{version}", held)}
 {row(f"{base['version']}", old)}
 
@@ -96,6 +94,11 @@ POD: pod.png. Reproduce: `.venv/bin/ndelab evaluate --model {name}@{version} --s
 
 
 CLASSES = ("pore", "crack", "inclusion")
+HEADER = (
+    "| version | pores 0-2 | pores 2-3.5 | pores >= 3.5 | cracks | inclusions | precision "
+    "| false calls / scan | class agreement | a90/95 (mm) |\n"
+    "|---|---|---|---|---|---|---|---|---|---|"
+)
 
 
 def main() -> int:
@@ -123,7 +126,10 @@ def main() -> int:
         "metrics": {},
     }
     (out / "model.json").write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
-    shutil.copyfile(base_dir / "drift_reference.json", out / "drift_reference.json")
+    # The base's input drift reference (same weights, same inputs), under the new version.
+    ref = json.loads((base_dir / "drift_reference.json").read_text(encoding="utf-8"))
+    ref["model"] = f"{card['name']}@{args.version}"
+    (out / "drift_reference.json").write_text(json.dumps(ref, indent=2) + "\n", encoding="utf-8")
     held = evaluate(f"{card['name']}@{args.version}", seeds=SEEDS, sizes=SIZES)
     plot_pod(held, out / "pod.png", title=f"{card['name']} {args.version}, held-out phantoms")
     held_out = {k: v for k, v in held.items() if k != "scans"}
@@ -136,7 +142,8 @@ def main() -> int:
     (out / "model.json").write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
     (out / "README.md").write_text(readme(card, base, changed), encoding="utf-8")
     if args.default and base.get("default"):
-        base["default"] = False
+        # The base's README still shows the training command that made it the default.
+        base["default"], base["trained_as_default"] = False, True
         (base_dir / "model.json").write_text(json.dumps(base, indent=2) + "\n", encoding="utf-8")
     print(json.dumps({k: held_out[k] for k in ("recall_by_kind", "precision")}, indent=2))
     return 0

@@ -74,7 +74,7 @@ def test_aliases_frozen_set_score_and_card(
                   "--json")  # fmt: skip
     assert {"recall", "precision", "false_calls_per_scan", "class_confusion", "sizing_mm",
             "pod_diameter_mm"} <= set(score)  # fmt: skip
-    card = _json(capsys, "models", "show", "ndelab-unet3d", "--db", db, "--json")
+    card = _json(capsys, "models", "show", "ndelab-unet3d@1.0.1", "--db", db, "--json")
     assert card["aliases"] == ["champion"]
     assert card["frozen_sets"][0]["frozen_set"]["sha256"] == made["sha256"]
     assert card["frozen_sets"][0]["recall"] == score["recall"]

@@ -106,7 +106,8 @@ def test_shipped_cards_show_the_command_their_record_gives(name: str) -> None:
     assert {k: v for k, v in config.to_json().items() if k in entry["training"]} == {
         k: entry["training"][k] for k in config.to_json() if k in entry["training"]
     }
-    command = reproduce_command(folder, config, make_default=entry["default"])
+    trained_as_default = entry.get("trained_as_default", entry["default"])
+    command = reproduce_command(folder, config, make_default=trained_as_default)
     assert command.startswith(".venv/bin/ndelab train --out resources/models/" + name + " ")
     assert command in (folder / "README.md").read_text(encoding="utf-8").splitlines()
 

@@ -157,15 +157,20 @@ def _true_and_false(calls: list, ph: object) -> tuple[set[int], int]:
 
 
 @pytest.mark.skipif(not SHIPPED.is_file(), reason="second-stage weights not built")
-def test_two_stages_hit_no_fewer_defects_with_fewer_false_calls() -> None:
-    ph = make_radiograph(512, seed=10_010, kind="weld", noise=1.2, blur_sigma_px=1.0)
-    one = prelabel(ph.volume, model=CLASSICAL)
-    two = prelabel(ph.volume)
-    assert (one.model_name, two.model_name) == (CLASSICAL, NAME)
-    hit1, false1 = _true_and_false(one.calls, ph)
-    hit2, false2 = _true_and_false(two.calls, ph)
-    assert len(hit2) >= len(hit1), (hit1, hit2)
-    assert false2 < false1, (false1, false2)
+def test_two_stages_hit_more_defects_at_no_more_false_calls() -> None:
+    """Over three held-out welds (one image is too few to judge false calls on)."""
+    hits, false = [0, 0], [0, 0]
+    for seed in (10_010, 10_012, 10_014):
+        ph = make_radiograph(512, seed=seed, kind="weld", noise=1.2, blur_sigma_px=1.0)
+        one = prelabel(ph.volume, model=CLASSICAL)
+        two = prelabel(ph.volume)
+        assert (one.model_name, two.model_name) == (CLASSICAL, NAME)
+        for k, res in enumerate((one, two)):
+            hit, n_false = _true_and_false(res.calls, ph)
+            hits[k] += len(hit)
+            false[k] += n_false
+    assert hits[1] > hits[0], hits
+    assert false[1] <= false[0], false
     assert two.details["candidates"] > len(two.calls)
     for c in two.calls:
         assert c.class_name in {"pore", "crack", "inclusion"}

@@ -62,3 +62,13 @@ def test_bad_format_and_unwritable_folder(tmp_path: Path) -> None:
     blocker.write_text("not a folder")
     with pytest.raises(VolumeWriteError, match="file"):
         save_phantom(ph, blocker / "sub")
+
+
+def test_a_radiograph_phantom_volume_opens_as_a_radiograph(tmp_path: Path) -> None:
+    """The phantom folder's volume.nrrd names its modality with the plain "modality" key;
+    opened on its own (``ndelab open volume.nrrd``) it must still read as DX, not CT."""
+    from ndelab.volumes.io import open_volume
+
+    save_phantom(make_radiograph(128, seed=3), tmp_path / "ph")
+    vol = open_volume(tmp_path / "ph" / "volume.nrrd")
+    assert vol.modality == "DX" and vol.is_2d

@@ -107,7 +107,9 @@ def read_nrrd(
         spacing_mm=spacing,
         origin_mm=origin,
         direction=direction,
-        modality=str(header.get("ndelab_modality", "CT")).strip() or "CT",
+        # Our writer's key, or the plain one the phantom folders (and other tools) write.
+        modality=str(header.get("ndelab_modality") or header.get("modality") or "CT").strip()
+        or "CT",
         format="nrrd",
         source=str(path),
         warnings=warnings,
