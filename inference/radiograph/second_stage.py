@@ -23,7 +23,7 @@ import functools
 import json
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -435,15 +435,7 @@ def merge_cracks(
         fy, fx = np.nonzero(union)
         a, b, c, d = int(fy.min()), int(fx.min()), int(fy.max()) + 1, int(fx.max()) + 1
         p, probs, score = cracks[best]
-        merged = Peak(
-            y=p.y,
-            x=p.x,
-            sign=p.sign,
-            snr=p.snr,
-            diameter_px=p.diameter_px,
-            bbox=(a + y0, b + x0, c + y0, d + x0),
-            mask=union[a:c, b:d].copy(),
-        )
+        merged = replace(p, bbox=(a + y0, b + x0, c + y0, d + x0), mask=union[a:c, b:d].copy())
         out.append((merged, probs, score))
     return out
 
