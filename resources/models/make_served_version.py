@@ -58,6 +58,12 @@ def readme(card: dict[str, Any], base: dict[str, Any], changed: dict[str, Any]) 
         for truth in CLASSES
     )
     settings = ", ".join(f"`{k}: {json.dumps(v)}`" for k, v in changed.items())
+    sets = " ".join(f"--set {k}={json.dumps(v)}" for k, v in changed.items())
+    default = " --default" if card.get("default") else ""
+    command = (
+        f".venv/bin/python resources/models/make_served_version.py --base "
+        f"{card['weights'].split('/')[-2]} --version {version} {sets}{default}"
+    )
     return f"""# {name} {version}
 
 {version} serves the {base["version"]} weights (`../{card["weights"].split("/")[-2]}/`, the same
@@ -67,6 +73,12 @@ stands for come in as calls of this version (a void whose box meets a classical 
 that inclusion's halo and stays out). The rest of the path is {base["version"]}'s: the cascade,
 the physical class, the classical inclusions. The training recipe and its record are the
 base's (see its README).
+
+## Reproduce
+
+```
+{command}
+```
 
 ## Held-out phantoms
 
