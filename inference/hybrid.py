@@ -7,7 +7,9 @@ inference.baseline), and it also finds the smallest pores more often than the ne
 A version's model.json input names which of the classical calls complete its own:
 ``classical_inclusions: true`` the inclusions, ``classical_pores: true`` the pores, and
 ``classical_cracks: true`` the cracks. Each classical call of those kinds that no network
-call overlaps is added as a call of that version (its evidence says where it came from).
+call stands for (``_already_called``) is added as a call of that version (its evidence says
+where it came from); a classical void around a classical inclusion is that inclusion's halo
+and is not added.
 """
 
 from __future__ import annotations
@@ -85,7 +87,7 @@ def add_classical(
     min_voxels: int,
     found: list[Call] | None = None,
 ) -> list[Call]:
-    """``calls`` plus the classical calls of ``kinds`` none of them overlaps (3D only);
+    """``calls`` plus the classical calls of ``kinds`` none of them stands for (3D only);
     ``found``: ``classical_calls`` of this scan already made (one run for many call lists)."""
     if volume.is_2d or not kinds:
         return calls
