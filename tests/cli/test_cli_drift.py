@@ -70,7 +70,7 @@ def test_drift_reports_input_output_and_the_verdict(
     assert main(["drift", "--db", str(db), "--window", "3", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     inputs = {r["model"]: r for r in report["input"]}
-    assert set(inputs) == {"ndelab-unet3d@1.0.1", "ndelab-unet2d@1.0.0"}
+    assert set(inputs) == {"ndelab-unet3d@1.0.1", "ndelab-unet3d@1.0.2", "ndelab-unet2d@1.0.0"}
     ct = inputs["ndelab-unet3d@1.0.1"]
     # The last three CT scans: two measured when recorded, one whose file is gone.
     assert (ct["stored"], ct["from_file"], ct["unmeasured"]) == (2, 0, 1)
@@ -90,7 +90,7 @@ def test_drift_reports_input_output_and_the_verdict(
 
     assert main(["drift", "--db", str(db), "--window", "10", "--model", "ndelab-unet3d"]) == 0
     text = capsys.readouterr().out
-    assert "input  ndelab-unet3d@1.0.1" in text and "ndelab-unet2d" not in text
+    assert "input  ndelab-unet3d@1.0.2" in text and "ndelab-unet2d" not in text
     assert "output ndelab-unet3d@1.0.1" in text and "noise" in text
 
 
