@@ -173,16 +173,20 @@ def candidate_map(
     return codes, snr
 
 
-def detect(
+def calls_from_map(
     volume: Volume,
+    codes: npt.NDArray[np.uint8],
+    snr: npt.NDArray[np.float32],
     *,
     min_voxels: int = 3,
-    progress: Progress | None = None,
+    k_sigma: float | None = None,
     cancel: Cancel | None = None,
-) -> PrelabelResult:
-    """Classical calls for a CT volume or a one-slice radiograph (see the module docstring)."""
-    t0 = time.perf_counter()
-    codes, snr = candidate_map(volume, progress=progress, cancel=cancel)
+) -> list[Call]:
+    """The classical calls of a candidate map (``candidate_map``'s codes and |SNR|), best
+    first. ``k_sigma``: keep only candidate voxels at least that many sigmas out, so a map
+    made at a looser threshold (a cascade's) also gives the detector's own calls."""
+    if k_sigma is not None:
+        codes = np.where(snr > k_sigma, codes, np.uint8(0))
     vox_mm3 = (
         volume.spacing_mm[1] * volume.spacing_mm[2]
         if volume.is_2d
@@ -220,6 +224,20 @@ def detect(
                 )
             )
     calls.sort(key=lambda c: -c.score)
+    return calls
+
+
+def detect(
+    volume: Volume,
+    *,
+    min_voxels: int = 3,
+    progress: Progress | None = None,
+    cancel: Cancel | None = None,
+) -> PrelabelResult:
+    """Classical calls for a CT volume or a one-slice radiograph (see the module docstring)."""
+    t0 = time.perf_counter()
+    codes, snr = candidate_map(volume, progress=progress, cancel=cancel)
+    calls = calls_from_map(volume, codes, snr, min_voxels=min_voxels, cancel=cancel)
     report(progress, 1.0)
     return PrelabelResult(
         calls=calls,

@@ -30,6 +30,7 @@ from scipy.sparse.csgraph import connected_components
 from ndelab import native
 from ndelab.inference.baseline import candidate_map
 from ndelab.inference.calls import Call
+from ndelab.inference.hybrid import classical_calls
 from ndelab.inference.instances import instances_from_probabilities
 from ndelab.inference.intensity import Levels, estimate_levels
 from ndelab.inference.registry import ModelSpec
@@ -244,21 +245,27 @@ def cascade_calls(
     levels: Levels | None = None,
     k_sigma: float = K_SIGMA,
     context: int = CONTEXT,
+    classical_kinds: tuple[str, ...] = (),
     progress: Progress | None = None,
     cancel: Cancel | None = None,
-) -> tuple[list[Call], CascadeStats]:
-    """The network's calls on the classical candidates' boxes (see the module docstring)."""
+) -> tuple[list[Call], CascadeStats, list[Call]]:
+    """The network's calls on the classical candidates' boxes (see the module docstring), the
+    stats, and the classical calls of ``classical_kinds`` read off the same candidate map at
+    the detector's own threshold (``hybrid.classical_calls``; none when no kind is asked)."""
     if volume.is_2d:
         raise ValueError("the cascade pre-label path is for CT volumes")
     lv = estimate_levels(volume) if levels is None else levels
-    codes, _snr = candidate_map(
+    codes, snr = candidate_map(
         volume,
         k_sigma=k_sigma,
         coarse=True,
         progress=lambda f: report(progress, 0.3 * f),
         cancel=cancel,
     )
-    del _snr
+    classical = classical_calls(
+        volume, min_voxels=min_voxels, kinds=classical_kinds, mapped=(codes, snr)
+    )
+    del snr
     labels, proposals = propose(codes, context=context, window=spec.window)
     del codes
     multiple = int(2 ** int(spec.arch.get("levels", 2)))
@@ -307,4 +314,4 @@ def cascade_calls(
         calls_from_network=from_net,
         calls_kept=len(calls),
     )
-    return calls, stats
+    return calls, stats, classical

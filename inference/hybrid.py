@@ -8,21 +8,27 @@ A version's model.json input names which of the classical calls complete its own
 ``classical_inclusions: true`` the inclusions, ``classical_pores: true`` the pores, and
 ``classical_cracks: true`` the cracks. Each classical call of those kinds that no network
 call stands for (``_already_called``) is added as a call of that version (its evidence says
-where it came from); a classical void around a classical inclusion is that inclusion's halo
-and is not added.
+where it came from), and so are the pores of a classical cluster blob that the network calls
+cover only in part (``rest_of_cluster``); a classical void around a classical inclusion is
+that inclusion's halo and is not added.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from ndelab.inference.baseline import detect
+from ndelab import native
+from ndelab.inference.baseline import K_SIGMA, calls_from_map, detect
 from ndelab.inference.calls import Call
 from ndelab.volumes.volume import Volume
+
+REST_GAP = 3  # voxels: what of a classical blob lies this near a network call is that call's
+REST_MIN_VOXELS = 4  # the smallest rest of a blob that is a pore of its own (about 2 voxels)
 
 KIND_FLAGS = {
     "inclusion": "classical_inclusions",
@@ -52,13 +58,83 @@ def _shared(a: Call, b: Call) -> int:
     return int((crop(a) & crop(b)).sum())
 
 
-def _already_called(c: Call, calls: list[Call]) -> bool:
-    """Whether a network call stands for classical call ``c``. An inclusion: any overlap. A
-    void: half of the smaller of the two shared, since the classical filter draws voids
-    larger than they are (its footprint reaches a neighbour's call in a cluster)."""
-    if c.class_name == "inclusion":
-        return any(_shared(c, n) > 0 for n in calls)
-    return any(_shared(c, n) >= 0.5 * min(int(c.mask.sum()), int(n.mask.sum())) for n in calls)
+def _boxes(calls: list[Call]) -> npt.NDArray[np.int64]:
+    return np.asarray([c.bbox_zyx for c in calls], dtype=np.int64).reshape(-1, 6)
+
+
+def _already_called(c: Call, calls: list[Call], boxes: npt.NDArray[np.int64]) -> bool:
+    """Whether a network call stands for classical call ``c`` (``boxes``: the calls' boxes).
+    An inclusion: any overlap. A void: half of the smaller of the two shared, since the
+    classical filter draws voids larger than they are (its footprint reaches a neighbour's
+    call in a cluster: ``rest_of_cluster`` keeps what lies beyond)."""
+    for i in _near(c, boxes):
+        n = calls[int(i)]
+        need = 1 if c.class_name == "inclusion" else 0.5 * min(c.volume_voxels, n.volume_voxels)
+        if _shared(c, n) >= need:
+            return True
+    return False
+
+
+def _near(c: Call, boxes: npt.NDArray[np.int64], grow: int = 0) -> npt.NDArray[np.intp]:
+    """Indices of the boxes that meet call ``c``'s box grown by ``grow`` voxels."""
+    box = np.asarray(c.bbox_zyx, dtype=np.int64)
+    lo, hi = box[:3] - grow, box[3:] + grow
+    near: npt.NDArray[np.intp] = np.flatnonzero(
+        np.all((boxes[:, :3] < hi) & (lo < boxes[:, 3:]), axis=1)
+    )
+    return near
+
+
+def rest_of_cluster(
+    c: Call, calls: list[Call], boxes: npt.NDArray[np.int64], *, min_voxels: int
+) -> list[Call]:
+    """The pores of a classical void that the network calls stand for only in part.
+
+    The classical filter draws a cluster of pores as one blob, where the network segments
+    each pore tightly and may miss the smallest. What of the blob lies more than
+    ``REST_GAP`` voxels from every network call (beyond the filter's own spill around the
+    pores they cover), in pieces of at least ``REST_MIN_VOXELS``, are pores of their own.
+    """
+    z0, y0, x0, z1, y1, x1 = c.bbox_zyx
+    g = REST_GAP
+    taken = np.zeros((z1 - z0 + 2 * g, y1 - y0 + 2 * g, x1 - x0 + 2 * g), bool)
+    for i in _near(c, boxes, g):
+        n = calls[int(i)]
+        lo = [max(n.bbox_zyx[k], c.bbox_zyx[k] - g) for k in range(3)]
+        hi = [min(n.bbox_zyx[k + 3], c.bbox_zyx[k + 3] + g) for k in range(3)]
+        src = tuple(slice(lo[k] - n.bbox_zyx[k], hi[k] - n.bbox_zyx[k]) for k in range(3))
+        dst = tuple(slice(lo[k] - c.bbox_zyx[k] + g, hi[k] - c.bbox_zyx[k] + g) for k in range(3))
+        taken[dst] |= n.mask[src]
+    rest = c.mask & ~native.dilate(taken, g)[g:-g, g:-g, g:-g]
+    labels, stats = native.label_stats(rest, connectivity=26)
+    out = []
+    for j in np.flatnonzero(stats.voxel_count >= max(min_voxels, REST_MIN_VOXELS)):
+        a0, b0, c0, a1, b1, c1 = (int(v) for v in stats.bbox[j])
+        n_vox = int(stats.voxel_count[j])
+        out.append(
+            replace(
+                c,
+                bbox_zyx=(z0 + a0, y0 + b0, x0 + c0, z0 + a1, y0 + b1, x0 + c1),
+                centroid_zyx=(
+                    z0 + float(stats.centroid[j, 0]),
+                    y0 + float(stats.centroid[j, 1]),
+                    x0 + float(stats.centroid[j, 2]),
+                ),
+                mask=labels[a0:a1, b0:b1, c0:c1] == j + 1,
+                volume_voxels=n_vox,
+                volume_mm3=c.volume_mm3 * n_vox / max(c.volume_voxels, 1),
+                evidence={**c.evidence, "cluster_rest": 1.0},
+            )
+        )
+    return out
+
+
+def _adopted(c: Call, model_name: str, model_version: str) -> Call:
+    """A classical call made a call of this version (its evidence says where it came from)."""
+    c.model_name, c.model_version = model_name, model_version
+    c.evidence[f"classical_{c.class_name}"] = 1.0
+    c.class_scores = {c.class_name: c.score}
+    return c
 
 
 def _boxes_meet(a: Call, b: Call) -> bool:
@@ -67,14 +143,26 @@ def _boxes_meet(a: Call, b: Call) -> bool:
     return all(h > low for low, h in zip(lo, hi, strict=True))
 
 
-def classical_calls(volume: Volume, *, min_voxels: int, kinds: tuple[str, ...]) -> list[Call]:
+def classical_calls(
+    volume: Volume,
+    *,
+    min_voxels: int,
+    kinds: tuple[str, ...],
+    mapped: tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32]] | None = None,
+) -> list[Call]:
     """The classical detector's calls of these kinds on a CT scan, and its inclusions (a void
     around one is its halo: see add_classical); none on a radiograph, and no run when no kind
-    is asked for."""
+    is asked for. ``mapped``: a candidate map of this scan already made (codes and |SNR|, a
+    cascade's at its looser threshold), read at the detector's threshold instead of running
+    the detector again."""
     if volume.is_2d or not kinds:
         return []
     keep = {*kinds, "inclusion"}
-    return [c for c in detect(volume, min_voxels=min_voxels).calls if c.class_name in keep]
+    if mapped is None:
+        found = detect(volume, min_voxels=min_voxels).calls
+    else:
+        found = calls_from_map(volume, *mapped, min_voxels=min_voxels, k_sigma=K_SIGMA)
+    return [c for c in found if c.class_name in keep]
 
 
 def add_classical(
@@ -96,13 +184,17 @@ def add_classical(
     # The classical background dips around a dense particle, so it also calls a darker shell
     # there: a void whose box meets an inclusion's is that halo, not a pore.
     dense = [c for c in found if c.class_name == "inclusion"]
+    boxes = _boxes(calls)
     for c in found:
-        if c.class_name not in kinds or _already_called(c, calls):
+        if c.class_name not in kinds:
             continue
         if c.class_name != "inclusion" and any(_boxes_meet(c, d) for d in dense):
             continue
-        c.model_name, c.model_version = model_name, model_version
-        c.evidence[f"classical_{c.class_name}"] = 1.0  # where it came from
-        c.class_scores = {c.class_name: c.score}
-        extra.append(c)
+        if not _already_called(c, calls, boxes):
+            extra.append(_adopted(c, model_name, model_version))
+        elif c.class_name == "pore":
+            extra.extend(
+                _adopted(p, model_name, model_version)
+                for p in rest_of_cluster(c, calls, boxes, min_voxels=min_voxels)
+            )
     return sorted(calls + extra, key=lambda c: -c.score)

@@ -252,8 +252,9 @@ def run_model(
     else:
         net = net.to(dev).eval()
     levels = estimate_levels(volume)
+    classical = None  # the classical calls the version adds, when a cascade already has them
     if cascade and not volume.is_2d:
-        calls, stats = cascade_calls(
+        calls, stats, classical = cascade_calls(
             volume,
             spec,
             net,
@@ -261,6 +262,7 @@ def run_model(
             min_voxels=min_voxels,
             threshold=threshold,
             levels=levels,
+            classical_kinds=classical_kinds(spec.input),
             progress=progress,
             cancel=cancel,
         )
@@ -270,7 +272,7 @@ def run_model(
             volume, spec, net, dev, levels, min_voxels, threshold, overlap, progress, cancel
         )
         details = {"overlap": overlap, "path": "full"}
-    calls = finish_calls(volume, levels, calls, spec, min_voxels)
+    calls = finish_calls(volume, levels, calls, spec, min_voxels, classical)
     report(progress, 1.0)
     return PrelabelResult(
         calls=calls,

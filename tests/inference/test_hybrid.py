@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from ndelab.inference.calls import Call
-from ndelab.inference.hybrid import add_classical, classical_kinds
+from ndelab.inference.hybrid import add_classical, classical_kinds, rest_of_cluster
 from ndelab.volumes.volume import Volume
 
 
@@ -69,3 +69,29 @@ def test_radiographs_and_plain_versions_are_left_alone() -> None:
         add_classical(_volume(), net, kinds=(), model_name="n", model_version="1", min_voxels=3)
         == net
     )
+
+
+def _blob(box: tuple[int, int, int, int, int, int], mask: np.ndarray) -> Call:
+    n = int(mask.sum())
+    return Call("pore", 0.95, (0.0, 0.0, 0.0), box, n, n * 1e-3, mask, "classical-baseline", "1.0")
+
+
+def test_the_pores_of_a_cluster_beyond_the_network_calls_come_in_on_their_own() -> None:
+    # One classical blob over two pores 10 voxels apart, drawn a voxel larger than each.
+    zz, yy, xx = np.mgrid[:8, :8, :20]
+    left = (zz - 3.5) ** 2 + (yy - 3.5) ** 2 + (xx - 3.5) ** 2 <= 3.0**2
+    right = (zz - 3.5) ** 2 + (yy - 3.5) ** 2 + (xx - 14.5) ** 2 <= 2.0**2
+    blob = _blob((10, 10, 10, 18, 18, 30), left | right)
+    core = (zz - 3.5) ** 2 + (yy - 3.5) ** 2 + (xx - 3.5) ** 2 <= 2.0**2
+    net = Call("pore", 0.9, (13.5, 13.5, 13.5), (10, 10, 10, 18, 18, 18), int(core.sum()), 0.0,
+               core[:, :, :8], "net", "2")  # fmt: skip
+    boxes = np.asarray([net.bbox_zyx], dtype=np.int64)
+    rest = rest_of_cluster(blob, [net], boxes, min_voxels=3)
+    assert len(rest) == 1  # the right pore; the left one's spill is the network call's
+    assert rest[0].volume_voxels == int(right.sum())
+    assert np.allclose(rest[0].centroid_zyx, (13.5, 13.5, 24.5))
+    assert rest[0].mask.shape == tuple(np.subtract(rest[0].bbox_zyx[3:], rest[0].bbox_zyx[:3]))
+    # A network call over both pores leaves nothing of the blob.
+    both = Call("pore", 0.9, (13.5, 13.5, 19.5), blob.bbox_zyx, blob.volume_voxels, 0.0,
+                blob.mask, "net", "2")  # fmt: skip
+    assert rest_of_cluster(blob, [both], np.asarray([both.bbox_zyx]), min_voxels=3) == []

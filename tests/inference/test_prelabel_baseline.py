@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ndelab.inference.baseline import detect
+from ndelab.inference.baseline import K_SIGMA, calls_from_map, candidate_map, detect
 from ndelab.inference.calls import Call
 from ndelab.inference.evaluation import match_calls
 from ndelab.inference.prelabel import prelabel
@@ -36,6 +36,19 @@ def test_baseline_finds_big_pores_in_ct(seed: int, part: str) -> None:
     for c in res.calls:
         z0, y0, x0, z1, y1, x1 = c.bbox_zyx
         assert c.mask.shape == (z1 - z0, y1 - y0, x1 - x0) and c.mask.sum() == c.volume_voxels
+
+
+def test_a_looser_map_read_at_the_detectors_threshold_gives_its_calls() -> None:
+    # A cascade's candidate map (3.5 sigma) also yields the detector's own calls, so the two
+    # need one filter pass, not two.
+    ph = make_ct_phantom(64, seed=20_003, part="cylinder", noise=1.0)
+    own = detect(ph.volume).calls
+    codes, snr = candidate_map(ph.volume, k_sigma=3.5)
+    loose = calls_from_map(ph.volume, codes, snr)
+    read = calls_from_map(ph.volume, codes, snr, k_sigma=K_SIGMA)
+    assert own and len(loose) > len(own)
+    key = [(c.class_name, c.bbox_zyx, c.volume_voxels, round(c.score, 6)) for c in own]
+    assert [(c.class_name, c.bbox_zyx, c.volume_voxels, round(c.score, 6)) for c in read] == key
 
 
 def test_baseline_calls_dense_inclusions_inclusions() -> None:

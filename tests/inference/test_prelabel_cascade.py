@@ -68,6 +68,31 @@ class _EverythingIsAPore(nn.Module):
         return logits
 
 
+def test_the_classical_calls_come_from_the_cascades_own_map(
+    spec: ModelSpec, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The default version adds classical pores and inclusions: the cascade reads them off its
+    # candidate map instead of running the classical detector a second time.
+    assert spec.input.get("classical_pores") and spec.input.get("cascade")
+
+    def second_pass(*_a: object, **_k: object) -> None:
+        raise AssertionError("the classical detector ran again")
+
+    monkeypatch.setattr("ndelab.inference.hybrid.detect", second_pass)
+    ph = make_ct_phantom(64, seed=20_011, part="cylinder")
+    assert prelabel(ph.volume, device="cpu").details["path"] == "cascade"
+    _calls, _stats, classical = cascade_calls(
+        ph.volume,
+        spec,
+        _EverythingIsAPore(),
+        device=torch.device("cpu"),
+        min_voxels=3,
+        threshold=0.5,
+        classical_kinds=("pore",),
+    )
+    assert classical and {c.class_name for c in classical} <= {"pore", "inclusion"}
+
+
 def test_nothing_is_called_outside_the_candidate_boxes(spec: ModelSpec) -> None:
     ph = make_ct_phantom(64, seed=20_012, part="block")
     codes, _ = candidate_map(ph.volume, k_sigma=K_SIGMA, coarse=True)
@@ -78,7 +103,7 @@ def test_nothing_is_called_outside_the_candidate_boxes(spec: ModelSpec) -> None:
         z0, y0, x0, z1, y1, x1 = p.box
         inside[z0:z1, y0:y1, x0:x1] = True
     assert inside.mean() < 0.9  # the boxes leave most of the scan out
-    calls, stats = cascade_calls(
+    calls, stats, _classical = cascade_calls(
         ph.volume,
         spec,
         _EverythingIsAPore(),
