@@ -69,10 +69,12 @@ def readme(card: dict[str, Any], base: dict[str, Any], changed: dict[str, Any]) 
 {version} serves the {base["version"]} weights (`../{card["weights"].split("/")[-2]}/`, the same
 sha256 `{card["sha256"][:12]}…`) with a different input: {settings}. See
 `inference/hybrid.py`: the classical detector's calls of those kinds that no network call
-stands for come in as calls of this version (a void whose box meets a classical inclusion is
-that inclusion's halo and stays out). The rest of the path is {base["version"]}'s: the cascade,
-the physical class, the classical inclusions. The training recipe and its record are the
-base's (see its README).
+stands for come in as calls of this version, and so do the pores of a classical cluster blob
+that the network's calls cover only in part (a void whose box meets a classical inclusion is
+that inclusion's halo and stays out). They are read off the cascade's own candidate map at the
+classical detector's threshold, so the scan is filtered once. The rest of the path is
+{base["version"]}'s: the cascade, the physical class, the classical inclusions. The training
+recipe and its record are the base's (see its README).
 
 ## Reproduce
 
