@@ -3,7 +3,8 @@
     name: Al casting, porosity grade 2        # required
     version: "1.0"                            # required
     rules:                                    # required, at least one
-      - class: pore                           # pore, crack, inclusion, lack-of-fusion, other, any
+      - class: pore                           # pore, crack, inclusion, lack-of-fusion, other,
+                                              #   linear (a linear indication), any
         max_equivalent_diameter_mm: 0.5       # limits, at least one per rule:
         max_count: 10                         #   max_count, max_total_volume_fraction,
         zone: {name: sealing face, box_mm: [[0, 0, 0], [5, 40, 40]]}   # or {mask: file.npy}

@@ -8,7 +8,10 @@ from ndelab.annotation.errors import ReviewError
 from ndelab.annotation.mask import SparseMask
 from ndelab.annotation.measure import Measurements
 
-CLASSES = ("pore", "crack", "inclusion", "lack-of-fusion", "other")
+#: "linear": a linear indication, longer than three times its width and not called a crack
+#: (an elongated cavity, a slag line; ASME's elongated indication). Last, so the class codes
+#: of exported data sets made before it keep their meaning.
+CLASSES = ("pore", "crack", "inclusion", "lack-of-fusion", "other", "linear")
 PROPOSED, ACCEPTED, REJECTED, CORRECTED = "proposed", "accepted", "rejected", "corrected"
 STATUSES = (PROPOSED, ACCEPTED, REJECTED, CORRECTED)
 #: Statuses a disposition counts: a person confirmed the call (as proposed or as corrected).

@@ -41,8 +41,9 @@ from ndelab.volumes.progress import Cancel, Progress, report
 from ndelab.volumes.volume import Volume
 
 # Export class codes -> training codes (1 pore, 2 crack, 3 inclusion). Lack of fusion is a
-# planar defect like a crack; "other" has no output channel and stays background.
-_TRAIN_CODE = {1: 1, 2: 2, 3: 3, 4: 2, 5: 0}
+# planar defect like a crack, and so, to a network that sees shape, is a linear indication;
+# "other" has no output channel and stays background.
+_TRAIN_CODE = {1: 1, 2: 2, 3: 3, 4: 2, 5: 0, 6: 2}
 _KIND: dict[int, DefectKind] = {1: "pore", 2: "crack", 3: "inclusion"}
 
 

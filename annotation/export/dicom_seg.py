@@ -61,6 +61,7 @@ CLASS_TYPES: dict[str, Code] = {
     "inclusion": Code("INCLUSION", SCHEME, "Inclusion"),
     "lack-of-fusion": Code("LACK_OF_FUSION", SCHEME, "Lack of fusion"),
     "other": Code("OTHER", SCHEME, "Other indication"),
+    "linear": Code("LINEAR", SCHEME, "Linear indication"),
 }
 _COLOURS = {  # display colours (sRGB), distinct on grey CT
     "pore": (230, 60, 60),
@@ -68,6 +69,7 @@ _COLOURS = {  # display colours (sRGB), distinct on grey CT
     "inclusion": (60, 140, 240),
     "lack-of-fusion": (220, 80, 220),
     "other": (70, 200, 110),
+    "linear": (250, 140, 30),
 }
 SEG_NAME = "seg.dcm"
 IMAGE_DIR = "image"

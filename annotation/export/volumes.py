@@ -2,7 +2,7 @@
 
 Each writer gets the scan's image (a Volume, lazy where the format allows), its instance label
 volume (uint16, 0 background, 1..N the exported calls) and its class volume (uint8 codes:
-1 pore, 2 crack, 3 inclusion, 4 lack-of-fusion, 5 other). Returns the files it wrote.
+1 pore, 2 crack, 3 inclusion, 4 lack-of-fusion, 5 other, 6 linear). Returns the files it wrote.
 """
 
 from __future__ import annotations

@@ -16,9 +16,10 @@
    each response rescaled to unit robust spread; the largest response is the SNR.
 4. Hysteresis on that SNR (seed above ``high``, grown above ``low``), connected components,
    and a footprint at half the component's peak contrast.
-5. Classification from shape: darker than the background is a dense inclusion; bright and
-   long (length >= 3 widths, ASME's linear indication) and thin is a crack; the rest are
-   pores (an elongated pore is flagged ``linear`` in its evidence). Sizes are in mm from the
+5. Classification from shape: long (length >= 3 widths, ASME's linear indication), bright
+   and thin is a crack; long otherwise (an elongated cavity, a slag line) is a linear
+   indication; short and darker than the background is a dense inclusion; the rest are
+   pores. Sizes are in mm from the
    pixel pitch, divided by the magnification when the metadata gives one.
 
 Intensity convention: bright = more transmitted, so gas (pores, cracks) is brighter and
@@ -44,13 +45,16 @@ from ndelab.volumes.quality.pore_physics import pore_template  # shared with the
 from ndelab.volumes.volume import Volume
 
 NAME = "ndelab-xray-classical"
-VERSION = "1.0.0"
+VERSION = "1.1.0"  # 1.1.0: long non-crack indications are class "linear"
 
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
 Mask = npt.NDArray[np.bool_]
 ANGLES_DEG = (0.0, 45.0, 90.0, 135.0)
 MAD = 1.4826
+
+
+LINEAR_ASPECT = 3.0  # length / width from which an indication is linear (ASME)
 
 
 @dataclass(frozen=True)
@@ -79,7 +83,7 @@ class DetectorConfig:
     # Pixels kept clear around open beam; None: the margin plus a quarter line (the median
     # lines then stay inside the part). A second stage that sees the edge can take less.
     open_beam_guard_px: int | None = None
-    linear_aspect: float = 3.0  # length / width of a linear indication
+    linear_aspect: float = LINEAR_ASPECT
     crack_width_px: float = 4.0  # linear and at most this wide: a crack
     min_pixels: int = 3
     noise_bins: int = 16
@@ -354,7 +358,7 @@ def _hysteresis(
     return lab.astype(np.int32), n
 
 
-def _shape(mask: Mask) -> tuple[float, float]:
+def length_and_width(mask: Mask) -> tuple[float, float]:
     """Length (extent along the principal axis) and mean width (area / length) in px.
 
     The mean width, not the extent across: a thin oblique trace's pixel staircase would
@@ -422,15 +426,15 @@ def detect_image(
             m = foot[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
             peak = float(strength[sl][comp].max())
             at = np.unravel_index(int(np.argmax(np.where(comp, strength[sl], -np.inf))), comp.shape)
-            length, width = _shape(m)
+            length, width = length_and_width(m)
             aspect = length / max(width, 1.0)
             linear = aspect >= cfg.linear_aspect
-            if sign < 0:
-                name = "inclusion"
-            elif linear and width <= cfg.crack_width_px:
+            if linear and sign > 0 and width <= cfg.crack_width_px:
                 name = "crack"
+            elif linear:
+                name = "linear"
             else:
-                name = "pore"
+                name = "inclusion" if sign < 0 else "pore"
             n = int(m.sum())
             calls.append(
                 Call(

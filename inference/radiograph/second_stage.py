@@ -35,18 +35,19 @@ from torch import nn
 
 from ndelab.inference.calls import Call, PrelabelResult
 from ndelab.inference.radiograph.detector import (
+    LINEAR_ASPECT,
+    Candidates,
+    DetectorConfig,
+    _hysteresis,
+    candidates,
+    length_and_width,
+    magnification_of,
+)
+from ndelab.inference.radiograph.detector import (
     NAME as FIRST_STAGE,
 )
 from ndelab.inference.radiograph.detector import (
     VERSION as FIRST_STAGE_VERSION,
-)
-from ndelab.inference.radiograph.detector import (
-    Candidates,
-    DetectorConfig,
-    _hysteresis,
-    _shape,
-    candidates,
-    magnification_of,
 )
 from ndelab.inference.registry import ModelError
 from ndelab.volumes.dataset_hash import file_sha256
@@ -295,6 +296,14 @@ def physical_class(probs: npt.NDArray[np.float64], sign: float) -> str:
     return "pore" if probs[1] >= probs[2] else "crack"
 
 
+def indication_class(probs: npt.NDArray[np.float64], sign: float, aspect: float) -> str:
+    """The call's class: ``physical_class``, except that a pore or inclusion longer than
+    ``LINEAR_ASPECT`` widths is a linear indication (an elongated cavity, a slag line), which
+    weld criteria judge by its length."""
+    name = physical_class(probs, sign)
+    return "linear" if name != "crack" and aspect >= LINEAR_ASPECT else name
+
+
 # --- the shipped weights -------------------------------------------------------------------
 
 
@@ -463,12 +472,12 @@ def calls_from(
     for p, probs, sc in merge_cracks(kept):
         y0, x0, y1, x1 = p.bbox
         ys, xs = np.nonzero(p.mask)
-        length, width = _shape(p.mask)
+        length, width = length_and_width(p.mask)
         aspect = length / max(width, 1.0)
         n = p.area
         calls.append(
             Call(
-                class_name=physical_class(probs, p.sign),
+                class_name=indication_class(probs, p.sign, aspect),
                 score=sc,
                 centroid_zyx=(0.0, float(ys.mean() + y0), float(xs.mean() + x0)),
                 bbox_zyx=(0, y0, x0, 1, y1, x1),
@@ -485,7 +494,7 @@ def calls_from(
                     "width_mm": width * pitch,
                     "diameter_mm": 2.0 * math.sqrt(n / math.pi) * pitch,
                     "aspect": aspect,
-                    "linear": float(aspect >= 3.0),
+                    "linear": float(aspect >= LINEAR_ASPECT),
                 },
             )
         )

@@ -272,3 +272,17 @@ def test_levels_parse_and_level_1_is_the_strictest() -> None:
     assert failed == sorted(failed, reverse=True) and failed[0] > failed[2]
     ignored = [len(res["radiograph"]["ignored"]) for res in results]
     assert ignored == [0, 0, 4]  # 0.42 mm pores are below level 3's 0.5 mm only
+
+
+def test_a_linear_indication_is_judged_by_its_length() -> None:
+    asme = load_criteria(EXAMPLES / "weld-radiograph-asme-rounded.yaml")
+    level_1 = load_criteria(EXAMPLES / "weld-radiograph-iso10675-level-1.yaml")
+    short = rect("short", 95, 300, 10, 50, cls="linear")  # 5.1 mm long, 1 mm wide
+    long = rect("long", 95, 900, 10, 70, cls="linear")  # 7.1 mm
+    res = evaluate(asme, [short, long], SCAN)
+    (row,) = [r for r in res["reasons"] if r["class"] == "linear"]
+    assert row["limit"] == pytest.approx(6.0) and row["indications"] == ["long"]
+    assert res["verdict"] == "reject"
+    assert evaluate(asme, [short], SCAN)["verdict"] == "accept"
+    # ISO 10675-1-like level 1: at most t (10 mm) long: both pass.
+    assert evaluate(level_1, [short, long], SCAN)["verdict"] == "accept"

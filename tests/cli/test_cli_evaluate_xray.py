@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from ndelab.cli import main
+from ndelab.inference.radiograph.detector import VERSION
 from ndelab.inference.radiograph.second_stage import load_stage2
 
 
@@ -18,7 +19,7 @@ def test_evaluate_xray_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFix
     out = json.loads(capsys.readouterr().out)
     s = out["summary"]
     stage2 = load_stage2()
-    first = "ndelab-xray-classical@1.0.0"
+    first = f"ndelab-xray-classical@{VERSION}"
     assert s["model"] == (first if stage2 is None else f"ndelab-xray-stage2@{stage2.version}")
     assert s["images"] == 2
     assert out["size"] == 256 and all("weld" in sc["scan"] for sc in out["scans"])

@@ -12,6 +12,7 @@ import pytest
 from ndelab.inference.baseline import HALO, SLAB
 from ndelab.inference.evaluation import match_calls
 from ndelab.inference.prelabel import prelabel
+from ndelab.inference.radiograph.detector import VERSION
 from ndelab.inference.radiograph.second_stage import load_stage2
 from ndelab.inference.registry import Registry, builtin_models_dir, sha256_of
 from ndelab.volumes.phantom import make_ct_phantom
@@ -65,7 +66,7 @@ def test_radiographs_use_the_xray_detector_unless_a_2d_model_is_named() -> None:
     if reg.default(2) is None:
         stage2 = load_stage2()
         expected = (
-            ("ndelab-xray-classical", "1.0.0")
+            ("ndelab-xray-classical", VERSION)
             if stage2 is None
             else ("ndelab-xray-stage2", stage2.version)
         )

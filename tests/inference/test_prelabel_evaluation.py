@@ -9,7 +9,14 @@ import numpy as np
 import pytest
 
 from ndelab.inference.calls import Call
-from ndelab.inference.evaluation import fit_logistic, fit_pod, match_calls, plot_pod, summarise
+from ndelab.inference.evaluation import (
+    expected_class,
+    fit_logistic,
+    fit_pod,
+    match_calls,
+    plot_pod,
+    summarise,
+)
 
 
 def test_pod_fit_recovers_known_parameters() -> None:
@@ -148,3 +155,14 @@ def test_an_evaluation_sizes_its_hits_in_mm() -> None:
     assert result["sizing_pores"]["pores"] > 0 and "bias_mm" in result["sizing_pores"]
     assert sum(sum(r.values()) for r in result["class_confusion"].values()) > 0
     assert "CT phantoms" in result["image_quality"]
+
+
+def test_a_long_pore_on_a_radiograph_should_be_called_a_linear_indication() -> None:
+    foot = np.zeros((40, 40), bool)
+    foot[18:22, 5:35] = True  # 30 x 4 px
+    assert expected_class("pore", foot) == "linear"
+    assert expected_class("inclusion", foot) == "linear"
+    assert expected_class("crack", foot) == "crack"
+    round_ = np.zeros((40, 40), bool)
+    round_[15:25, 15:25] = True
+    assert expected_class("pore", round_) == "pore"

@@ -80,6 +80,17 @@ def test_a_thin_bright_line_is_a_crack() -> None:
     assert len(crack) == 1 and crack[0].evidence["linear"] == 1.0
 
 
+def test_a_wide_elongated_cavity_is_a_linear_indication() -> None:
+    # An ellipsoidal cavity 32 x 8 px: too wide for a crack, four times longer than wide.
+    img = _image(False)
+    yy, xx = np.mgrid[0:256, 0:256]
+    chord = np.sqrt(np.clip(1 - ((xx - 128) / 16) ** 2 - ((yy - 128) / 4) ** 2, 0, None))
+    calls, _ = detect_image(img * (1 + 0.1 * chord))
+    (mid,) = [c for c in calls if max(abs(v - 128) for v in c.centroid_zyx[1:]) < 3]
+    assert mid.class_name == "linear" and mid.evidence["aspect"] >= 3.0
+    assert sum(c.class_name == "pore" for c in calls) == len(PORES)  # round pores stay pores
+
+
 def test_prelabel_2d_path_returns_the_detector_calls() -> None:
     vol = Volume(data=_image(True)[np.newaxis].astype(np.uint16), spacing_mm=(0.1, 0.1, 0.1))
     res = prelabel(vol, model=NAME)  # the first stage alone (the default adds the second)

@@ -24,6 +24,7 @@ from ndelab.inference.radiograph.second_stage import (
     Stage2Net,
     default_dir,
     extract_patches,
+    indication_class,
     load_stage2,
     loose_peaks,
     separate_seeds,
@@ -173,7 +174,10 @@ def test_two_stages_hit_more_defects_at_no_more_false_calls() -> None:
     assert false[1] <= false[0], false
     assert two.details["candidates"] > len(two.calls)
     for c in two.calls:
-        assert c.class_name in {"pore", "crack", "inclusion"}
+        assert c.class_name in {"pore", "crack", "inclusion", "linear"}
+        assert (c.class_name == "linear") == (
+            c.evidence["linear"] == 1.0 and c.class_name != "crack"
+        )
         assert 0.0 <= c.score <= 1.0 and set(c.class_scores) == {
             "background",
             "pore",
@@ -181,6 +185,15 @@ def test_two_stages_hit_more_defects_at_no_more_false_calls() -> None:
             "inclusion",
         }
         assert c.evidence["diameter_mm"] > 0 and c.mask.shape[0] == 1
+
+
+def test_long_pores_and_inclusions_are_linear_indications_and_cracks_stay_cracks() -> None:
+    pore, crack = np.array([0.1, 0.8, 0.1, 0.0]), np.array([0.1, 0.2, 0.7, 0.0])
+    assert indication_class(pore, 1.0, 1.5) == "pore"
+    assert indication_class(pore, 1.0, 3.0) == "linear"
+    assert indication_class(pore, -1.0, 1.5) == "inclusion"
+    assert indication_class(pore, -1.0, 4.0) == "linear"  # a slag line
+    assert indication_class(crack, 1.0, 6.0) == "crack"
 
 
 def test_a_tiny_training_run_writes_a_folder_that_loads(tmp_path: Path) -> None:

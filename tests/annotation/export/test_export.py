@@ -149,6 +149,7 @@ def test_hdf5_holds_only_reviewed_labels_with_provenance(
         "inclusion": len(built.scan_ids),
         "lack-of-fusion": 1,
         "other": 0,
+        "linear": 0,
     }
     lab = next(v for v in exported.values() if v["class"] == "inclusion")
     prov = lab["provenance"]
@@ -303,7 +304,14 @@ def test_coco_json_and_masks_decode_to_the_stored_masks(
     }
     assert "annotations/instances_train.json" in summary["files"]
     cats = {c["id"]: c["name"] for c in docs["train"]["categories"]}
-    assert cats == {1: "pore", 2: "crack", 3: "inclusion", 4: "lack-of-fusion", 5: "other"}
+    assert cats == {
+        1: "pore",
+        2: "crack",
+        3: "inclusion",
+        4: "lack-of-fusion",
+        5: "other",
+        6: "linear",
+    }
     images = {i["id"]: i for d in docs.values() for i in d["images"]}
     anns = [a for d in docs.values() for a in d["annotations"]]
     # Every exported call appears on each slice it spans; nothing else appears.

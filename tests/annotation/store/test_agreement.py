@@ -90,14 +90,15 @@ def test_agreement_per_model_version(store: Store, example: dict[str, str]) -> N
     m1 = by_model[("porenet", "2.1")]
     assert m1["counts"] == {"reviewed": 5, "accepted": 1, "corrected": 2, "rejected": 2, "open": 1}
     conf = m1["confusion"]
-    assert conf["rows"] == ["pore", "crack", "inclusion", "lack-of-fusion", "other"]
+    assert conf["rows"] == ["pore", "crack", "inclusion", "lack-of-fusion", "other", "linear"]
     assert conf["columns"] == [*conf["rows"], "rejected"]
     assert conf["matrix"] == [
-        [2, 0, 0, 0, 0, 1],  # pore: c1 accepted, c4 corrected mask only, c2 rejected
-        [0, 0, 1, 0, 0, 1],  # crack: c3 became inclusion, c6 rejected
-        [0, 0, 0, 0, 0, 0],  # inclusion: c5 still open, not counted
-        [0, 0, 0, 0, 0, 0],
-        [0, 0, 0, 0, 0, 0],
+        [2, 0, 0, 0, 0, 0, 1],  # pore: c1 accepted, c4 corrected mask only, c2 rejected
+        [0, 0, 1, 0, 0, 0, 1],  # crack: c3 became inclusion, c6 rejected
+        [0, 0, 0, 0, 0, 0, 0],  # inclusion: c5 still open, not counted
+        [0, 0, 0, 0, 0, 0, 0],
+        [0, 0, 0, 0, 0, 0, 0],
+        [0, 0, 0, 0, 0, 0, 0],
     ]
     assert m1["false_call_rate"] == pytest.approx(2 / 5)
     assert m1["acceptance_rate"] == pytest.approx(1 / 5)
