@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
+from scipy import ndimage
 from scipy.special import expit
 
 from ndelab.inference.calls import Call, PrelabelResult
@@ -286,14 +287,19 @@ def sizing_and_confusion(defects: list[dict[str, Any]]) -> dict[str, Any]:
     return {"sizing_pores": sizing, "class_confusion": confusion}
 
 
-def expected_class(kind: str, footprint: npt.NDArray[np.bool_]) -> str:
+def expected_class(kind: str, footprint: npt.NDArray[np.bool_], blur_sigma_px: float = 0.0) -> str:
     """The class a radiograph call of a defect should carry: its kind, except that a pore or
-    inclusion whose projected footprint is longer than ``LINEAR_ASPECT`` widths is a linear
-    indication."""
+    inclusion whose indication is longer than ``LINEAR_ASPECT`` widths is a linear one. The
+    indication as the image shows it: the projected footprint blurred by the detector's
+    unsharpness, at half its peak (a small elongated pore looks round, and is judged so)."""
     if kind == "crack" or not footprint.any():
         return kind
     y, x = np.nonzero(footprint)
-    crop = footprint[y.min() : y.max() + 1, x.min() : x.max() + 1]
+    pad = int(math.ceil(3 * blur_sigma_px)) + 1
+    crop = np.pad(footprint[y.min() : y.max() + 1, x.min() : x.max() + 1], pad)
+    if blur_sigma_px > 0:
+        seen = ndimage.gaussian_filter(crop.astype(np.float64), blur_sigma_px)
+        crop = seen >= 0.5 * float(seen.max())
     length, width = length_and_width(crop)
     return "linear" if length / max(width, 1.0) >= LINEAR_ASPECT else kind
 
@@ -318,13 +324,16 @@ def score_phantoms(
         m = match_calls(kept, ph.labels, len(ph.defects))
         flat = ph.labels.shape[0] == 1  # a radiograph: sizes are areas in the image plane
         mm = _pitch_mm(ph.volume.spacing_mm, flat)
+        blur = float(((ph.volume.metadata or {}).get("params") or {}).get("blur_sigma_px", 0.0))
         for i, (d, h) in enumerate(zip(ph.defects, m.defect_hit, strict=True)):
             called = _equivalent_diameter(kept[h].volume_voxels, flat) if h is not None else None
             defects.append(
                 {
                     "scan": tag,
                     "kind": d.kind,
-                    "expected": expected_class(d.kind, ph.labels[0] == i + 1) if flat else d.kind,
+                    "expected": expected_class(d.kind, ph.labels[0] == i + 1, blur)
+                    if flat
+                    else d.kind,
                     "diameter_vox": d.equivalent_diameter_vox,
                     "diameter_mm": d.equivalent_diameter_vox * mm,
                     "hit": h is not None,

@@ -166,3 +166,8 @@ def test_a_long_pore_on_a_radiograph_should_be_called_a_linear_indication() -> N
     round_ = np.zeros((40, 40), bool)
     round_[15:25, 15:25] = True
     assert expected_class("pore", round_) == "pore"
+    # As the image shows it: a 7 x 2 px pore blurred by 1.5 px looks round.
+    small = np.zeros((40, 40), bool)
+    small[19:21, 17:24] = True
+    assert expected_class("pore", small) == "linear"
+    assert expected_class("pore", small, blur_sigma_px=1.5) == "pore"
