@@ -29,6 +29,7 @@ from ndelab.volumes.volume import Volume
 
 REST_GAP = 3  # voxels: what of a classical blob lies this near a network call is that call's
 REST_MIN_VOXELS = 4  # the smallest rest of a blob that is a pore of its own (about 2 voxels)
+REST_SCORE = 0.5  # the classical score of a call 1 sigma past the threshold
 
 KIND_FLAGS = {
     "inclusion": "classical_inclusions",
@@ -123,7 +124,10 @@ def rest_of_cluster(
                 mask=labels[a0:a1, b0:b1, c0:c1] == j + 1,
                 volume_voxels=n_vox,
                 volume_mm3=c.volume_mm3 * n_vox / max(c.volume_voxels, 1),
-                evidence={**c.evidence, "cluster_rest": 1.0},
+                # Above the threshold, but its own peak is not known: the blob's is no claim
+                # for this piece, so it scores as a call just past the threshold would.
+                score=min(c.score, REST_SCORE),
+                evidence={"blob_peak_snr": c.evidence.get("peak_snr", 0.0), "cluster_rest": 1.0},
             )
         )
     return out

@@ -19,8 +19,8 @@
 5. Classification from shape: long (length >= 3 widths, ASME's linear indication), bright
    and thin is a crack; long otherwise (an elongated cavity, a slag line) is a linear
    indication; short and darker than the background is a dense inclusion; the rest are
-   pores. Sizes are in mm from the
-   pixel pitch, divided by the magnification when the metadata gives one.
+   pores. Sizes are in mm from the pixel pitch, divided by the magnification when the
+   metadata gives one.
 
 Intensity convention: bright = more transmitted, so gas (pores, cracks) is brighter and
 inclusions darker (``ndelab.volumes.phantom.radiograph``).

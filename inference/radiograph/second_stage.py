@@ -7,7 +7,8 @@ the open beam. That holds
 nearly all the pores an ideal observer finds, with tens of false candidates per 512² image:
 noise peaks, weld ripples, edges of the part. The second stage looks at each candidate in a
 full-resolution patch (``PATCH_PX`` square, stride 1 for its first two convolutions, at most
-2 per layer after) and says background, pore, crack (linear) or inclusion. Its defect
+2 per layer after) and says background, pore, crack or inclusion (a long pore or inclusion
+is then a linear indication: ``indication_class``). Its defect
 probability is Platt-calibrated on calibration phantoms (seeds 1000-1999), and the operating
 threshold chosen there for at most one false call per 512² image.
 
