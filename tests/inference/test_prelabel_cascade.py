@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 import torch
@@ -13,6 +15,7 @@ from ndelab.inference.cascade import (
     CONTEXT,
     K_SIGMA,
     SIDES,
+    CascadeStats,
     _grow,
     cascade_calls,
     group_candidates,
@@ -68,6 +71,15 @@ class _EverythingIsAPore(nn.Module):
         return logits
 
 
+def _all_pores(
+    ph: Phantom, spec: ModelSpec, **kw: Any
+) -> tuple[list[Call], CascadeStats, list[Call]]:
+    """The cascade on a phantom with a network that calls every voxel of its boxes a pore."""
+    return cascade_calls(
+        ph.volume, spec, _EverythingIsAPore(), device=torch.device("cpu"), threshold=0.5, **kw
+    )
+
+
 def test_the_classical_calls_come_from_the_cascades_own_map(
     spec: ModelSpec, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -81,15 +93,7 @@ def test_the_classical_calls_come_from_the_cascades_own_map(
     monkeypatch.setattr("ndelab.inference.hybrid.detect", second_pass)
     ph = make_ct_phantom(64, seed=20_011, part="cylinder")
     assert prelabel(ph.volume, device="cpu").details["path"] == "cascade"
-    _calls, _stats, classical = cascade_calls(
-        ph.volume,
-        spec,
-        _EverythingIsAPore(),
-        device=torch.device("cpu"),
-        min_voxels=3,
-        threshold=0.5,
-        classical_kinds=("pore",),
-    )
+    _calls, _stats, classical = _all_pores(ph, spec, min_voxels=3, classical_kinds=("pore",))
     assert classical and {c.class_name for c in classical} <= {"pore", "inclusion"}
 
 
@@ -103,14 +107,7 @@ def test_nothing_is_called_outside_the_candidate_boxes(spec: ModelSpec) -> None:
         z0, y0, x0, z1, y1, x1 = p.box
         inside[z0:z1, y0:y1, x0:x1] = True
     assert inside.mean() < 0.9  # the boxes leave most of the scan out
-    calls, stats, _classical = cascade_calls(
-        ph.volume,
-        spec,
-        _EverythingIsAPore(),
-        device=torch.device("cpu"),
-        min_voxels=1,
-        threshold=0.5,
-    )
+    calls, stats, _classical = _all_pores(ph, spec, min_voxels=1)
     assert calls and stats.boxes == len(proposals)
     near = codes > 0
     for c in calls:
