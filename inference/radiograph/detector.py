@@ -159,12 +159,13 @@ def directional_background(
     for k, ang in enumerate(ANGLES_DEG):
         check(cancel, "radiograph detection")
         med = ndimage.median_filter(image, footprint=_line(ang, length), mode="reflect")
-        r = image - med
-        if variation is not None:
+        if variation is not None:  # judged on the image itself: no residual needed
             energy = variation[k]
         elif kernel is None:
+            r = image - med
             energy = ndimage.gaussian_filter(r * r, energy_sigma)
         else:
+            r = image - med
             padded = np.pad(r * r, kernel.shape[0] // 2, mode="reflect")
             energy = signal.fftconvolve(padded, kernel, mode="valid").astype(np.float32)
         take = energy < best
