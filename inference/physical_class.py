@@ -10,7 +10,9 @@ call's class set from them:
 - brighter than its shell by more than MARGIN (in units of the scan's material-minus-air
   span): an inclusion;
 - darker by more than MARGIN: a void, a crack when its elongation (largest over smallest
-  principal extent) exceeds the classical detector's ELONGATION, else a pore;
+  principal extent) exceeds the classical detector's ELONGATION and it spans at least
+  CRACK_MIN_EXTENT voxels, else a pore (a 2x2 voxel plate reads as flat, but a void that
+  small has no shape to judge);
 - in between: the network's class stands.
 
 The contrast and the elongation are kept in the call's evidence either way.
@@ -27,6 +29,7 @@ from ndelab.inference.intensity import Levels
 from ndelab.volumes.volume import Volume
 
 MARGIN = 0.05
+CRACK_MIN_EXTENT = 4  # voxels along a call's longest box side before its shape can say crack
 
 
 def contrast(
@@ -54,5 +57,7 @@ def classify_physically(
         if c > margin:
             call.class_name = "inclusion"
         elif c < -margin:
-            call.class_name = "crack" if e > ELONGATION else "pore"
+            z0, y0, x0, z1, y1, x1 = call.bbox_zyx
+            long_enough = max(z1 - z0, y1 - y0, x1 - x0) >= CRACK_MIN_EXTENT
+            call.class_name = "crack" if e > ELONGATION and long_enough else "pore"
     return calls

@@ -36,3 +36,16 @@ def test_bright_is_inclusion_dark_is_a_void_by_shape_faint_keeps_the_network_cla
     classify_physically(vol, levels, calls)
     assert [c.class_name for c in calls] == ["inclusion", "pore", "crack", "crack"]
     assert all({"contrast", "elongation"} <= set(c.evidence) for c in calls)
+
+
+def test_a_void_too_small_to_have_a_shape_is_a_pore() -> None:
+    # A 2 x 2 x 1 voxel void reads as a flat plate (elongation far above the crack limit),
+    # but at that size it has no shape to judge; 4 voxels long it can be a crack.
+    data = np.full((20, 20, 40), 1000.0, np.float32)
+    data[5:6, 5:7, 5:7] = 200
+    data[12:13, 5:6, 20:24] = 200
+    vol = Volume(data=data)
+    calls = [_call("crack", (5, 5, 5, 6, 7, 7)), _call("pore", (12, 5, 20, 13, 6, 24))]
+    classify_physically(vol, Levels(0.0, 1000.0), calls)
+    assert calls[0].evidence["elongation"] > 3.0
+    assert [c.class_name for c in calls] == ["pore", "crack"]
