@@ -69,3 +69,26 @@ class PrelabelResult:
             "calls": [c.to_json() for c in self.calls],
             "details": self.details,
         }
+
+
+def boxes_overlapping(box: npt.ArrayLike, boxes: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+    """Which rows of ``boxes`` (n, 6: z0 y0 x0 z1 y1 x1, ends exclusive) overlap ``box``."""
+    b = np.asarray(box, dtype=np.int64)
+    hit: npt.NDArray[np.bool_] = np.all((boxes[:, :3] < b[3:]) & (b[:3] < boxes[:, 3:]), axis=1)
+    return hit
+
+
+def shared_voxels(a: Call, b: Call) -> int:
+    """Voxels the two calls' masks share (0 when their boxes do not meet)."""
+    lo = [max(p, q) for p, q in zip(a.bbox_zyx[:3], b.bbox_zyx[:3], strict=True)]
+    hi = [min(p, q) for p, q in zip(a.bbox_zyx[3:], b.bbox_zyx[3:], strict=True)]
+    if any(h <= low for low, h in zip(lo, hi, strict=True)):
+        return 0
+
+    def crop(c: Call) -> npt.NDArray[np.bool_]:
+        o = c.bbox_zyx[:3]
+        return np.asarray(
+            c.mask[tuple(slice(s - p, e - p) for s, e, p in zip(lo, hi, o, strict=True))], bool
+        )
+
+    return int((crop(a) & crop(b)).sum())

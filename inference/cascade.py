@@ -29,7 +29,7 @@ from scipy.sparse.csgraph import connected_components
 
 from ndelab import native
 from ndelab.inference.baseline import candidate_map
-from ndelab.inference.calls import Call
+from ndelab.inference.calls import Call, boxes_overlapping, shared_voxels
 from ndelab.inference.hybrid import classical_calls
 from ndelab.inference.instances import instances_from_probabilities
 from ndelab.inference.intensity import Levels, estimate_levels
@@ -92,12 +92,6 @@ def _grow(bbox: Sequence[int], shape: Sequence[int], context: int, window: int) 
     return (lo[0], lo[1], lo[2], hi[0], hi[1], hi[2])
 
 
-def _overlap(a: npt.NDArray[np.int64], b: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
-    """Which rows of ``b`` (n, 6) overlap box ``a`` (6,)."""
-    hit: npt.NDArray[np.bool_] = np.all((b[:, :3] < a[3:]) & (a[:3] < b[:, 3:]), axis=1)
-    return hit
-
-
 def group_candidates(bboxes: npt.NDArray[np.int64], gap: int = GROUP_GAP) -> list[list[int]]:
     """Candidates whose bounding boxes come within ``gap`` voxels of each other, in groups
     (a crack or pore that the loose threshold split in pieces gets one box)."""
@@ -109,7 +103,7 @@ def group_candidates(bboxes: npt.NDArray[np.int64], gap: int = GROUP_GAP) -> lis
         [
             (i, int(j))
             for i in range(n)
-            for j in np.flatnonzero(_overlap(grown[i], grown[i + 1 :])) + i + 1
+            for j in np.flatnonzero(boxes_overlapping(grown[i], grown[i + 1 :])) + i + 1
         ],
         dtype=np.int64,
     ).reshape(-1, 2)
@@ -172,21 +166,11 @@ def _drop_duplicates(calls: list[Call]) -> list[Call]:
     boxes = np.zeros((len(order), 6), dtype=np.int64)
     for c in order:
         box = np.asarray(c.bbox_zyx, dtype=np.int64)
-        near = np.flatnonzero(_overlap(box, boxes[: len(kept)]))
-        if not any(_masks_overlap(c, kept[int(i)]) for i in near):
+        near = np.flatnonzero(boxes_overlapping(box, boxes[: len(kept)]))
+        if not any(shared_voxels(c, kept[int(i)]) for i in near):
             boxes[len(kept)] = box
             kept.append(c)
     return kept
-
-
-def _masks_overlap(a: Call, b: Call) -> bool:
-    lo = [max(a.bbox_zyx[i], b.bbox_zyx[i]) for i in range(3)]
-    hi = [min(a.bbox_zyx[i + 3], b.bbox_zyx[i + 3]) for i in range(3)]
-    if any(h <= low for low, h in zip(lo, hi, strict=True)):
-        return False
-    sa = tuple(slice(lo[i] - a.bbox_zyx[i], hi[i] - a.bbox_zyx[i]) for i in range(3))
-    sb = tuple(slice(lo[i] - b.bbox_zyx[i], hi[i] - b.bbox_zyx[i]) for i in range(3))
-    return bool(np.any(a.mask[sa] & b.mask[sb]))
 
 
 def _touches(call: Call, near: npt.NDArray[np.bool_]) -> bool:

@@ -24,7 +24,7 @@ import numpy.typing as npt
 
 from ndelab import native
 from ndelab.inference.baseline import K_SIGMA, calls_from_map, detect
-from ndelab.inference.calls import Call
+from ndelab.inference.calls import Call, boxes_overlapping, shared_voxels
 from ndelab.volumes.volume import Volume
 
 REST_GAP = 3  # voxels: what of a classical blob lies this near a network call is that call's
@@ -43,22 +43,6 @@ def classical_kinds(input_spec: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(k for k, flag in KIND_FLAGS.items() if input_spec.get(flag))
 
 
-def _shared(a: Call, b: Call) -> int:
-    """Voxels the two calls' masks share."""
-    lo = [max(p, q) for p, q in zip(a.bbox_zyx[:3], b.bbox_zyx[:3], strict=True)]
-    hi = [min(p, q) for p, q in zip(a.bbox_zyx[3:], b.bbox_zyx[3:], strict=True)]
-    if any(h <= low for low, h in zip(lo, hi, strict=True)):
-        return 0
-
-    def crop(c: Call) -> npt.NDArray[np.bool_]:
-        o = c.bbox_zyx[:3]
-        return np.asarray(
-            c.mask[tuple(slice(s - p, e - p) for s, e, p in zip(lo, hi, o, strict=True))], bool
-        )
-
-    return int((crop(a) & crop(b)).sum())
-
-
 def _boxes(calls: list[Call]) -> npt.NDArray[np.int64]:
     return np.asarray([c.bbox_zyx for c in calls], dtype=np.int64).reshape(-1, 6)
 
@@ -71,19 +55,15 @@ def _already_called(c: Call, calls: list[Call], boxes: npt.NDArray[np.int64]) ->
     for i in _near(c, boxes):
         n = calls[int(i)]
         need = 1 if c.class_name == "inclusion" else 0.5 * min(c.volume_voxels, n.volume_voxels)
-        if _shared(c, n) >= need:
+        if shared_voxels(c, n) >= need:
             return True
     return False
 
 
 def _near(c: Call, boxes: npt.NDArray[np.int64], grow: int = 0) -> npt.NDArray[np.intp]:
     """Indices of the boxes that meet call ``c``'s box grown by ``grow`` voxels."""
-    box = np.asarray(c.bbox_zyx, dtype=np.int64)
-    lo, hi = box[:3] - grow, box[3:] + grow
-    near: npt.NDArray[np.intp] = np.flatnonzero(
-        np.all((boxes[:, :3] < hi) & (lo < boxes[:, 3:]), axis=1)
-    )
-    return near
+    box = np.asarray(c.bbox_zyx, dtype=np.int64) + np.array([-grow] * 3 + [grow] * 3)
+    return np.flatnonzero(boxes_overlapping(box, boxes))
 
 
 def rest_of_cluster(
@@ -141,12 +121,6 @@ def _adopted(c: Call, model_name: str, model_version: str) -> Call:
     return c
 
 
-def _boxes_meet(a: Call, b: Call) -> bool:
-    lo = [max(p, q) for p, q in zip(a.bbox_zyx[:3], b.bbox_zyx[:3], strict=True)]
-    hi = [min(p, q) for p, q in zip(a.bbox_zyx[3:], b.bbox_zyx[3:], strict=True)]
-    return all(h > low for low, h in zip(lo, hi, strict=True))
-
-
 def classical_calls(
     volume: Volume,
     *,
@@ -187,12 +161,12 @@ def add_classical(
     found = classical_calls(volume, min_voxels=min_voxels, kinds=kinds) if found is None else found
     # The classical background dips around a dense particle, so it also calls a darker shell
     # there: a void whose box meets an inclusion's is that halo, not a pore.
-    dense = [c for c in found if c.class_name == "inclusion"]
+    dense = _boxes([c for c in found if c.class_name == "inclusion"])
     boxes = _boxes(calls)
     for c in found:
         if c.class_name not in kinds:
             continue
-        if c.class_name != "inclusion" and any(_boxes_meet(c, d) for d in dense):
+        if c.class_name != "inclusion" and boxes_overlapping(c.bbox_zyx, dense).any():
             continue
         if not _already_called(c, calls, boxes):
             extra.append(_adopted(c, model_name, model_version))
