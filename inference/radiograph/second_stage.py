@@ -3,7 +3,8 @@
 The classical first stage (``detector``) runs loose: the residual's local contrast peaks
 whose matched-filter SNR clears a low seed threshold, each with its footprint (the connected
 pixels at half the peak's contrast, so pores of a cluster keep apart), and a narrow guard at
-the open beam. That holds
+the open beam; a pore on the flank of a stronger one is seeded where the contrast less its
+wider blur peaks (``shoulder_seeds``). That holds
 nearly all the pores an ideal observer finds, with tens of false candidates per 512² image:
 noise peaks, weld ripples, edges of the part. The second stage looks at each candidate in a
 full-resolution patch (``PATCH_PX`` square, stride 1 for its first two convolutions, at most
@@ -67,6 +68,11 @@ PEAK_WINDOW_PX = 5
 # the weaker one's height.
 DIP_ABS = 0.75
 DIP_REL = 0.2
+# The detail map for shoulder seeds: the 1 px smoothed contrast less its blur at this sigma,
+# wide enough that a big pore's flank is nearly straight across it, narrow enough that a
+# 3.5-5 px pore stays; a shoulder seed's detail must clear DETAIL_MIN (noise sigmas, as DIP_ABS).
+DETAIL_SIGMA_PX = 3.0
+DETAIL_MIN = 0.75
 
 F32 = npt.NDArray[np.float32]
 Mask = npt.NDArray[np.bool_]
@@ -152,10 +158,49 @@ def footprints(contrast: F32, comp: Mask, seeds: list[tuple[int, int]]) -> list[
     return out
 
 
+def shoulder_seeds(
+    detail: F32,
+    comp: Mask,
+    maxima: Mask,
+    snr: F32,
+    seeds: list[tuple[int, int]],
+    taken: Mask,
+) -> list[tuple[tuple[int, int], Mask]]:
+    """Seeds on the shoulder of a stronger indication, each with its footprint.
+
+    A small pore on the flank of a big one is no maximum of the contrast (the flank rises
+    through it), so ``separate_seeds`` never sees it. In the detail (the contrast less its
+    wider blur: the flank, nearly straight there, cancels) it is a bump of its own. Taken:
+    the detail's ``maxima`` inside ``comp`` and outside every footprint so far, strongest SNR
+    first, at least DETAIL_MIN high, that stand out of the detail to each seed kept by DIP_ABS
+    or DIP_REL of their height; the footprint is the connected detail at half the seed's,
+    outside the others.
+    """
+    ys, xs = np.nonzero(maxima & comp & ~taken)
+    order = np.argsort(-snr[ys, xs], kind="stable")
+    kept = list(seeds)
+    out: list[tuple[tuple[int, int], Mask]] = []
+    for k in order:
+        q = (int(ys[k]), int(xs[k]))
+        d0 = float(detail[q])
+        need = max(DIP_ABS, DIP_REL * d0)
+        if d0 < DETAIL_MIN or not all(d0 - _saddle(detail, q, r) >= need for r in kept):
+            continue
+        region = comp & (detail >= 0.5 * d0) & ~taken
+        rl, _ = ndimage.label(region, np.ones((3, 3), bool))
+        foot = rl == rl[q]
+        foot[q] = True
+        taken = taken | foot
+        kept.append(q)
+        out.append((q, foot))
+    return out
+
+
 def loose_peaks(
     image: npt.NDArray[Any],
     config: DetectorConfig = LOOSE,
     *,
+    shoulders: bool = True,
     cancel: Cancel | None = None,
 ) -> tuple[list[Peak], Maps]:
     """The first stage's candidates: contrast peaks whose matched-filter SNR clears
@@ -164,12 +209,14 @@ def loose_peaks(
     Within a hysteresis component the contrast's local maxima are taken strongest (SNR)
     first; one that does not stand out of the valley to a stronger one kept is the same
     indication (``separate_seeds``), and the kept ones share the component by watershed
-    (``footprints``), so the pores of a cluster each get a candidate of their own.
+    (``footprints``), so the pores of a cluster each get a candidate of their own. With
+    ``shoulders``, a pore on the flank of a stronger one gets one too (``shoulder_seeds``).
     """
     img = np.asarray(image, dtype=np.float32)
     cand = candidates(img, config, cancel=cancel)
     z = ((img - cand.background) / cand.sigma).astype(np.float32)
     smooth = ndimage.gaussian_filter(z, 1.0)
+    detail = smooth - ndimage.gaussian_filter(z, DETAIL_SIGMA_PX)
     peaks: list[Peak] = []
     for sign in (1.0, -1.0):
         check(cancel, "radiograph detection")
@@ -180,6 +227,9 @@ def loose_peaks(
         c_all = sign * smooth
         top = (c_all >= ndimage.maximum_filter(c_all, size=PEAK_WINDOW_PX)) & (s > config.high)
         top &= lab > 0
+        d_all = sign * detail
+        dtop = (d_all >= ndimage.maximum_filter(d_all, size=PEAK_WINDOW_PX)) & (s > config.high)
+        dtop &= lab > 0
         for i, sl in enumerate(ndimage.find_objects(lab), start=1):
             if sl is None:
                 continue
@@ -192,7 +242,19 @@ def loose_peaks(
             contrast = np.asarray(sign * smooth[sl], np.float32)
             seeds = separate_seeds(contrast, [(int(ys[k]), int(xs[k])) for k in order])
             oy, ox = sl[0].start, sl[1].start
-            for (py, px), foot in zip(seeds, footprints(contrast, comp, seeds), strict=True):
+            feet = footprints(contrast, comp, seeds)
+            if shoulders:
+                extra = shoulder_seeds(
+                    np.asarray(sign * detail[sl], np.float32),
+                    comp,
+                    dtop[sl],
+                    s[sl],
+                    seeds,
+                    np.logical_or.reduce(feet),
+                )
+                seeds = seeds + [q for q, _ in extra]
+                feet = feet + [f for _, f in extra]
+            for (py, px), foot in zip(seeds, feet, strict=True):
                 fy, fx = np.nonzero(foot)
                 y0, x0 = int(fy.min()), int(fx.min())
                 y1, x1 = int(fy.max()) + 1, int(fx.max()) + 1
@@ -348,6 +410,11 @@ class Stage2:
             structure_window_px=float(first.get("structure_window_px", LOOSE.structure_window_px)),
         )
 
+    @property
+    def shoulders(self) -> bool:
+        """Whether the first stage seeds shoulders too (cards from before 1.2.0 do not)."""
+        return bool(self.card.get("first_stage", {}).get("shoulder_seeds", False))
+
     def calibrated(self, logit: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         a, b = self.card["calibration"]["coef"]
         return np.asarray(1.0 / (1.0 + np.exp(-(a + b * logit))), dtype=np.float64)
@@ -404,7 +471,7 @@ class Scored:
 
 def score_image(stage2: Stage2, image: npt.NDArray[Any], *, cancel: Cancel | None = None) -> Scored:
     """Loose candidates of one image, classified and scored by the second stage."""
-    peaks, maps = loose_peaks(image, stage2.config, cancel=cancel)
+    peaks, maps = loose_peaks(image, stage2.config, shoulders=stage2.shoulders, cancel=cancel)
     check(cancel, "radiograph detection")
     probs = class_probabilities(stage2.net, extract_patches(maps, peaks))
     score = stage2.calibrated(defect_logit(probs)) if peaks else np.zeros(0)

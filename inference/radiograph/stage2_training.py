@@ -228,22 +228,24 @@ def choose_threshold(
 
 
 def calibrate(
-    net: Stage2Net,
+    net: nn.Module,
     seeds: Sequence[int],
     size: int,
     target: float,
     *,
+    shoulders: bool = True,
     progress: Progress | None = None,
     cancel: Cancel | None = None,
 ) -> dict[str, Any]:
-    """Platt coefficients and the threshold for ``target`` false calls per 512² image."""
+    """Platt coefficients and the threshold for ``target`` false calls per 512² image, on the
+    candidates the first stage gives (with or without ``shoulders``: as the card will say)."""
     if any(not CALIBRATION_SEEDS[0] <= s < CALIBRATION_SEEDS[1] for s in seeds):
         raise UsageError("second-stage calibration seeds must be 1000-1999")
     logits, trues, big_rows = [], [], []
     for i, seed in enumerate(seeds):
         check(cancel, "second-stage calibration")
         ph = make_radiograph(size, seed=seed, **calibration_params(seed))
-        peaks, maps = loose_peaks(ph.volume.data[0], LOOSE)
+        peaks, maps = loose_peaks(ph.volume.data[0], LOOSE, shoulders=shoulders)
         y = label_peaks(peaks, ph.labels[0], [d.kind for d in ph.defects])
         lg = defect_logit(class_probabilities(net, extract_patches(maps, peaks)))
         logits.append(lg)
@@ -323,6 +325,7 @@ def write_model(
             "direction_by": LOOSE.direction_by,
             "structure_sigma_px": LOOSE.structure_sigma_px,
             "structure_window_px": LOOSE.structure_window_px,
+            "shoulder_seeds": True,
         },
         "calibration": calibration,
         "training": {**training, "recipe": asdict(config)},
@@ -381,6 +384,18 @@ def readme(card: dict[str, Any]) -> str:
     t = card["training"]
     c = card["calibration"]
     name, first = card["name"], card["first_stage"]
+    shoulder = (
+        "; a pore on the flank of a stronger one seeded where the contrast less its wider blur "
+        "peaks"
+        if first.get("shoulder_seeds")
+        else ""
+    )
+    again = (
+        f" Recalibrated from {c['recalibrated_from']} (same weights) for this first stage:"
+        f" `.venv/bin/python resources/models/recalibrate_stage2.py --version {card['version']}`."
+        if "recalibrated_from" in c
+        else ""
+    )
     command = (
         f".venv/bin/ndelab train --dims 2 --second-stage --out resources/models/{name} "
         f"--seed {r['seed']} --epochs {r['epochs']} --phantoms {r['phantoms']}"
@@ -391,7 +406,7 @@ A patch classifier ({t["parameters"]:,} parameters, `Stage2Net` in
 `inference/radiograph/second_stage.py`) that sorts the loose first stage's candidates
 (contrast peaks whose matched-filter SNR clears {first["high"]}, grown above {first["low"]};
 background direction chosen by {first.get("direction_by", "energy")}; the peaks of a
-cluster split where the contrast dips between them)
+cluster split where the contrast dips between them{shoulder})
 into {", ".join(card["classes"])}. Input: {PATCH_PX}x{PATCH_PX} full-resolution patches
 around each peak, channels {", ".join(CHANNELS)} (asinh-compressed); the first two
 convolutions at stride 1, then two stride-2 stages.
@@ -415,7 +430,7 @@ loose candidates -> this stage -> calls with class, calibrated score and size in
   scaling of logit P(defect): coef {c["coef"]}; threshold {c["threshold"]:.4f} for at most
   {c["target_false_per_512_image"]} false calls per 512² image (there:
   {c["false_per_512_image"]}; recall of pores >= 3.5 px {c["recall_pores_ge_3.5px"]}, the
-  candidates hold {c["candidate_recall_pores_ge_3.5px"]} of {c["big_pores"]}).
+  candidates hold {c["candidate_recall_pores_ge_3.5px"]} of {c["big_pores"]}).{again}
 {held_out_text(card)}
 
 CPU training is not bit-for-bit deterministic across machines and thread counts: a rerun gives
@@ -473,6 +488,42 @@ def train_stage2(
     card: dict[str, Any] = json.loads((folder / "model.json").read_text(encoding="utf-8"))
     report(progress, 1.0)
     return card
+
+
+def recalibrate(
+    folder: Path,
+    version: str,
+    *,
+    shoulders: bool = True,
+    seeds: Sequence[int] = range(CALIBRATION_SEEDS[0], CALIBRATION_SEEDS[0] + 24),
+    size: int = 512,
+    held_out_images: int = 12,
+    cancel: Cancel | None = None,
+) -> dict[str, Any]:
+    """The folder's weights recalibrated as ``version`` for a changed first stage: Platt
+    coefficients and threshold on the same calibration seeds and target, the first stage's
+    settings in the card, then the held-out figures. The weights and their hash stay."""
+    from ndelab.inference.radiograph.second_stage import load_stage2
+
+    stage2 = load_stage2(folder)
+    if stage2 is None:
+        raise UsageError(f"{folder} holds no second stage to recalibrate")
+    card = dict(stage2.card)
+    target = float(card["calibration"]["target_false_per_512_image"])
+    cal = calibrate(stage2.net, list(seeds), size, target, shoulders=shoulders, cancel=cancel)
+    cal["recalibrated_from"] = stage2.version
+    card["version"] = version
+    card["calibration"] = cal
+    card["input"] = {**card["input"], "threshold": cal["threshold"]}
+    card["first_stage"] = {**card["first_stage"], "shoulder_seeds": shoulders}
+    card.pop("metrics", None)
+    path = Path(folder) / "model.json"
+    path.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    (Path(folder) / "README.md").write_text(readme(card), encoding="utf-8")
+    if held_out_images > 0:
+        record_held_out(Path(folder), range(10_000, 10_000 + held_out_images), cancel=cancel)
+    out: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return out
 
 
 def record_held_out(

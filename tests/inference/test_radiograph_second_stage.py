@@ -28,6 +28,7 @@ from ndelab.inference.radiograph.second_stage import (
     load_stage2,
     loose_peaks,
     separate_seeds,
+    shoulder_seeds,
 )
 from ndelab.inference.radiograph.stage2_training import (
     Stage2Config,
@@ -266,6 +267,60 @@ def test_seeds_are_separate_only_where_the_contrast_dips() -> None:
     # A shoulder 3 px from the top of one broad bump does not dip: the same indication.
     one = bump(20, 20, 5.0, 4.0).astype(np.float32)
     assert separate_seeds(one, [(20, 20), (20, 23)]) == [(20, 20)]
+
+
+def _flank(small: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A 15 px spherical pore at (30, 30), blurred, with a small one of height ``small`` on
+    its flank at (30, 40): the contrast, its detail, the detail's maxima and the big one's
+    footprint at half its peak."""
+    yy, xx = np.mgrid[0:60, 0:60].astype(np.float32)
+    chord = np.sqrt(np.clip(1 - ((yy - 30) ** 2 + (xx - 30) ** 2) / 7.5**2, 0, None))
+    big = ndimage.gaussian_filter(20.0 * chord, 1.5)
+    bump = small * np.exp(-((yy - 30) ** 2 + (xx - 40) ** 2) / (2 * 1.5**2))
+    contrast = (big + bump).astype(np.float32)
+    detail = (contrast - ndimage.gaussian_filter(contrast, 3.0)).astype(np.float32)
+    maxima = detail >= ndimage.maximum_filter(detail, size=5)
+    return contrast, detail, maxima, big >= 0.5 * big.max()
+
+
+def test_a_pore_on_the_flank_of_a_bigger_one_gets_a_seed_of_its_own() -> None:
+    contrast, detail, maxima, taken = _flank(4.0)
+    # The flank rises through the small pore: the contrast has no maximum there.
+    near = (slice(26, 35), slice(37, 44))
+    assert not (contrast[near] >= ndimage.maximum_filter(contrast, 5)[near]).any()
+    comp = np.ones(contrast.shape, bool)
+    got = shoulder_seeds(detail, comp, maxima, contrast, [(30, 30)], taken)
+    assert len(got) == 1
+    (qy, qx), foot = got[0]
+    assert abs(qy - 30) <= 1 and abs(qx - 40) <= 1
+    assert foot[30, 40] and not (foot & taken).any()
+
+
+def test_a_clean_flank_gets_no_shoulder_seed() -> None:
+    contrast, detail, maxima, taken = _flank(0.0)
+    comp = np.ones(contrast.shape, bool)
+    assert shoulder_seeds(detail, comp, maxima, contrast, [(30, 30)], taken) == []
+
+
+@pytest.mark.parametrize("shoulders", [False, True])
+def test_a_weld_pore_beside_a_large_one_is_a_candidate_only_with_shoulder_seeds(
+    shoulders: bool,
+) -> None:
+    # Held-out weld 10000: a 4.2 px pore (ideal SNR 13.7) 10 px from a 15 px one, outside its
+    # half-peak footprint and on its flank.
+    from ndelab.inference.evaluation import eval_radiograph_params
+
+    ph = make_radiograph(512, seed=10000, **eval_radiograph_params(10000, "weld"))
+    lab = ph.labels[0]
+    small = int(lab[214, 209])
+    assert small > 0 and ph.defects[small - 1].equivalent_diameter_vox < 5
+    peaks, _ = loose_peaks(ph.volume.data[0], shoulders=shoulders)
+
+    def covers(p: Peak) -> bool:
+        y0, x0, y1, x1 = p.bbox
+        return bool((lab[y0:y1, x0:x1][p.mask] == small).any())
+
+    assert any(covers(p) for p in peaks) == shoulders
 
 
 def test_the_pieces_of_one_crack_are_one_call() -> None:
