@@ -55,6 +55,7 @@ from ndelab.inference.registry import ModelError
 from ndelab.volumes.dataset_hash import file_sha256
 from ndelab.volumes.errors import UsageError
 from ndelab.volumes.progress import Cancel, Progress, check, report
+from ndelab.volumes.quality.pore_physics import pore_contrast
 from ndelab.volumes.volume import Volume
 
 NAME = "ndelab-xray-stage2"
@@ -478,6 +479,77 @@ def score_image(stage2: Stage2, image: npt.NDArray[Any], *, cancel: Cancel | Non
     return Scored(peaks, probs, score, maps, dict(maps.cand.details))
 
 
+# The blur the footprints see: the detector's PSF the filters assume (1 px) and the 1 px
+# smoothing of the contrast they are cut from.
+SIZING_BLUR_PX = math.hypot(1.0, 1.0)
+SIZING_FRACTIONS = np.round(np.arange(0.90, 0.04, -0.025), 3)
+
+
+@functools.lru_cache(maxsize=4)
+def _half_peak_areas(blur_px: float) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Diameters (px) of spherical voids and the area (px) of their blurred projection at
+    half its peak: the table ``true_area`` inverts."""
+    diameters = np.arange(1.0, 48.01, 0.25)
+    areas = []
+    for d in diameters:
+        rel = pore_contrast(float(d), 1.0, 0.01, blur_px)  # weak attenuation: rel ~ chord
+        areas.append(float((rel >= 0.5 * rel.max()).sum()))
+    return diameters, np.maximum.accumulate(np.asarray(areas))
+
+
+def true_area(half_area_px: float, blur_px: float = SIZING_BLUR_PX) -> float:
+    """The projected area (px) of the spherical void whose blurred image covers
+    ``half_area_px`` at half its peak. The projection of a sphere is a dome (the chord), so
+    half its peak falls at 0.87 of its radius: a big pore's half-peak footprint holds only
+    three quarters of it; blur widens a small one's beyond it."""
+    diameters, areas = _half_peak_areas(round(blur_px, 3))
+    d = float(np.interp(half_area_px, areas, diameters))
+    return math.pi * d * d / 4.0
+
+
+def sized_footprint(
+    peak: Peak, contrast: F32, seeds: npt.NDArray[np.int64]
+) -> tuple[tuple[int, int, int, int], Mask]:
+    """The peak's footprint sized as a spherical void: the connected pixels around the peak
+    that lie nearer to it than to any other call's seed (a cluster's pores keep apart), cut
+    at the fraction of its peak contrast whose area comes nearest ``true_area`` of the area
+    at half (never below half: blur widens a small pore's image beyond it). ``contrast`` is
+    the signed (peak-positive) smoothed contrast of the whole image, ``seeds`` (n, 2) the
+    calls' peaks."""
+    h, w = contrast.shape
+    y0, x0, y1, x1 = peak.bbox
+    grow = int(math.ceil(0.6 * max(y1 - y0, x1 - x0))) + 3  # true_area is at most ~1.6x
+    a, b = max(y0 - grow, 0), max(x0 - grow, 0)
+    c, d = min(y1 + grow, h), min(x1 + grow, w)
+    crop = contrast[a:c, b:d]
+    yy, xx = np.mgrid[a:c, b:d]
+    own_d = (yy - peak.y) ** 2 + (xx - peak.x) ** 2
+    own = np.ones(crop.shape, bool)
+    for sy, sx in seeds:
+        if (sy, sx) != (peak.y, peak.x) and a - grow <= sy < c + grow and b - grow <= sx < d + grow:
+            own &= own_d <= (yy - sy) ** 2 + (xx - sx) ** 2
+    py, px = peak.y - a, peak.x - b
+    c0 = float(crop[py, px])
+    if c0 <= 0:
+        return peak.bbox, peak.mask
+
+    def region(f: float) -> Mask:
+        lab, _ = ndimage.label(own & (crop >= f * c0), np.ones((3, 3), bool))
+        return np.asarray(lab == lab[py, px])
+
+    half = region(0.5)
+    target = max(true_area(float(half.sum())), float(half.sum()))
+    best = half
+    for f in SIZING_FRACTIONS[SIZING_FRACTIONS < 0.5]:  # the areas grow as the cut falls
+        r = region(float(f))
+        if abs(float(r.sum()) - target) > abs(float(best.sum()) - target):
+            break
+        best = r
+    fy, fx = np.nonzero(best)
+    box = (a + int(fy.min()), b + int(fx.min()), a + int(fy.max()) + 1, b + int(fx.max()) + 1)
+    return box, best[fy.min() : fy.max() + 1, fx.min() : fx.max() + 1].copy()
+
+
 def merge_cracks(
     kept: list[tuple[Peak, npt.NDArray[np.float64], float]],
 ) -> list[tuple[Peak, npt.NDArray[np.float64], float]]:
@@ -527,7 +599,8 @@ def calls_from(
     min_pixels: int = 1,
 ) -> list[Call]:
     """Calls for the candidates scoring at least ``threshold`` (the pieces of one crack
-    merged), with class and size in mm."""
+    merged), with class and size in mm; a round void or inclusion is sized as a sphere
+    (``sized_footprint``): its half-peak footprint would hold three quarters of a big one."""
     sy, sx = (p / magnification for p in pixel_mm)
     px_area = sy * sx
     pitch = math.sqrt(px_area)
@@ -537,7 +610,15 @@ def calls_from(
         if sc >= threshold and p.area >= min_pixels
     ]
     calls: list[Call] = []
-    for p, probs, sc in merge_cracks(kept):
+    contrast = ndimage.gaussian_filter(scored.maps.residual_sigma, 1.0)
+    merged = merge_cracks(kept)
+    seeds = np.array([(q.y, q.x) for q, _, _ in merged], np.int64).reshape(-1, 2)
+    for p, probs, sc in merged:
+        if physical_class(probs, p.sign) != "crack":  # a void or inclusion: sized as a sphere
+            length, width = length_and_width(p.mask)
+            if length / max(width, 1.0) < LINEAR_ASPECT:
+                box, m = sized_footprint(p, p.sign * contrast, seeds)
+                p = replace(p, bbox=box, mask=m)
         y0, x0, y1, x1 = p.bbox
         ys, xs = np.nonzero(p.mask)
         length, width = length_and_width(p.mask)

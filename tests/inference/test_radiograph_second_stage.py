@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import subprocess
 import sys
@@ -29,6 +30,8 @@ from ndelab.inference.radiograph.second_stage import (
     loose_peaks,
     separate_seeds,
     shoulder_seeds,
+    sized_footprint,
+    true_area,
 )
 from ndelab.inference.radiograph.stage2_training import (
     Stage2Config,
@@ -353,3 +356,50 @@ def test_the_pieces_of_one_crack_are_one_call() -> None:
     p, _, score = merged[0]
     assert p.bbox == (50, 10, 52, 30) and p.area == 2 * 18 and score == 0.9
     assert sorted(k[0].bbox[1] for k in out) == [10, 31, 40]
+
+
+def _spheres(spheres: list[tuple[float, float, float]], blur: float = 1.0) -> np.ndarray:
+    """Noise-free contrast of spherical voids (y, x, diameter), blurred, then smoothed by
+    1 px as the footprints' contrast is."""
+    yy, xx = np.mgrid[0:80, 0:80].astype(np.float64)
+    chord = np.zeros((80, 80))
+    for cy, cx, d in spheres:
+        chord += np.sqrt(np.clip((d / 2) ** 2 - (yy - cy) ** 2 - (xx - cx) ** 2, 0, None))
+    return ndimage.gaussian_filter(chord, math.hypot(blur, 1.0)).astype(np.float32)
+
+
+def test_true_area_undoes_the_dome_of_a_big_pore_and_never_shrinks_a_blurred_small_one() -> None:
+    # Half the peak of a sphere's projected chord falls at 0.87 of its radius.
+    for d in (12.0, 20.0, 30.0):
+        half = float((_spheres([(40, 40, d)]) >= 0.5 * _spheres([(40, 40, d)]).max()).sum())
+        assert half < 0.85 * math.pi * d * d / 4
+        assert true_area(half) == pytest.approx(math.pi * d * d / 4, rel=0.12)
+    areas = [true_area(a) for a in (20.0, 50.0, 100.0, 200.0)]
+    assert areas == sorted(areas)
+
+
+@pytest.mark.parametrize("d", [8.0, 14.0, 22.0])
+def test_a_round_pore_is_sized_to_its_true_area(d: float) -> None:
+    contrast = _spheres([(40, 40, d)])
+    foot = contrast >= 0.5 * contrast.max()
+    ys, xs = np.nonzero(foot)
+    bbox = (int(ys.min()), int(xs.min()), int(ys.max()) + 1, int(xs.max()) + 1)
+    peak = Peak(40, 40, 1.0, 20.0, d, bbox, foot[bbox[0] : bbox[2], bbox[1] : bbox[3]])
+    _, mask = sized_footprint(peak, contrast, np.array([[40, 40]]))
+    assert int(mask.sum()) == pytest.approx(math.pi * d * d / 4, rel=0.15)
+    assert int(mask.sum()) > peak.area
+
+
+def test_sizing_keeps_the_pores_of_a_cluster_apart() -> None:
+    contrast = _spheres([(40, 30, 12.0), (40, 44, 12.0)])
+    seeds = np.array([[40, 30], [40, 44]])
+    feet = []
+    for sy, sx in seeds:
+        box = (int(sy) - 5, int(sx) - 5, int(sy) + 6, int(sx) + 6)
+        peak = Peak(int(sy), int(sx), 1.0, 20.0, 12.0, box, np.ones((11, 11), bool))
+        (y0, x0, y1, x1), mask = sized_footprint(peak, contrast, seeds)
+        full = np.zeros(contrast.shape, bool)
+        full[y0:y1, x0:x1] = mask
+        feet.append(full)
+    assert not (feet[0] & feet[1]).any()
+    assert feet[0][40, 30] and not feet[0][40, 44] and feet[1][40, 44]
