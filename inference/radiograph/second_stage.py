@@ -614,19 +614,21 @@ def calls_from(
     merged = merge_cracks(kept)
     seeds = np.array([(q.y, q.x) for q, _, _ in merged], np.int64).reshape(-1, 2)
     for p, probs, sc in merged:
-        if physical_class(probs, p.sign) != "crack":  # a void or inclusion: sized as a sphere
-            length, width = length_and_width(p.mask)
-            if length / max(width, 1.0) < LINEAR_ASPECT:
-                box, m = sized_footprint(p, p.sign * contrast, seeds)
-                p = replace(p, bbox=box, mask=m)
-        y0, x0, y1, x1 = p.bbox
-        ys, xs = np.nonzero(p.mask)
+        # Shape (and so the class) as the indication shows at half its peak; size as a sphere
+        # for a round void or inclusion.
         length, width = length_and_width(p.mask)
         aspect = length / max(width, 1.0)
+        name = indication_class(probs, p.sign, aspect)
+        if name in ("pore", "inclusion"):
+            box, m = sized_footprint(p, p.sign * contrast, seeds)
+            p = replace(p, bbox=box, mask=m)
+            length, width = length_and_width(p.mask)
+        y0, x0, y1, x1 = p.bbox
+        ys, xs = np.nonzero(p.mask)
         n = p.area
         calls.append(
             Call(
-                class_name=indication_class(probs, p.sign, aspect),
+                class_name=name,
                 score=sc,
                 centroid_zyx=(0.0, float(ys.mean() + y0), float(xs.mean() + x0)),
                 bbox_zyx=(0, y0, x0, 1, y1, x1),
